@@ -228,7 +228,6 @@ public final class StatusView implements AutoCloseable {
         if (c != null) {
             c.wakeup();
         }
-        thread.interrupt();
         try {
             thread.join(5000);
         } catch (InterruptedException e) {
