@@ -333,13 +333,16 @@ public final class GatewayVerticle extends VerticleBase {
     /** Sends off the event loop ({@code send} may block on metadata); completes on the broker's acknowledgement. */
     private Future<RecordMetadata> send(String topic, String key, byte[] value) {
         Promise<RecordMetadata> acked = Promise.promise();
-        vertx.executeBlocking(() -> producer.send(new ProducerRecord<>(topic, key, value), (metadata, e) -> {
-            if (e == null) {
-                acked.tryComplete(metadata);
-            } else {
-                acked.tryFail(e);
-            }
-        }), false).onFailure(acked::tryFail);
+        io.vertx.core.Context context = vertx.getOrCreateContext();
+        // the callback runs on the producer's network thread: hop back to this handler's context
+        vertx.executeBlocking(() -> producer.send(new ProducerRecord<>(topic, key, value), (metadata, e) ->
+                context.runOnContext(v -> {
+                    if (e == null) {
+                        acked.tryComplete(metadata);
+                    } else {
+                        acked.tryFail(e);
+                    }
+                })), false).onFailure(acked::tryFail);
         return acked.future();
     }
 

@@ -72,6 +72,12 @@ public abstract class StageWorker<M, T, O, R> implements AutoCloseable {
             }
         }
 
+        /** Batches of up to {@code maxBatch} images, waiting at most 20 ms; progress at most twice a second. */
+        public static Config defaults(String bootstrap, String workerId, int maxBatch) {
+            return new Config(bootstrap, workerId, maxBatch, Duration.ofMillis(20), 2 * maxBatch,
+                    Duration.ofMillis(500), Duration.ofSeconds(30), StatusView.DEFAULT_MAX_JOBS);
+        }
+
         public Config withMaxBatch(int newMaxBatch) {
             return new Config(bootstrap, workerId, newMaxBatch, maxWait, Math.max(maxInFlightImages, 2 * newMaxBatch),
                     progressInterval, drainTimeout, statusViewMaxJobs);
@@ -138,6 +144,7 @@ public abstract class StageWorker<M, T, O, R> implements AutoCloseable {
     private volatile boolean running = true;
     private volatile boolean modelRunning = true;
     private volatile KafkaConsumer<String, byte[]> consumer;
+    private final AtomicInteger assigned = new AtomicInteger();
     private final AtomicLong records = new AtomicLong();
     private final AtomicLong succeeded = new AtomicLong();
     private final AtomicLong failed = new AtomicLong();
@@ -206,6 +213,10 @@ public abstract class StageWorker<M, T, O, R> implements AutoCloseable {
 
     /** Starts the status view, waits until it has caught up (so cancellations are known), then joins the group. */
     public StageWorker<M, T, O, R> start(Duration viewTimeout) throws InterruptedException {
+        try (org.apache.kafka.clients.admin.Admin admin = KafkaClients.admin(config.bootstrap(),
+                KafkaClients.clientId(group + "-admin"))) {
+            Topics.ensure(admin, Topics.defaultSpecs(), viewTimeout.toMillis());
+        }
         view.start();
         if (!view.awaitCaughtUp(viewTimeout)) {
             LOG.warn("{}: status view not caught up after {}; starting anyway", config.workerId(), viewTimeout);
@@ -218,6 +229,11 @@ public abstract class StageWorker<M, T, O, R> implements AutoCloseable {
     public Stats stats() {
         return new Stats(records.get(), succeeded.get(), failed.get(), skipped.get(), images.get(), batches.get(),
                 deadLetters.get());
+    }
+
+    /** Partitions of the input topic this worker owns now. */
+    public int assignedPartitions() {
+        return assigned.get();
     }
 
     public StatusView statusView() {
@@ -260,15 +276,18 @@ public abstract class StageWorker<M, T, O, R> implements AutoCloseable {
                     drainDone();
                     commit(c, true);
                     tracker.revoke(partitions);
+                    assigned.set(c.assignment().size() - partitions.size());
                 }
 
                 @Override
                 public void onPartitionsAssigned(Collection<TopicPartition> partitions) {
+                    assigned.set(c.assignment().size());
                 }
 
                 @Override
                 public void onPartitionsLost(Collection<TopicPartition> partitions) {
                     tracker.revoke(partitions);
+                    assigned.set(0);
                 }
             });
             while (running) {
@@ -533,17 +552,27 @@ public abstract class StageWorker<M, T, O, R> implements AutoCloseable {
     protected CompletableFuture<RecordMetadata> send(String topic, String key, byte[] value) {
         CompletableFuture<RecordMetadata> f = new CompletableFuture<>();
         try {
-            producer.send(new ProducerRecord<>(topic, key, value), (metadata, e) -> {
+            // complete on an I/O thread, never on the producer's network thread: a dependent send() there would
+            // wait for metadata that only that same thread can fetch (a deadlock until max.block.ms)
+            producer.send(new ProducerRecord<>(topic, key, value), (metadata, e) -> offThread(() -> {
                 if (e == null) {
                     f.complete(metadata);
                 } else {
                     f.completeExceptionally(e);
                 }
-            });
+            }));
         } catch (RuntimeException e) {
             f.completeExceptionally(e);
         }
         return f;
+    }
+
+    private void offThread(Runnable r) {
+        try {
+            io.execute(r);
+        } catch (java.util.concurrent.RejectedExecutionException closing) {
+            new Thread(r, group + "-" + config.workerId() + "-late-ack").start();
+        }
     }
 
     /** Sends a status unless the job was cancelled meanwhile (a cancelled job's status stays cancelled). */
