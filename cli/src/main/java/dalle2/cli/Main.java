@@ -7,7 +7,9 @@ import picocli.CommandLine.Command;
 /** The {@code dalle2} command: one jar, one subcommand per process role or task. */
 @Command(name = "dalle2", mixinStandardHelpOptions = true, version = "dalle2 0.1.0",
         description = "DALL-E 2 (unCLIP) text-to-image as a message-driven service.",
-        subcommands = {CommandLine.HelpCommand.class, DataCommand.class})
+        subcommands = {CommandLine.HelpCommand.class, UpCommand.class, GenerateCommand.class, GatewayCommand.class,
+                PriorWorkerCommand.class, DecoderWorkerCommand.class,
+                DataCommand.class})
 public final class Main implements Runnable {
 
     @CommandLine.Spec

@@ -1,0 +1,30 @@
+package dalle2.cli;
+
+import dalle2.gateway.Gateway;
+import dalle2.gateway.GatewayConfig;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/** {@code dalle2 gateway}: one HTTP gateway against an external Kafka and S3. */
+@Command(name = "gateway", mixinStandardHelpOptions = true, description = "Run an HTTP gateway.")
+public final class GatewayCommand implements Callable<Integer> {
+
+    @Mixin
+    ConnectionOptions connection;
+
+    @Option(names = "--host", defaultValue = "${env:DALLE2_HOST:-127.0.0.1}", description = "listen address")
+    String host;
+
+    @Option(names = "--port", defaultValue = "${env:DALLE2_PORT:-8080}", description = "listen port")
+    int port;
+
+    @Override
+    public Integer call() throws Exception {
+        Gateway gateway = Gateway.start(GatewayConfig.of(host, port, connection.kafka, connection.storage()));
+        System.out.println("gateway http://" + host + ":" + gateway.port());
+        Shutdown.awaitSignalThenClose(gateway);
+        return 0;
+    }
+}

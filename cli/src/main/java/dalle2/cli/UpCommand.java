@@ -1,0 +1,45 @@
+package dalle2.cli;
+
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code dalle2 up}: the whole system on this machine, until Ctrl-C. */
+@Command(name = "up", mixinStandardHelpOptions = true,
+        description = "Start a Kafka broker (KRaft, in the JVM), S3Proxy on a local folder, the gateway and the "
+                + "workers; stop with Ctrl-C.")
+public final class UpCommand implements Callable<Integer> {
+
+    @Option(names = "--port", defaultValue = "8080", description = "gateway port (default ${DEFAULT-VALUE})")
+    int port;
+
+    @Option(names = "--data-dir", defaultValue = "data", description = "Kafka log and images (default ${DEFAULT-VALUE})")
+    Path dataDir;
+
+    @Option(names = "--workers", defaultValue = "prior=1,decoder=1", split = ",",
+            description = "workers per pool (default ${DEFAULT-VALUE})")
+    Map<String, Integer> workers;
+
+    @Option(names = "--models", defaultValue = "trained_models", description = "model folder (default ${DEFAULT-VALUE})")
+    Path models;
+
+    @Override
+    public Integer call() throws Exception {
+        for (String pool : workers.keySet()) {
+            if (!pool.equals("prior") && !pool.equals("decoder")) {
+                throw new IllegalArgumentException("--workers knows prior and decoder, not " + pool);
+            }
+        }
+        EmbeddedStack stack = EmbeddedStack.start(dataDir, port, workers.getOrDefault("prior", 1),
+                workers.getOrDefault("decoder", 1), ModelFactory.load(models));
+        System.out.println("gateway   " + stack.gatewayUrl() + "   (API: " + stack.gatewayUrl() + "/openapi.yaml)");
+        System.out.println("kafka     " + stack.kafkaBootstrap());
+        System.out.println("s3        " + stack.s3Endpoint() + "   bucket " + EmbeddedStack.BUCKET);
+        System.out.println("data      " + dataDir.toAbsolutePath());
+        System.out.println("Ctrl-C stops everything.");
+        Shutdown.awaitSignalThenClose(stack);
+        return 0;
+    }
+}

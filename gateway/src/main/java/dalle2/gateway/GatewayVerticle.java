@@ -1,0 +1,371 @@
+package dalle2.gateway;
+
+import dalle2.gateway.Representations.Accepted;
+import dalle2.gateway.Representations.ErrorBody;
+import dalle2.gateway.Representations.Generation;
+import dalle2.gateway.Representations.Image;
+import dalle2.gateway.Representations.Links;
+import dalle2.gateway.Representations.Params;
+import dalle2.gateway.Representations.SubmitBody;
+import dalle2.json.Json;
+import dalle2.kafka.KafkaClients;
+import dalle2.kafka.Topics;
+import dalle2.messages.GenerationRequest;
+import dalle2.messages.InvalidMessageException;
+import dalle2.messages.JobState;
+import dalle2.messages.JobStatus;
+import dalle2.messages.Messages;
+import dalle2.pipeline.StatusView;
+import dalle2.storage.ObjectStore;
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.VerticleBase;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpServer;
+import io.vertx.ext.web.Router;
+import io.vertx.ext.web.RoutingContext;
+import io.vertx.ext.web.handler.BodyHandler;
+import io.vertx.micrometer.PrometheusScrapingHandler;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.security.SecureRandom;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.OptionalInt;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.clients.producer.RecordMetadata;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The HTTP gateway: accepts jobs onto Kafka, answers their status from the {@link StatusView}, serves their images
+ * from object storage. Stateless: any instance answers for any job. Handlers never block the event loop: Kafka and
+ * storage calls go to worker threads ({@code executeBlocking}) or complete through the producer's callback.
+ */
+public final class GatewayVerticle extends VerticleBase {
+
+    private static final Logger LOG = LoggerFactory.getLogger(GatewayVerticle.class);
+    private static final String JSON = "application/json";
+    private static final String ID = "[A-Za-z0-9._-]{1,64}";
+    private static final Pattern IMAGE_FILE = Pattern.compile("(\\d{1,2})\\.png");
+    private static final int MAX_BODY_BYTES = 64 * 1024;
+    private static final SecureRandom SEEDS = new SecureRandom();
+
+    private final GatewayConfig config;
+    private KafkaProducer<String, byte[]> producer;
+    private Admin admin;
+    private ObjectStore store;
+    private StatusView view;
+    private HttpServer server;
+    private byte[] openapi;
+
+    public GatewayVerticle(GatewayConfig config) {
+        this.config = config;
+    }
+
+    /** The port the server listens on (useful with port 0). */
+    public int port() {
+        return server.actualPort();
+    }
+
+    public StatusView statusView() {
+        return view;
+    }
+
+    @Override
+    public Future<?> start() {
+        return vertx.executeBlocking(() -> {
+            openapi = readResource("openapi.yaml");
+            admin = KafkaClients.admin(config.kafkaBootstrap(), KafkaClients.clientId("gateway-admin"));
+            Topics.ensure(admin, Topics.defaultSpecs(), 30_000);
+            producer = KafkaClients.producer(config.kafkaBootstrap(), KafkaClients.clientId("gateway"));
+            store = new ObjectStore(config.storage());
+            store.ensureBucket();
+            view = new StatusView(config.kafkaBootstrap(), config.maxJobs(), "gateway").start();
+            if (!view.awaitCaughtUp(config.readyTimeout())) {
+                LOG.warn("status view not caught up after {}; answering with what it has", config.readyTimeout());
+            }
+            return null;
+        }).compose(ignored -> vertx.createHttpServer().requestHandler(router()).listen(config.port(), config.host()))
+                .onSuccess(s -> {
+                    server = s;
+                    LOG.info("gateway listening on http://{}:{}", config.host(), s.actualPort());
+                });
+    }
+
+    @Override
+    public Future<?> stop() {
+        Future<Void> closed = server == null ? Future.succeededFuture() : server.close();
+        return closed.compose(v -> vertx.executeBlocking(() -> {
+            if (view != null) {
+                view.close();
+            }
+            if (producer != null) {
+                producer.close(java.time.Duration.ofSeconds(5));
+            }
+            if (admin != null) {
+                admin.close(java.time.Duration.ofSeconds(5));
+            }
+            if (store != null) {
+                store.close();
+            }
+            return null;
+        }));
+    }
+
+    // ---- the API -----------------------------------------------------------------------------------------------
+
+    private Router router() {
+        Router router = Router.router(vertx);
+        router.post("/v1/generations").consumes(JSON)
+                .handler(BodyHandler.create().setBodyLimit(MAX_BODY_BYTES)).handler(this::submit);
+        router.getWithRegex("/v1/generations/(?<id>" + ID + ")").handler(this::status);
+        router.getWithRegex("/v1/generations/(?<id>" + ID + ")/images/(?<file>[^/]+)").handler(this::image);
+        router.deleteWithRegex("/v1/generations/(?<id>" + ID + ")").handler(this::cancel);
+        router.get("/healthz").handler(this::health);
+        router.get("/readyz").handler(this::ready);
+        router.get("/metrics").handler(PrometheusScrapingHandler.create());
+        router.get("/openapi.yaml").handler(this::openapi);
+
+        router.route().failureHandler(this::failure);
+        for (int status : new int[] {400, 404, 405, 406, 413, 415, 500}) {
+            router.errorHandler(status, this::failure);
+        }
+        return router;
+    }
+
+    /** POST /v1/generations: 202 once the request is durable in Kafka (acks=all). */
+    private void submit(RoutingContext ctx) {
+        Buffer body = ctx.body().buffer();
+        if (body == null || body.length() == 0) {
+            throw ApiError.badRequest("invalid_request", "a JSON body is required", null);
+        }
+        SubmitBody in = Messages.decode(body.getBytes(), SubmitBody.class);
+        String key = ctx.request().getHeader("Idempotency-Key");
+        if (key != null && (key.isEmpty() || key.length() > GenerationRequest.MAX_IDEMPOTENCY_KEY_CHARS)) {
+            throw ApiError.badRequest("invalid_header", "Idempotency-Key must be 1-"
+                    + GenerationRequest.MAX_IDEMPOTENCY_KEY_CHARS + " characters", "Idempotency-Key");
+        }
+        // the same key gives the same job id (and, without a seed, the same seed) on every gateway instance
+        String jobId = key == null ? UUID.randomUUID().toString()
+                : "idem-" + UUID.nameUUIDFromBytes(("idempotency:" + key).getBytes(StandardCharsets.UTF_8));
+        Long seed = in.seed() != null ? in.seed()
+                : key != null ? UUID.nameUUIDFromBytes(key.getBytes(StandardCharsets.UTF_8)).getMostSignificantBits()
+                & Long.MAX_VALUE : SEEDS.nextLong() & Long.MAX_VALUE;
+        GenerationRequest request = GenerationRequest.of(jobId, in.prompt(), in.n(), seed, in.priorSteps(),
+                in.decoderSteps(), in.eta(), in.priorGuidance(), in.decoderGuidance(), Instant.now(), key);
+
+        Optional<JobStatus> existing = key == null ? Optional.empty() : view.get(jobId);
+        if (existing.isPresent()) {
+            JobStatus known = existing.get();
+            if (known.request() != null && !known.request().sameParameters(request)) {
+                throw new ApiError(409, "idempotency_key_reused",
+                        "this Idempotency-Key was used for a different request", "Idempotency-Key");
+            }
+            ctx.response().putHeader("Location", self(jobId)).putHeader("Idempotent-Replayed", "true");
+            respond(ctx, 200, new Accepted(jobId, known.state().wire(), links(jobId)));
+            return;
+        }
+        JobStatus queued = JobStatus.queued(request);
+        // status first: a worker's "prior" status can then never be overtaken by this "queued" one
+        send(Topics.STATUS, jobId, Messages.encode(queued))
+                .compose(m -> send(Topics.REQUESTS, jobId, Messages.encode(request)))
+                .onSuccess(m -> {
+                    view.apply(queued);
+                    ctx.response().putHeader("Location", self(jobId));
+                    respond(ctx, 202, new Accepted(jobId, JobState.QUEUED.wire(), links(jobId)));
+                })
+                .onFailure(e -> {
+                    LOG.warn("cannot submit {}: {}", jobId, e.toString());
+                    send(Topics.STATUS, jobId, Messages.encode(queued.failed("submission_failed",
+                            "the request could not be written to Kafka", Instant.now())));
+                    ctx.fail(new ApiError(503, "unavailable", "the job queue is unavailable; retry later", null));
+                });
+    }
+
+    /** GET /v1/generations/{id}. */
+    private void status(RoutingContext ctx) {
+        String id = ctx.pathParam("id");
+        JobStatus s = view.get(id).orElseThrow(() -> ApiError.notFound("no generation " + id));
+        if (s.state() != JobState.SUCCEEDED) {
+            respond(ctx, 200, generation(s, List.of()));
+            return;
+        }
+        vertx.executeBlocking(() -> {
+            List<Image> images = new ArrayList<>();
+            Instant expires = Instant.now().plus(config.presignTtl());
+            for (int k = 0; k < s.imageKeys().size(); k++) {
+                images.add(new Image(k, self(id) + "/images/" + k + ".png",
+                        store.presignedGet(s.imageKeys().get(k), config.presignTtl()), expires.toString()));
+            }
+            return images;
+        }).onSuccess(images -> respond(ctx, 200, generation(s, images))).onFailure(ctx::fail);
+    }
+
+    private Generation generation(JobStatus s, List<Image> images) {
+        OptionalInt position = view.queuePosition(s.jobId());
+        return new Generation(s.jobId(), s.state().wire(), s.request() == null ? null : Params.of(s.request()),
+                s.timestamps(), s.models(), s.progress(), position.isPresent() ? position.getAsInt() : null, images,
+                s.error(), links(s.jobId()));
+    }
+
+    /** GET /v1/generations/{id}/images/{k}.png: the PNG from object storage. */
+    private void image(RoutingContext ctx) {
+        String id = ctx.pathParam("id");
+        Matcher m = IMAGE_FILE.matcher(ctx.pathParam("file"));
+        JobStatus s = view.get(id).orElseThrow(() -> ApiError.notFound("no generation " + id));
+        if (!m.matches()) {
+            throw ApiError.notFound("images are named <k>.png");
+        }
+        int k = Integer.parseInt(m.group(1));
+        if (s.state() != JobState.SUCCEEDED || k >= s.imageKeys().size()) {
+            throw ApiError.notFound("generation " + id + " has no image " + k + " (state " + s.state().wire() + ")");
+        }
+        String key = s.imageKeys().get(k);
+        vertx.executeBlocking(() -> {
+            Optional<InputStream> in = store.get(key);
+            if (in.isEmpty()) {
+                return null;
+            }
+            try (InputStream stream = in.get()) {
+                return Buffer.buffer(stream.readAllBytes());
+            }
+        }).onSuccess(png -> {
+            if (png == null) {
+                ctx.fail(ApiError.notFound("image " + key + " is not in storage"));
+                return;
+            }
+            ctx.response().putHeader("Content-Type", ObjectStore.PNG)
+                    .putHeader("Cache-Control", "public, max-age=86400, immutable")
+                    .end(png);
+        }).onFailure(ctx::fail);
+    }
+
+    /** DELETE /v1/generations/{id}: cancels a job that has not finished. */
+    private void cancel(RoutingContext ctx) {
+        String id = ctx.pathParam("id");
+        JobStatus s = view.get(id).orElseThrow(() -> ApiError.notFound("no generation " + id));
+        if (s.state() == JobState.CANCELLED) {
+            respond(ctx, 200, new Accepted(id, s.state().wire(), links(id)));
+            return;
+        }
+        if (s.state().terminal()) {
+            throw new ApiError(409, "already_finished", "generation " + id + " already " + s.state().wire(), null);
+        }
+        JobStatus cancelled = s.cancelled(Instant.now());
+        send(Topics.STATUS, id, Messages.encode(cancelled)).onSuccess(m -> {
+            view.apply(cancelled);
+            respond(ctx, 202, new Accepted(id, JobState.CANCELLED.wire(), links(id)));
+        }).onFailure(e -> ctx.fail(new ApiError(503, "unavailable", "cannot reach Kafka; retry later", null)));
+    }
+
+    private void health(RoutingContext ctx) {
+        respond(ctx, 200, Map.of("status", "ok"));
+    }
+
+    /** Ready when Kafka answers, the bucket is reachable and the status view has caught up. */
+    private void ready(RoutingContext ctx) {
+        vertx.executeBlocking(() -> {
+            Map<String, String> checks = new LinkedHashMap<>();
+            try {
+                admin.describeCluster().nodes().get(3, TimeUnit.SECONDS);
+                checks.put("kafka", "ok");
+            } catch (Exception e) {
+                checks.put("kafka", "unreachable");
+            }
+            checks.put("storage", store.reachable() ? "ok" : "unreachable");
+            checks.put("status_view", view.isCaughtUp() ? "ok" : "catching_up");
+            return checks;
+        }).onSuccess(checks -> {
+            boolean ok = checks.values().stream().allMatch("ok"::equals);
+            respond(ctx, ok ? 200 : 503, Map.of("status", ok ? "ready" : "not_ready", "checks", checks));
+        }).onFailure(ctx::fail);
+    }
+
+    private void openapi(RoutingContext ctx) {
+        ctx.response().putHeader("Content-Type", "application/yaml").end(Buffer.buffer(openapi));
+    }
+
+    /** The one place errors become {@code {error: {code, message, field}}}. */
+    private void failure(RoutingContext ctx) {
+        Throwable f = ctx.failure();
+        ApiError error;
+        if (f instanceof ApiError api) {
+            error = api;
+        } else if (f instanceof InvalidMessageException invalid) {
+            error = new ApiError(400, "invalid_request", invalid.getMessage(), invalid.field());
+        } else if (f == null || ctx.statusCode() != 500) {
+            int status = ctx.statusCode() > 0 ? ctx.statusCode() : 500;
+            error = switch (status) {
+                case 400 -> ApiError.badRequest("bad_request", "the request is malformed", null);
+                case 404 -> ApiError.notFound("no such resource: " + ctx.request().path());
+                case 405 -> new ApiError(405, "method_not_allowed", ctx.request().method() + " is not allowed here", null);
+                case 406 -> new ApiError(406, "not_acceptable", "cannot produce the requested type", null);
+                case 413 -> new ApiError(413, "payload_too_large", "the body exceeds " + MAX_BODY_BYTES + " bytes", null);
+                case 415 -> new ApiError(415, "unsupported_media_type", "send Content-Type: application/json", null);
+                default -> new ApiError(status, "internal", "internal error", null);
+            };
+        } else {
+            LOG.error("unhandled error on {} {}", ctx.request().method(), ctx.request().path(), f);
+            error = new ApiError(500, "internal", "internal error", null);
+        }
+        if (ctx.response().ended()) {
+            return;
+        }
+        respond(ctx, error.status(), new ErrorBody(new Representations.Error(error.code(), error.getMessage(),
+                error.field())));
+    }
+
+    // ---- plumbing ----------------------------------------------------------------------------------------------
+
+    /** Sends off the event loop ({@code send} may block on metadata); completes on the broker's acknowledgement. */
+    private Future<RecordMetadata> send(String topic, String key, byte[] value) {
+        Promise<RecordMetadata> acked = Promise.promise();
+        io.vertx.core.Context context = vertx.getOrCreateContext();
+        // the callback runs on the producer's network thread: hop back to this handler's context
+        vertx.executeBlocking(() -> producer.send(new ProducerRecord<>(topic, key, value), (metadata, e) ->
+                context.runOnContext(v -> {
+                    if (e == null) {
+                        acked.tryComplete(metadata);
+                    } else {
+                        acked.tryFail(e);
+                    }
+                })), false).onFailure(acked::tryFail);
+        return acked.future();
+    }
+
+    private static void respond(RoutingContext ctx, int status, Object body) {
+        ctx.response().setStatusCode(status).putHeader("Content-Type", JSON).end(Json.write(body));
+    }
+
+    private static String self(String id) {
+        return "/v1/generations/" + id;
+    }
+
+    private static Links links(String id) {
+        return new Links(self(id), self(id), self(id) + "/images/{k}.png");
+    }
+
+    private static byte[] readResource(String name) {
+        try (InputStream in = GatewayVerticle.class.getResourceAsStream(name)) {
+            if (in == null) {
+                throw new IllegalStateException("resource " + name + " missing");
+            }
+            return in.readAllBytes();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+}

@@ -1,0 +1,49 @@
+package dalle2.gateway;
+
+import dalle2.messages.GenerationRequest;
+import dalle2.messages.JobStatus;
+import java.util.List;
+import java.util.Map;
+
+/** The JSON bodies of the HTTP API (written with {@code dalle2.json.Json}: snake_case). */
+final class Representations {
+
+    private Representations() {
+    }
+
+    /** {@code POST /v1/generations} body; every field but the prompt is optional. */
+    record SubmitBody(String prompt, Integer n, Long seed, Integer priorSteps, Integer decoderSteps, Double eta,
+                      Double priorGuidance, Double decoderGuidance) {
+    }
+
+    record Links(String self, String cancel, String images) {
+    }
+
+    /** The answer to a submission. */
+    record Accepted(String id, String status, Links links) {
+    }
+
+    /** The parameters a job was actually run with. */
+    record Params(String prompt, int n, long seed, int priorSteps, int decoderSteps, double eta, double priorGuidance,
+                  double decoderGuidance) {
+        static Params of(GenerationRequest r) {
+            return new Params(r.prompt(), r.n(), r.seed(), r.priorSteps(), r.decoderSteps(), r.eta(), r.priorGuidance(),
+                    r.decoderGuidance());
+        }
+    }
+
+    record Image(int index, String url, String presignedUrl, String expiresAt) {
+    }
+
+    /** {@code GET /v1/generations/{id}}. */
+    record Generation(String id, String state, Params params, JobStatus.Timestamps timestamps,
+                      Map<String, String> models, JobStatus.Progress progress, Integer queuePosition,
+                      List<Image> images, JobStatus.ErrorInfo error, Links links) {
+    }
+
+    record Error(String code, String message, String field) {
+    }
+
+    record ErrorBody(Error error) {
+    }
+}

@@ -1,0 +1,275 @@
+package dalle2.gateway;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dalle2.embedded.EmbeddedKafka;
+import dalle2.embedded.EmbeddedS3;
+import dalle2.kafka.KafkaClients;
+import dalle2.kafka.Topics;
+import dalle2.messages.GenerationRequest;
+import dalle2.messages.JobStatus;
+import dalle2.messages.Messages;
+import dalle2.storage.ObjectStore;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.client.HttpResponse;
+import io.vertx.ext.web.client.WebClient;
+import io.vertx.ext.web.client.WebClientOptions;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+/** The HTTP API against a real in-JVM broker and S3Proxy, with no workers: what the gateway alone promises. */
+@Timeout(value = 60, unit = TimeUnit.SECONDS)
+class GatewayApiTest {
+
+    private static EmbeddedKafka kafka;
+    private static EmbeddedS3 s3;
+    private static Gateway gateway;
+    private static Vertx clientVertx;
+    private static WebClient client;
+
+    @BeforeAll
+    static void start() throws Exception {
+        kafka = EmbeddedKafka.start();
+        s3 = EmbeddedS3.inMemory();
+        gateway = Gateway.start(GatewayConfig.of("127.0.0.1", 0, kafka.bootstrap(),
+                new ObjectStore.Config(s3.endpoint(), s3.accessKey(), s3.secretKey(), "images")));
+        clientVertx = Vertx.vertx();
+        client = WebClient.create(clientVertx, new WebClientOptions().setDefaultHost("127.0.0.1")
+                .setDefaultPort(gateway.port()));
+    }
+
+    @AfterAll
+    static void stop() throws Exception {
+        if (clientVertx != null) {
+            clientVertx.close().await();
+        }
+        if (gateway != null) {
+            gateway.close();
+        }
+        if (s3 != null) {
+            s3.close();
+        }
+        if (kafka != null) {
+            kafka.close();
+        }
+    }
+
+    private static HttpResponse<Buffer> post(String json) {
+        return client.post("/v1/generations").putHeader("Content-Type", "application/json")
+                .sendBuffer(Buffer.buffer(json)).await();
+    }
+
+    private static HttpResponse<Buffer> get(String path) {
+        return client.get(path).send().await();
+    }
+
+    @Test
+    void aValidSubmissionIsAcceptedOnlyOnceDurableAndItsRequestIsOnTheRequestsTopic() throws Exception {
+        HttpResponse<Buffer> r = post("{\"prompt\":\"a red cube\",\"n\":2,\"seed\":7,\"decoder_steps\":5}");
+        assertEquals(202, r.statusCode(), r.bodyAsString());
+        JsonObject body = r.bodyAsJsonObject();
+        String id = body.getString("id");
+        assertEquals("queued", body.getString("status"));
+        assertEquals("/v1/generations/" + id, r.getHeader("Location"));
+
+        JsonObject status = get("/v1/generations/" + id).bodyAsJsonObject();
+        assertEquals("queued", status.getString("state"));
+        assertEquals(7L, status.getJsonObject("params").getLong("seed"));
+        assertEquals(5, status.getJsonObject("params").getInteger("decoder_steps"));
+        assertEquals(GenerationRequest.DEFAULT_PRIOR_STEPS, status.getJsonObject("params").getInteger("prior_steps"));
+        assertNotNull(status.getInteger("queue_position"));
+        assertNotNull(status.getJsonObject("timestamps").getString("submitted_at"));
+
+        GenerationRequest onTopic = readRequest(id);
+        assertEquals("a red cube", onTopic.prompt());
+        assertEquals(2, onTopic.n());
+        assertEquals(7L, onTopic.seed());
+    }
+
+    @Test
+    void aSubmissionWithoutASeedGetsOneAndReportsIt() {
+        String id = post("{\"prompt\":\"x\"}").bodyAsJsonObject().getString("id");
+        JsonObject params = get("/v1/generations/" + id).bodyAsJsonObject().getJsonObject("params");
+        assertNotNull(params.getLong("seed"));
+        assertEquals(1, params.getInteger("n"));
+    }
+
+    @Test
+    void theSameIdempotencyKeyReturnsTheSameJobAndADifferentBodyWithItConflicts() {
+        String body = "{\"prompt\":\"idempotent\",\"n\":1}";
+        HttpResponse<Buffer> first = client.post("/v1/generations").putHeader("Content-Type", "application/json")
+                .putHeader("Idempotency-Key", "key-123").sendBuffer(Buffer.buffer(body)).await();
+        HttpResponse<Buffer> again = client.post("/v1/generations").putHeader("Content-Type", "application/json")
+                .putHeader("Idempotency-Key", "key-123").sendBuffer(Buffer.buffer(body)).await();
+        assertEquals(202, first.statusCode());
+        assertEquals(200, again.statusCode());
+        assertEquals(first.bodyAsJsonObject().getString("id"), again.bodyAsJsonObject().getString("id"));
+        HttpResponse<Buffer> other = client.post("/v1/generations").putHeader("Content-Type", "application/json")
+                .putHeader("Idempotency-Key", "key-123").sendBuffer(Buffer.buffer("{\"prompt\":\"else\"}")).await();
+        assertEquals(409, other.statusCode());
+        assertEquals("idempotency_key_reused", other.bodyAsJsonObject().getJsonObject("error").getString("code"));
+        String plain = post(body).bodyAsJsonObject().getString("id");
+        assertNotEquals(first.bodyAsJsonObject().getString("id"), plain);
+    }
+
+    @ParameterizedTest(name = "{0} -> 400 {1}")
+    @CsvSource(delimiter = '|', value = {
+            "{\"prompt\":\"\"}|prompt",
+            "{\"n\":2}|prompt",
+            "{\"prompt\":\"p\",\"n\":0}|n",
+            "{\"prompt\":\"p\",\"n\":9}|n",
+            "{\"prompt\":\"p\",\"n\":\"two\"}|n",
+            "{\"prompt\":\"p\",\"n\":1.5}|n",
+            "{\"prompt\":[1]}|prompt",
+            "{\"prompt\":\"p\",\"eta\":2}|eta",
+            "{\"prompt\":\"p\",\"prior_steps\":-1}|prior_steps",
+            "{\"prompt\":\"p\",\"decoder_steps\":100000}|decoder_steps",
+            "{\"prompt\":\"p\",\"decoder_guidance\":99}|decoder_guidance",
+            "{\"prompt\":\"p\",\"job_id\":\"mine\"}|job_id",
+            "{\"prompt\":\"p\",\"n\":|",
+            "[1,2]|",
+            "not json|",
+    })
+    void badInputIs400WithAnErrorNamingTheField(String json, String field) {
+        HttpResponse<Buffer> r = post(json);
+        assertEquals(400, r.statusCode(), r.bodyAsString());
+        assertEquals("application/json", r.getHeader("Content-Type"));
+        JsonObject error = r.bodyAsJsonObject().getJsonObject("error");
+        assertNotNull(error.getString("code"));
+        assertNotNull(error.getString("message"));
+        assertEquals(field, error.getString("field"));
+    }
+
+    @Test
+    void anOverlongPromptAnEmptyBodyAWrongContentTypeAndUnknownPathsAreErrorsNot500() {
+        assertEquals(400, post("{\"prompt\":\"" + "x".repeat(1001) + "\"}").statusCode());
+        assertEquals(400, post("").statusCode());
+        HttpResponse<Buffer> text = client.post("/v1/generations").putHeader("Content-Type", "text/plain")
+                .sendBuffer(Buffer.buffer("{\"prompt\":\"p\"}")).await();
+        assertEquals(415, text.statusCode());
+        assertEquals("unsupported_media_type", text.bodyAsJsonObject().getJsonObject("error").getString("code"));
+        HttpResponse<Buffer> missing = get("/v1/generations/no-such-job");
+        assertEquals(404, missing.statusCode());
+        assertEquals("not_found", missing.bodyAsJsonObject().getJsonObject("error").getString("code"));
+        assertEquals(404, get("/v2/nothing").statusCode());
+        assertEquals(404, get("/v1/generations/bad%20id").statusCode());
+        assertEquals(413, post("{\"prompt\":\"" + "x".repeat(70_000) + "\"}").statusCode());
+    }
+
+    @Test
+    void deleteCancelsAQueuedJobOnceAndAnUnknownJobIs404() {
+        String id = post("{\"prompt\":\"to cancel\"}").bodyAsJsonObject().getString("id");
+        HttpResponse<Buffer> r = client.delete("/v1/generations/" + id).send().await();
+        assertEquals(202, r.statusCode());
+        assertEquals("cancelled", get("/v1/generations/" + id).bodyAsJsonObject().getString("state"));
+        assertEquals(200, client.delete("/v1/generations/" + id).send().await().statusCode());
+        assertEquals(404, client.delete("/v1/generations/unknown-job").send().await().statusCode());
+    }
+
+    @Test
+    void aSucceededJobListsGatewayAndPresignedImageLinksAndStreamsItsPngs() throws Exception {
+        // play the workers' part: images in storage, then the succeeded status on the topic
+        GenerationRequest request = GenerationRequest.of("manual-job", "done", 2, 1L, 1, 1, 0.0, 1.0, 1.0,
+                Instant.now(), null);
+        byte[] png0 = {(byte) 0x89, 'P', 'N', 'G', 0};
+        byte[] png1 = {(byte) 0x89, 'P', 'N', 'G', 1};
+        try (ObjectStore store = new ObjectStore(new ObjectStore.Config(s3.endpoint(), s3.accessKey(), s3.secretKey(),
+                "images")); KafkaProducer<String, byte[]> producer = KafkaClients.producer(kafka.bootstrap(), "t")) {
+            store.putPng(ObjectStore.imageKey("manual-job", 0), png0);
+            store.putPng(ObjectStore.imageKey("manual-job", 1), png1);
+            JobStatus done = JobStatus.queued(request).withModel("decoder", "d-test")
+                    .succeeded(List.of("manual-job/0.png", "manual-job/1.png"), Instant.now());
+            producer.send(new ProducerRecord<>(Topics.STATUS, "manual-job", Messages.encode(done))).get();
+        }
+        JsonObject status = awaitState("manual-job", "succeeded");
+        assertNull(status.getValue("queue_position"));
+        assertEquals("d-test", status.getJsonObject("models").getString("decoder"));
+        JsonObject image1 = status.getJsonArray("images").getJsonObject(1);
+        assertEquals("/v1/generations/manual-job/images/1.png", image1.getString("url"));
+
+        HttpResponse<Buffer> png = get(image1.getString("url"));
+        assertEquals(200, png.statusCode());
+        assertEquals("image/png", png.getHeader("Content-Type"));
+        assertArrayEquals(png1, png.bodyAsBuffer().getBytes());
+        byte[] viaPresigned = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
+                URI.create(image1.getString("presigned_url"))).build(),
+                java.net.http.HttpResponse.BodyHandlers.ofByteArray()).body();
+        assertArrayEquals(png1, viaPresigned);
+        assertEquals(404, get("/v1/generations/manual-job/images/2.png").statusCode());
+        assertEquals(404, get("/v1/generations/manual-job/images/x.png").statusCode());
+        assertEquals(409, client.delete("/v1/generations/manual-job").send().await().statusCode());
+    }
+
+    @Test
+    void healthReadinessMetricsAndTheOpenApiDocumentAreServed() {
+        assertEquals(200, get("/healthz").statusCode());
+        HttpResponse<Buffer> ready = get("/readyz");
+        assertEquals(200, ready.statusCode(), ready.bodyAsString());
+        assertEquals("ok", ready.bodyAsJsonObject().getJsonObject("checks").getString("kafka"));
+        HttpResponse<Buffer> metrics = get("/metrics");
+        assertEquals(200, metrics.statusCode());
+        assertTrue(metrics.bodyAsString().contains("vertx_http_server"), "Vert.x HTTP server metrics");
+        HttpResponse<Buffer> openapi = get("/openapi.yaml");
+        assertEquals(200, openapi.statusCode());
+        String doc = openapi.bodyAsString();
+        for (String path : List.of("/v1/generations:", "/v1/generations/{id}:", "/v1/generations/{id}/images/{k}.png:",
+                "/healthz:", "/readyz:", "/metrics:")) {
+            assertTrue(doc.contains(path), "documents " + path);
+        }
+    }
+
+    private static JsonObject awaitState(String id, String state) throws InterruptedException {
+        long deadline = System.currentTimeMillis() + 20_000;
+        while (true) {
+            HttpResponse<Buffer> r = get("/v1/generations/" + id);
+            if (r.statusCode() == 200 && state.equals(r.bodyAsJsonObject().getString("state"))) {
+                return r.bodyAsJsonObject();
+            }
+            if (System.currentTimeMillis() > deadline) {
+                throw new AssertionError("job " + id + " never reached " + state + ": " + r.bodyAsString());
+            }
+            Thread.sleep(50);
+        }
+    }
+
+    private static GenerationRequest readRequest(String id) {
+        try (KafkaConsumer<String, byte[]> c = KafkaClients.readerConsumer(kafka.bootstrap(), "test-reader")) {
+            List<TopicPartition> parts = c.partitionsFor(Topics.REQUESTS).stream()
+                    .map(p -> new TopicPartition(p.topic(), p.partition())).toList();
+            c.assign(parts);
+            c.seekToBeginning(parts);
+            long deadline = System.currentTimeMillis() + 10_000;
+            while (System.currentTimeMillis() < deadline) {
+                for (ConsumerRecord<String, byte[]> rec : c.poll(Duration.ofMillis(200))) {
+                    if (id.equals(rec.key())) {
+                        return Messages.decode(rec.value(), GenerationRequest.class);
+                    }
+                }
+            }
+        }
+        throw new AssertionError("request " + id + " not on " + Topics.REQUESTS);
+    }
+}

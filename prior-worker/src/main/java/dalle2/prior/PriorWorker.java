@@ -1,0 +1,117 @@
+package dalle2.prior;
+
+import dalle2.inference.EmbedTask;
+import dalle2.inference.ImageEmbeddingModel;
+import dalle2.inference.SamplingParams;
+import dalle2.kafka.Topics;
+import dalle2.messages.GenerationRequest;
+import dalle2.messages.ImageEmbeddings;
+import dalle2.messages.JobState;
+import dalle2.messages.JobStatus;
+import dalle2.messages.Messages;
+import dalle2.pipeline.StageWorker;
+import dalle2.sampling.DdimSampler;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * A member of the prior pool (consumer group {@value Topics#PRIOR_GROUP}): reads generation requests, batches
+ * their images across jobs, runs CLIP text encoding + the diffusion prior, and publishes one
+ * {@link ImageEmbeddings} message per job (then its status).
+ */
+public final class PriorWorker extends StageWorker<GenerationRequest, EmbedTask, float[], float[]> {
+
+    private final ImageEmbeddingModel model;
+
+    public PriorWorker(Config config, ImageEmbeddingModel model) {
+        super(config, Topics.REQUESTS, Topics.PRIOR_GROUP);
+        this.model = model;
+    }
+
+    @Override
+    protected GenerationRequest parse(byte[] value) {
+        return Messages.decode(value, GenerationRequest.class);
+    }
+
+    @Override
+    protected GenerationRequest requestOf(GenerationRequest message) {
+        return message;
+    }
+
+    @Override
+    protected List<EmbedTask> tasksOf(GenerationRequest request) {
+        List<EmbedTask> tasks = new ArrayList<>(request.n());
+        for (int k = 0; k < request.n(); k++) {
+            tasks.add(EmbedTask.of(request, k));
+        }
+        return tasks;
+    }
+
+    @Override
+    protected SamplingParams paramsOf(GenerationRequest request) {
+        return EmbedTask.params(request);
+    }
+
+    /** Nothing to do once cancelled, finished, or handed to the decoders (a redelivered request). */
+    @Override
+    protected boolean alreadyHandled(JobStatus status) {
+        return status.state().terminal() || status.state() == JobState.DECODING;
+    }
+
+    @Override
+    protected JobStatus startedStatus(GenerationRequest request, Instant now) {
+        JobStatus queued = JobStatus.queued(request).withModel("prior", model.version());
+        return queued.with(JobState.PRIOR, queued.timestamps().withPriorStarted(now),
+                new JobStatus.Progress(stageName(), 0, request.priorSteps()));
+    }
+
+    @Override
+    protected JobState workingState() {
+        return JobState.PRIOR;
+    }
+
+    @Override
+    protected String stageName() {
+        return EmbedTask.STAGE;
+    }
+
+    @Override
+    protected int stepsOf(GenerationRequest request) {
+        return request.priorSteps();
+    }
+
+    @Override
+    protected List<float[]> runModel(SamplingParams params, List<EmbedTask> tasks, DdimSampler.Progress progress) {
+        return model.embed(params, tasks, progress);
+    }
+
+    @Override
+    protected float[] persist(Job job, int index, EmbedTask task, float[] embedding) {
+        if (embedding.length != model.embeddingDim()) {
+            throw new IllegalStateException("the prior returned " + embedding.length + " values, dim is "
+                    + model.embeddingDim());
+        }
+        return embedding;
+    }
+
+    /** Status "prior done" first, then the embeddings: the decoder's "decoding" can never precede it. */
+    @Override
+    protected CompletableFuture<?> complete(Job job) {
+        Instant now = Instant.now();
+        JobStatus s = job.status();
+        JobStatus finished = s.with(JobState.PRIOR, s.timestamps().withPriorFinished(now),
+                new JobStatus.Progress(stageName(), job.request.priorSteps(), job.request.priorSteps()));
+        ImageEmbeddings out = ImageEmbeddings.of(job.request, model.version(), job.results(),
+                Instant.parse(s.timestamps().priorStartedAt()), now);
+        return sendStatus(finished).thenCompose(ok -> send(Topics.EMBEDDINGS, job.request.jobId(),
+                Messages.encode(out)));
+    }
+
+    @Override
+    public void close() {
+        super.close();
+        model.close();
+    }
+}

@@ -1,0 +1,135 @@
+package dalle2.messages;
+
+import java.time.Instant;
+import java.time.format.DateTimeParseException;
+import java.util.regex.Pattern;
+
+/**
+ * A generation job as it travels on the requests topic (key = job id), whether the gateway or a client of its
+ * own produced it. Every parameter the workers use is filled in here, so the job's result depends only on this
+ * record: absent optional fields take their defaults in the constructor, an absent seed is derived from the job
+ * id (so a redelivered Kafka submission draws the same images).
+ *
+ * @param schemaVersion   {@value SchemaVersions#CURRENT}
+ * @param jobId           1–64 characters of {@code [A-Za-z0-9._-]} (it becomes an object-key prefix)
+ * @param prompt          1–{@value #MAX_PROMPT_CHARS} characters, not blank
+ * @param n               images to draw, 1–{@value #MAX_IMAGES}
+ * @param seed            the job seed; image k uses {@code NoiseStreams.seedFor(seed, k, stage)}
+ * @param priorSteps      DDIM steps of the prior, 1–{@value #MAX_STEPS}
+ * @param decoderSteps    DDIM steps of the decoder, 1–{@value #MAX_STEPS}
+ * @param eta             DDIM η in [0, 1] (0 = deterministic)
+ * @param priorGuidance   classifier-free guidance scale of the prior, 0–{@value #MAX_GUIDANCE}
+ * @param decoderGuidance classifier-free guidance scale of the decoder, 0–{@value #MAX_GUIDANCE}
+ * @param submittedAt     ISO-8601 instant
+ * @param idempotencyKey  the client's Idempotency-Key, if any
+ */
+public record GenerationRequest(
+        Integer schemaVersion,
+        String jobId,
+        String prompt,
+        Integer n,
+        Long seed,
+        Integer priorSteps,
+        Integer decoderSteps,
+        Double eta,
+        Double priorGuidance,
+        Double decoderGuidance,
+        String submittedAt,
+        String idempotencyKey) {
+
+    public static final int MAX_PROMPT_CHARS = 1000;
+    public static final int MAX_IMAGES = 8;
+    public static final int MAX_STEPS = 1000;
+    public static final double MAX_GUIDANCE = 20.0;
+    public static final int DEFAULT_N = 1;
+    public static final int DEFAULT_PRIOR_STEPS = 64;
+    public static final int DEFAULT_DECODER_STEPS = 50;
+    public static final double DEFAULT_ETA = 0.0;
+    public static final double DEFAULT_PRIOR_GUIDANCE = 2.0;
+    public static final double DEFAULT_DECODER_GUIDANCE = 3.0;
+    public static final int MAX_IDEMPOTENCY_KEY_CHARS = 200;
+
+    private static final Pattern JOB_ID = Pattern.compile("[A-Za-z0-9._-]{1,64}");
+
+    public GenerationRequest {
+        schemaVersion = SchemaVersions.check(schemaVersion);
+        InvalidMessageException.require(jobId != null, "job_id", "job_id is required");
+        InvalidMessageException.require(JOB_ID.matcher(jobId).matches(), "job_id",
+                "job_id must be 1-64 characters of A-Z a-z 0-9 . _ -");
+        InvalidMessageException.require(!jobId.equals(".") && !jobId.equals(".."), "job_id",
+                "job_id must not be . or ..");
+        InvalidMessageException.require(prompt != null, "prompt", "prompt is required");
+        InvalidMessageException.require(!prompt.isBlank(), "prompt", "prompt must not be empty");
+        InvalidMessageException.require(prompt.length() <= MAX_PROMPT_CHARS, "prompt",
+                "prompt must be at most " + MAX_PROMPT_CHARS + " characters, got " + prompt.length());
+        n = n == null ? DEFAULT_N : n;
+        InvalidMessageException.require(n >= 1 && n <= MAX_IMAGES, "n", "n must be in 1.." + MAX_IMAGES + ", got " + n);
+        seed = seed == null ? seedFromJobId(jobId) : seed;
+        priorSteps = priorSteps == null ? DEFAULT_PRIOR_STEPS : priorSteps;
+        InvalidMessageException.require(priorSteps >= 1 && priorSteps <= MAX_STEPS, "prior_steps",
+                "prior_steps must be in 1.." + MAX_STEPS + ", got " + priorSteps);
+        decoderSteps = decoderSteps == null ? DEFAULT_DECODER_STEPS : decoderSteps;
+        InvalidMessageException.require(decoderSteps >= 1 && decoderSteps <= MAX_STEPS, "decoder_steps",
+                "decoder_steps must be in 1.." + MAX_STEPS + ", got " + decoderSteps);
+        eta = eta == null ? DEFAULT_ETA : eta;
+        InvalidMessageException.require(eta >= 0.0 && eta <= 1.0, "eta", "eta must be in [0, 1], got " + eta);
+        priorGuidance = priorGuidance == null ? DEFAULT_PRIOR_GUIDANCE : priorGuidance;
+        InvalidMessageException.require(priorGuidance >= 0.0 && priorGuidance <= MAX_GUIDANCE, "prior_guidance",
+                "prior_guidance must be in [0, " + MAX_GUIDANCE + "], got " + priorGuidance);
+        decoderGuidance = decoderGuidance == null ? DEFAULT_DECODER_GUIDANCE : decoderGuidance;
+        InvalidMessageException.require(decoderGuidance >= 0.0 && decoderGuidance <= MAX_GUIDANCE,
+                "decoder_guidance", "decoder_guidance must be in [0, " + MAX_GUIDANCE + "], got " + decoderGuidance);
+        submittedAt = submittedAt == null ? Instant.now().toString() : submittedAt;
+        checkInstant(submittedAt, "submitted_at");
+        InvalidMessageException.require(idempotencyKey == null
+                        || (!idempotencyKey.isEmpty() && idempotencyKey.length() <= MAX_IDEMPOTENCY_KEY_CHARS),
+                "idempotency_key", "idempotency_key must be 1-" + MAX_IDEMPOTENCY_KEY_CHARS + " characters");
+    }
+
+    /** A request as the gateway builds it; null parameters take their defaults. */
+    public static GenerationRequest of(String jobId, String prompt, Integer n, Long seed, Integer priorSteps,
+                                       Integer decoderSteps, Double eta, Double priorGuidance,
+                                       Double decoderGuidance, Instant submittedAt, String idempotencyKey) {
+        return new GenerationRequest(SchemaVersions.CURRENT, jobId, prompt, n, seed, priorSteps, decoderSteps, eta,
+                priorGuidance, decoderGuidance, submittedAt.toString(), idempotencyKey);
+    }
+
+    /** The same request with another job id (tests and tools). */
+    public GenerationRequest withJobId(String newJobId) {
+        return new GenerationRequest(schemaVersion, newJobId, prompt, n, seed, priorSteps, decoderSteps, eta,
+                priorGuidance, decoderGuidance, submittedAt, idempotencyKey);
+    }
+
+    /** True when both ask for the same images (everything but the job id, timestamps and key). */
+    public boolean sameParameters(GenerationRequest other) {
+        return prompt.equals(other.prompt) && n.equals(other.n) && seed.equals(other.seed)
+                && priorSteps.equals(other.priorSteps) && decoderSteps.equals(other.decoderSteps)
+                && eta.equals(other.eta) && priorGuidance.equals(other.priorGuidance)
+                && decoderGuidance.equals(other.decoderGuidance);
+    }
+
+    public Instant submittedInstant() {
+        return Instant.parse(submittedAt);
+    }
+
+    /** A stable 64-bit seed from the job id (FNV-1a), for submissions that name none. */
+    static long seedFromJobId(String jobId) {
+        long h = 0xcbf29ce484222325L;
+        for (int i = 0; i < jobId.length(); i++) {
+            h ^= jobId.charAt(i);
+            h *= 0x100000001b3L;
+        }
+        return h & Long.MAX_VALUE;
+    }
+
+    static void checkInstant(String value, String field) {
+        if (value == null) {
+            return;
+        }
+        try {
+            Instant.parse(value);
+        } catch (DateTimeParseException e) {
+            throw new InvalidMessageException(field, field + " must be an ISO-8601 instant, got '" + value + "'");
+        }
+    }
+}

@@ -1,0 +1,46 @@
+package dalle2.messages;
+
+import com.fasterxml.jackson.annotation.JsonCreator;
+import com.fasterxml.jackson.annotation.JsonValue;
+import java.util.Locale;
+
+/** The life of a job: queued → prior → decoding → succeeded; failed or cancelled can end it at any point. */
+public enum JobState {
+    QUEUED(0), PRIOR(1), DECODING(2), SUCCEEDED(3), FAILED(3), CANCELLED(3);
+
+    private final int rank;
+
+    JobState(int rank) {
+        this.rank = rank;
+    }
+
+    public boolean terminal() {
+        return rank == 3;
+    }
+
+    /**
+     * Whether a status in this state may replace one in {@code previous}: never leave a terminal state, never
+     * go back a stage (a redelivered message may repeat an earlier stage's status after a later one).
+     */
+    public boolean mayFollow(JobState previous) {
+        if (previous.terminal()) {
+            return this == previous && this != CANCELLED;
+        }
+        return rank >= previous.rank;
+    }
+
+    @JsonValue
+    public String wire() {
+        return name().toLowerCase(Locale.ROOT);
+    }
+
+    @JsonCreator
+    public static JobState fromWire(String value) {
+        for (JobState s : values()) {
+            if (s.wire().equals(value)) {
+                return s;
+            }
+        }
+        throw new InvalidMessageException("state", "unknown state '" + value + "'");
+    }
+}

@@ -1,0 +1,590 @@
+package dalle2.pipeline;
+
+import dalle2.inference.SamplingParams;
+import dalle2.kafka.KafkaClients;
+import dalle2.kafka.Topics;
+import dalle2.messages.DeadLetter;
+import dalle2.messages.GenerationRequest;
+import dalle2.messages.InvalidMessageException;
+import dalle2.messages.JobState;
+import dalle2.messages.JobStatus;
+import dalle2.messages.Messages;
+import dalle2.sampling.DdimSampler;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReferenceArray;
+import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.clients.producer.RecordMetadata;
+import org.apache.kafka.common.TopicPartition;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The machinery both worker pools share: one member of a consumer group that turns each input record (one job)
+ * into per-image tasks, batches tasks across jobs, runs the model, persists each image's result, and then writes
+ * the job's output and status.
+ *
+ * <p>Threads: the <b>poll thread</b> only polls, parses, hands tasks to the {@link DynamicBatcher}, pauses its
+ * partitions while the worker is saturated and commits; the <b>model thread</b> runs batches; <b>I/O threads</b>
+ * persist results and produce outputs. A record's offset is committed only after its job's output and final
+ * status are acknowledged (acks=all) or the record went to the dead-letter topic: at-least-once.
+ *
+ * @param <M> input message
+ * @param <T> one image's task
+ * @param <O> the model's output for one task
+ * @param <R> one image's persisted result (an embedding, an object key)
+ */
+public abstract class StageWorker<M, T, O, R> implements AutoCloseable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(StageWorker.class);
+
+    /**
+     * @param maxBatch          most tasks (images) per model call
+     * @param maxWait           longest a batch waits for more compatible tasks
+     * @param maxInFlightImages pause the partitions when this many images are received and unfinished
+     * @param progressInterval  at most one progress status per job per interval
+     * @param drainTimeout      on close, how long to finish work already taken before leaving the group
+     */
+    public record Config(String bootstrap, String workerId, int maxBatch, Duration maxWait, int maxInFlightImages,
+                         Duration progressInterval, Duration drainTimeout, int statusViewMaxJobs) {
+        public Config {
+            if (maxBatch < 1 || maxInFlightImages < 1) {
+                throw new IllegalArgumentException("max batch and max in-flight images must be >= 1");
+            }
+        }
+
+        /** Batches of up to {@code maxBatch} images, waiting at most 20 ms; progress at most twice a second. */
+        public static Config defaults(String bootstrap, String workerId, int maxBatch) {
+            return new Config(bootstrap, workerId, maxBatch, Duration.ofMillis(20), 2 * maxBatch,
+                    Duration.ofMillis(500), Duration.ofSeconds(30), StatusView.DEFAULT_MAX_JOBS);
+        }
+
+        public Config withMaxBatch(int newMaxBatch) {
+            return new Config(bootstrap, workerId, newMaxBatch, maxWait, Math.max(maxInFlightImages, 2 * newMaxBatch),
+                    progressInterval, drainTimeout, statusViewMaxJobs);
+        }
+    }
+
+    /** What a worker has done so far. */
+    public record Stats(long records, long jobsSucceeded, long jobsFailed, long jobsSkipped, long images,
+                        long batches, long deadLetters) {
+    }
+
+    /** A job in flight: one input record. */
+    protected final class Job {
+        public final M message;
+        public final GenerationRequest request;
+        final TopicPartition partition;
+        final long offset;
+        final AtomicReferenceArray<R> results;
+        final AtomicInteger remaining;
+        final AtomicBoolean abandoned = new AtomicBoolean();
+        volatile JobStatus status;
+        volatile long lastProgressNanos;
+
+        Job(M message, GenerationRequest request, TopicPartition partition, long offset) {
+            this.message = message;
+            this.request = request;
+            this.partition = partition;
+            this.offset = offset;
+            this.results = new AtomicReferenceArray<>(request.n());
+            this.remaining = new AtomicInteger(request.n());
+        }
+
+        public JobStatus status() {
+            return status;
+        }
+
+        public List<R> results() {
+            List<R> list = new ArrayList<>(results.length());
+            for (int i = 0; i < results.length(); i++) {
+                list.add(results.get(i));
+            }
+            return list;
+        }
+    }
+
+    private record Item<J, T>(J job, int index, T task) {
+    }
+
+    private record Done(TopicPartition partition, long offset) {
+    }
+
+    protected final Config config;
+    private final String inputTopic;
+    private final String group;
+    protected final StatusView view;
+    protected final KafkaProducer<String, byte[]> producer;
+    private final DynamicBatcher<Item<Job, T>> batcher;
+    private final OffsetTracker tracker = new OffsetTracker();
+    private final ConcurrentLinkedQueue<Done> done = new ConcurrentLinkedQueue<>();
+    private final AtomicInteger inFlightImages = new AtomicInteger();
+    private final ExecutorService io;
+    private final Thread pollThread;
+    private final Thread modelThread;
+    private volatile boolean running = true;
+    private volatile boolean modelRunning = true;
+    private volatile KafkaConsumer<String, byte[]> consumer;
+    private final AtomicInteger assigned = new AtomicInteger();
+    private final AtomicLong records = new AtomicLong();
+    private final AtomicLong succeeded = new AtomicLong();
+    private final AtomicLong failed = new AtomicLong();
+    private final AtomicLong skipped = new AtomicLong();
+    private final AtomicLong images = new AtomicLong();
+    private final AtomicLong batches = new AtomicLong();
+    private final AtomicLong deadLetters = new AtomicLong();
+
+    protected StageWorker(Config config, String inputTopic, String group) {
+        this.config = config;
+        this.inputTopic = inputTopic;
+        this.group = group;
+        this.view = new StatusView(config.bootstrap(), config.statusViewMaxJobs(), group);
+        this.producer = KafkaClients.producer(config.bootstrap(), KafkaClients.clientId(group + "-" + config.workerId()));
+        this.batcher = new DynamicBatcher<>(config.maxBatch(), config.maxWait(),
+                item -> paramsOf(item.job().message));
+        this.io = Executors.newFixedThreadPool(2, r -> {
+            Thread t = new Thread(r, group + "-" + config.workerId() + "-io");
+            t.setDaemon(true);
+            return t;
+        });
+        this.pollThread = new Thread(this::pollLoop, group + "-" + config.workerId() + "-poll");
+        this.modelThread = new Thread(this::modelLoop, group + "-" + config.workerId() + "-model");
+    }
+
+    // ---- what a stage defines --------------------------------------------------------------------------------
+
+    /** Parses and validates an input record. @throws InvalidMessageException for a poison record */
+    protected abstract M parse(byte[] value);
+
+    protected abstract GenerationRequest requestOf(M message);
+
+    /** The job's tasks, one per image, index k at position k. */
+    protected abstract List<T> tasksOf(M message);
+
+    /** The sampler settings of the job: the batch key. */
+    protected abstract SamplingParams paramsOf(M message);
+
+    /** Whether a job in this status needs no work from this stage (cancelled, finished, or past this stage). */
+    protected abstract boolean alreadyHandled(JobStatus status);
+
+    /** The status written when the job is taken (state of this stage, progress 0). */
+    protected abstract JobStatus startedStatus(M message, Instant now);
+
+    /** The state this stage reports while it works. */
+    protected abstract JobState workingState();
+
+    /** Name of the stage in progress reports ("prior", "decoder"). */
+    protected abstract String stageName();
+
+    /** Steps of this stage for a job (for progress). */
+    protected abstract int stepsOf(M message);
+
+    /** Runs the model on one batch (model thread). One output per task, in order. */
+    protected abstract List<O> runModel(SamplingParams params, List<T> tasks, DdimSampler.Progress progress);
+
+    /** Persists one image's output (I/O thread), e.g. puts the PNG; returns what the job's output needs. */
+    protected abstract R persist(Job job, int index, T task, O output);
+
+    /**
+     * Writes the job's output and final status (I/O thread); the future completes when all of it is acknowledged.
+     */
+    protected abstract CompletableFuture<?> complete(Job job);
+
+    // ---- lifecycle ---------------------------------------------------------------------------------------------
+
+    /** Starts the status view, waits until it has caught up (so cancellations are known), then joins the group. */
+    public StageWorker<M, T, O, R> start(Duration viewTimeout) throws InterruptedException {
+        try (org.apache.kafka.clients.admin.Admin admin = KafkaClients.admin(config.bootstrap(),
+                KafkaClients.clientId(group + "-admin"))) {
+            Topics.ensure(admin, Topics.defaultSpecs(), viewTimeout.toMillis());
+        }
+        view.start();
+        if (!view.awaitCaughtUp(viewTimeout)) {
+            LOG.warn("{}: status view not caught up after {}; starting anyway", config.workerId(), viewTimeout);
+        }
+        modelThread.start();
+        pollThread.start();
+        return this;
+    }
+
+    public Stats stats() {
+        return new Stats(records.get(), succeeded.get(), failed.get(), skipped.get(), images.get(), batches.get(),
+                deadLetters.get());
+    }
+
+    /** Partitions of the input topic this worker owns now. */
+    public int assignedPartitions() {
+        return assigned.get();
+    }
+
+    public StatusView statusView() {
+        return view;
+    }
+
+    @Override
+    public void close() {
+        running = false;
+        join(pollThread, config.drainTimeout().plusSeconds(10));
+        modelRunning = false;
+        join(modelThread, Duration.ofSeconds(30));
+        io.shutdown();
+        try {
+            io.awaitTermination(10, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        producer.close(Duration.ofSeconds(5));
+        view.close();
+    }
+
+    private static void join(Thread t, Duration timeout) {
+        try {
+            t.join(timeout.toMillis());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    // ---- poll thread -------------------------------------------------------------------------------------------
+
+    private void pollLoop() {
+        try (KafkaConsumer<String, byte[]> c = KafkaClients.groupConsumer(config.bootstrap(), group,
+                KafkaClients.clientId(group + "-" + config.workerId()))) {
+            consumer = c;
+            c.subscribe(List.of(inputTopic), new ConsumerRebalanceListener() {
+                @Override
+                public void onPartitionsRevoked(Collection<TopicPartition> partitions) {
+                    drainDone();
+                    commit(c, true);
+                    tracker.revoke(partitions);
+                    assigned.set(c.assignment().size() - partitions.size());
+                }
+
+                @Override
+                public void onPartitionsAssigned(Collection<TopicPartition> partitions) {
+                    assigned.set(c.assignment().size());
+                }
+
+                @Override
+                public void onPartitionsLost(Collection<TopicPartition> partitions) {
+                    tracker.revoke(partitions);
+                    assigned.set(0);
+                }
+            });
+            while (running) {
+                drainDone();
+                commit(c, false);
+                adjustPause(c);
+                for (ConsumerRecord<String, byte[]> record : c.poll(Duration.ofMillis(50))) {
+                    accept(record);
+                }
+            }
+            long deadline = System.nanoTime() + config.drainTimeout().toNanos();
+            c.pause(c.assignment());
+            while (System.nanoTime() < deadline) {
+                drainDone();
+                if (tracker.unfinished() == 0) {
+                    break;
+                }
+                c.poll(Duration.ofMillis(20));
+            }
+            drainDone();
+            commit(c, true);
+        } catch (RuntimeException e) {
+            LOG.error("{}: poll loop stopped", config.workerId(), e);
+        }
+    }
+
+    private void drainDone() {
+        for (Done d; (d = done.poll()) != null; ) {
+            tracker.done(d.partition(), d.offset());
+        }
+    }
+
+    private void commit(KafkaConsumer<String, byte[]> c, boolean sync) {
+        Map<TopicPartition, OffsetAndMetadata> offsets = tracker.committable();
+        if (offsets.isEmpty()) {
+            return;
+        }
+        if (sync) {
+            try {
+                c.commitSync(offsets, Duration.ofSeconds(10));
+            } catch (RuntimeException e) {
+                LOG.warn("{}: commit failed (records will be redelivered): {}", config.workerId(), e.toString());
+            }
+        } else {
+            c.commitAsync(offsets, (o, e) -> {
+                if (e != null) {
+                    LOG.warn("{}: async commit failed: {}", config.workerId(), e.toString());
+                }
+            });
+        }
+    }
+
+    private void adjustPause(KafkaConsumer<String, byte[]> c) {
+        int load = inFlightImages.get();
+        if (load >= config.maxInFlightImages()) {
+            Set<TopicPartition> active = new LinkedHashSet<>(c.assignment());
+            active.removeAll(c.paused());
+            if (!active.isEmpty()) {
+                c.pause(active);
+            }
+        } else if (!c.paused().isEmpty() && load <= config.maxInFlightImages() / 2) {
+            c.resume(c.paused());
+        }
+    }
+
+    private void accept(ConsumerRecord<String, byte[]> record) {
+        records.incrementAndGet();
+        TopicPartition tp = new TopicPartition(record.topic(), record.partition());
+        tracker.received(tp, record.offset());
+        M message;
+        try {
+            message = parse(record.value());
+        } catch (InvalidMessageException e) {
+            String reason = e.field() == null ? e.getMessage() : e.field() + ": " + e.getMessage();
+            deadLetter(record, tp, reason);
+            return;
+        }
+        GenerationRequest request = requestOf(message);
+        JobStatus known = view.get(request.jobId()).orElse(null);
+        if (known != null && alreadyHandled(known)) {
+            LOG.debug("{}: skipping {} ({})", config.workerId(), request.jobId(), known.state().wire());
+            skipped.incrementAndGet();
+            done.add(new Done(tp, record.offset()));
+            return;
+        }
+        Job job = new Job(message, request, tp, record.offset());
+        job.status = startedStatus(message, Instant.now());
+        sendStatus(job.status);
+        List<T> tasks = tasksOf(message);
+        inFlightImages.addAndGet(tasks.size());
+        for (int k = 0; k < tasks.size(); k++) {
+            batcher.add(new Item<>(job, k, tasks.get(k)));
+        }
+    }
+
+    private void deadLetter(ConsumerRecord<String, byte[]> record, TopicPartition tp, String reason) {
+        LOG.warn("{}: dead-lettering {}-{}@{}: {}", config.workerId(), record.topic(), record.partition(),
+                record.offset(), reason);
+        deadLetters.incrementAndGet();
+        DeadLetter letter = DeadLetter.of(record.topic(), record.partition(), record.offset(), record.key(),
+                record.value(), reason, group + "/" + config.workerId());
+        CompletableFuture<?> sent = send(Topics.DEAD_LETTERS, record.key(), Messages.encode(letter));
+        if (record.key() != null && !record.key().isEmpty()) {
+            JobStatus failedStatus = JobStatus.failedUnreadable(record.key(), "invalid_message", reason);
+            sent = CompletableFuture.allOf(sent, sendStatusAlways(failedStatus));
+        }
+        sent.whenComplete((ok, e) -> {
+            if (e == null) {
+                done.add(new Done(tp, record.offset()));
+            } else {
+                LOG.error("{}: cannot dead-letter {}-{}@{}; it will be redelivered", config.workerId(),
+                        record.topic(), record.partition(), record.offset(), e);
+            }
+        });
+    }
+
+    // ---- model thread ------------------------------------------------------------------------------------------
+
+    private void modelLoop() {
+        while (modelRunning) {
+            List<Item<Job, T>> batch;
+            try {
+                batch = batcher.nextBatch(Duration.ofMillis(100));
+            } catch (InterruptedException e) {
+                return;
+            }
+            if (!batch.isEmpty()) {
+                runBatch(batch);
+            }
+        }
+    }
+
+    private void runBatch(List<Item<Job, T>> batch) {
+        List<Item<Job, T>> live = new ArrayList<>(batch.size());
+        for (Item<Job, T> item : batch) {
+            if (item.job().abandoned.get() || view.isCancelled(item.job().request.jobId())) {
+                itemFinished(item.job());
+            } else {
+                live.add(item);
+            }
+        }
+        if (live.isEmpty()) {
+            return;
+        }
+        Set<Job> jobs = new LinkedHashSet<>();
+        List<T> tasks = new ArrayList<>(live.size());
+        for (Item<Job, T> item : live) {
+            jobs.add(item.job());
+            tasks.add(item.task());
+        }
+        SamplingParams params = paramsOf(live.get(0).job().message);
+        batches.incrementAndGet();
+        List<O> outputs;
+        try {
+            outputs = runModel(params, tasks, (step, steps) -> progress(jobs, step, steps));
+            if (outputs.size() != tasks.size()) {
+                throw new IllegalStateException("model returned " + outputs.size() + " results for " + tasks.size() + " tasks");
+            }
+        } catch (RuntimeException e) {
+            LOG.error("{}: model failed on a batch of {} images", config.workerId(), tasks.size(), e);
+            for (Job job : jobs) {
+                fail(job, "model_error", String.valueOf(e.getMessage()));
+            }
+            for (Item<Job, T> item : live) {
+                itemFinished(item.job());
+            }
+            return;
+        }
+        for (int i = 0; i < live.size(); i++) {
+            Item<Job, T> item = live.get(i);
+            O output = outputs.get(i);
+            io.execute(() -> {
+                try {
+                    if (!item.job().abandoned.get()) {
+                        item.job().results.set(item.index(), persist(item.job(), item.index(), item.task(), output));
+                        images.incrementAndGet();
+                    }
+                } catch (RuntimeException e) {
+                    LOG.error("{}: cannot persist image {} of {}", config.workerId(), item.index(),
+                            item.job().request.jobId(), e);
+                    fail(item.job(), "storage_error", String.valueOf(e.getMessage()));
+                }
+                itemFinished(item.job());
+            });
+        }
+    }
+
+    private void progress(Set<Job> jobs, int step, int steps) {
+        long now = System.nanoTime();
+        for (Job job : jobs) {
+            boolean last = step >= steps;
+            if (!last && now - job.lastProgressNanos < config.progressInterval().toNanos()) {
+                continue;
+            }
+            job.lastProgressNanos = now;
+            int jobSteps = stepsOf(job.message);
+            JobStatus s = job.status;
+            job.status = s.with(workingState(), s.timestamps().touched(Instant.now()),
+                    new JobStatus.Progress(stageName(), Math.min(step, jobSteps), jobSteps));
+            if (!job.abandoned.get()) {
+                sendStatus(job.status);
+            }
+        }
+    }
+
+    /** One image of a job is finished (persisted, skipped or failed). */
+    private void itemFinished(Job job) {
+        inFlightImages.decrementAndGet();
+        if (job.remaining.decrementAndGet() != 0 || job.abandoned.get()) {
+            return;
+        }
+        if (view.isCancelled(job.request.jobId())) {
+            skipped.incrementAndGet();
+            markDone(job);
+            return;
+        }
+        CompletableFuture<?> output;
+        try {
+            output = complete(job);
+        } catch (RuntimeException e) {
+            output = CompletableFuture.failedFuture(e);
+        }
+        output.whenComplete((ok, e) -> {
+            if (e == null) {
+                succeeded.incrementAndGet();
+                markDone(job);
+            } else {
+                LOG.error("{}: cannot write the output of {}", config.workerId(), job.request.jobId(), e);
+                fail(job, "output_error", String.valueOf(e.getMessage()));
+            }
+        });
+    }
+
+    /** Fails a job once: failed status, then its record counts as done. */
+    protected void fail(Job job, String code, String message) {
+        if (!job.abandoned.compareAndSet(false, true)) {
+            return;
+        }
+        if (view.isCancelled(job.request.jobId())) {
+            skipped.incrementAndGet();
+            markDone(job);
+            return;
+        }
+        failed.incrementAndGet();
+        sendStatusAlways(job.status.failed(code, message, Instant.now())).whenComplete((ok, e) -> {
+            if (e == null) {
+                markDone(job);
+            } else {
+                LOG.error("{}: cannot report the failure of {}; it will be redelivered", config.workerId(),
+                        job.request.jobId(), e);
+            }
+        });
+    }
+
+    private void markDone(Job job) {
+        done.add(new Done(job.partition, job.offset));
+    }
+
+    // ---- producing ---------------------------------------------------------------------------------------------
+
+    /** Sends one record; the future completes when the brokers acknowledged it (acks=all). */
+    protected CompletableFuture<RecordMetadata> send(String topic, String key, byte[] value) {
+        CompletableFuture<RecordMetadata> f = new CompletableFuture<>();
+        try {
+            // complete on an I/O thread, never on the producer's network thread: a dependent send() there would
+            // wait for metadata that only that same thread can fetch (a deadlock until max.block.ms)
+            producer.send(new ProducerRecord<>(topic, key, value), (metadata, e) -> offThread(() -> {
+                if (e == null) {
+                    f.complete(metadata);
+                } else {
+                    f.completeExceptionally(e);
+                }
+            }));
+        } catch (RuntimeException e) {
+            f.completeExceptionally(e);
+        }
+        return f;
+    }
+
+    private void offThread(Runnable r) {
+        try {
+            io.execute(r);
+        } catch (java.util.concurrent.RejectedExecutionException closing) {
+            new Thread(r, group + "-" + config.workerId() + "-late-ack").start();
+        }
+    }
+
+    /** Sends a status unless the job was cancelled meanwhile (a cancelled job's status stays cancelled). */
+    protected CompletableFuture<?> sendStatus(JobStatus status) {
+        if (view.isCancelled(status.jobId())) {
+            return CompletableFuture.completedFuture(null);
+        }
+        return sendStatusAlways(status);
+    }
+
+    private CompletableFuture<?> sendStatusAlways(JobStatus status) {
+        view.apply(status);
+        return send(Topics.STATUS, status.jobId(), Messages.encode(status));
+    }
+}

@@ -1,0 +1,170 @@
+package dalle2.messages;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.util.List;
+import java.util.Random;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.api.Test;
+
+class MessagesTest {
+
+    private static byte[] utf8(String s) {
+        return s.getBytes(StandardCharsets.UTF_8);
+    }
+
+    private static GenerationRequest request(String jobId, int n) {
+        return GenerationRequest.of(jobId, "a red cube", n, 42L, 10, 12, 0.0, 2.0, 3.0,
+                Instant.parse("2026-11-27T10:00:00Z"), null);
+    }
+
+    @Test
+    void aRequestRoundTripsThroughJsonWithSnakeCaseFieldsAndASchemaVersion() {
+        GenerationRequest r = request("job-1", 3);
+        String json = new String(Messages.encode(r), StandardCharsets.UTF_8);
+        assertTrue(json.contains("\"schema_version\":1"), json);
+        assertTrue(json.contains("\"prior_steps\":10"), json);
+        assertEquals(r, Messages.decode(utf8(json), GenerationRequest.class));
+    }
+
+    @Test
+    void aMinimalKafkaSubmissionGetsDefaultsAndASeedDerivedFromItsJobId() {
+        GenerationRequest a = Messages.decode(utf8("{\"job_id\":\"client-7\",\"prompt\":\"cat\"}"), GenerationRequest.class);
+        GenerationRequest b = Messages.decode(utf8("{\"job_id\":\"client-7\",\"prompt\":\"cat\"}"), GenerationRequest.class);
+        assertEquals(1, a.n());
+        assertEquals(GenerationRequest.DEFAULT_DECODER_STEPS, a.decoderSteps());
+        assertEquals(a.seed(), b.seed(), "the same job id must draw the same images on redelivery");
+        assertTrue(a.seed() >= 0);
+        assertEquals(1, a.schemaVersion());
+    }
+
+    @ParameterizedTest(name = "{0} -> field {1}")
+    @CsvSource(delimiter = '|', value = {
+            "{\"job_id\":\"j\",\"prompt\":\"\"}|prompt",
+            "{\"job_id\":\"j\",\"prompt\":\"   \"}|prompt",
+            "{\"job_id\":\"j\"}|prompt",
+            "{\"job_id\":\"j\",\"prompt\":\"p\",\"n\":0}|n",
+            "{\"job_id\":\"j\",\"prompt\":\"p\",\"n\":9}|n",
+            "{\"job_id\":\"j\",\"prompt\":\"p\",\"n\":\"3\"}|n",
+            "{\"job_id\":\"j\",\"prompt\":\"p\",\"n\":2.5}|n",
+            "{\"job_id\":\"j\",\"prompt\":\"p\",\"n\":true}|n",
+            "{\"job_id\":\"j\",\"prompt\":5}|prompt",
+            "{\"job_id\":\"j\",\"prompt\":\"p\",\"eta\":1.5}|eta",
+            "{\"job_id\":\"j\",\"prompt\":\"p\",\"eta\":\"x\"}|eta",
+            "{\"job_id\":\"j\",\"prompt\":\"p\",\"prior_steps\":0}|prior_steps",
+            "{\"job_id\":\"j\",\"prompt\":\"p\",\"decoder_steps\":1001}|decoder_steps",
+            "{\"job_id\":\"j\",\"prompt\":\"p\",\"prior_guidance\":-1}|prior_guidance",
+            "{\"job_id\":\"j\",\"prompt\":\"p\",\"decoder_guidance\":21}|decoder_guidance",
+            "{\"job_id\":\"j\",\"prompt\":\"p\",\"seed\":\"abc\"}|seed",
+            "{\"job_id\":\"j\",\"prompt\":\"p\",\"colour\":\"red\"}|colour",
+            "{\"job_id\":\"../x\",\"prompt\":\"p\"}|job_id",
+            "{\"job_id\":\"j\",\"prompt\":\"p\",\"schema_version\":2}|schema_version",
+            "{\"job_id\":\"j\",\"prompt\":\"p\",\"submitted_at\":\"yesterday\"}|submitted_at",
+    })
+    void invalidRequestsAreRefusedNamingTheField(String json, String field) {
+        InvalidMessageException e = assertThrows(InvalidMessageException.class,
+                () -> Messages.decode(utf8(json), GenerationRequest.class));
+        assertEquals(field, e.field(), e.getMessage());
+    }
+
+    @Test
+    void malformedJsonIsAnInvalidMessageWithoutAField() {
+        InvalidMessageException e = assertThrows(InvalidMessageException.class,
+                () -> Messages.decode(utf8("{\"job_id\": "), GenerationRequest.class));
+        assertNull(e.field());
+        assertThrows(InvalidMessageException.class, () -> Messages.decode(new byte[0], GenerationRequest.class));
+        assertThrows(InvalidMessageException.class, () -> Messages.decode(utf8("{} {}"), GenerationRequest.class));
+    }
+
+    @Test
+    void anOverlongPromptIsRefused() {
+        String prompt = "x".repeat(GenerationRequest.MAX_PROMPT_CHARS + 1);
+        InvalidMessageException e = assertThrows(InvalidMessageException.class,
+                () -> GenerationRequest.of("j", prompt, 1, 1L, 1, 1, 0.0, 1.0, 1.0, Instant.now(), null));
+        assertEquals("prompt", e.field());
+    }
+
+    @Test
+    void embeddingsRoundTripBitExactIncludingSubnormalsAndSignedZero() {
+        Random random = new Random(3);
+        float[] a = new float[512];
+        for (int i = 0; i < a.length; i++) {
+            a[i] = (float) random.nextGaussian() * 1e3f;
+        }
+        a[0] = -0.0f;
+        a[1] = Float.MIN_VALUE;
+        a[2] = Float.MAX_VALUE;
+        float[] b = new float[512];
+        b[7] = 1.0f / 3.0f;
+        ImageEmbeddings message = ImageEmbeddings.of(request("job-2", 2), "prior-v1", List.of(a, b),
+                Instant.now(), Instant.now());
+        byte[] wire = Messages.encode(message);
+        ImageEmbeddings back = Messages.decode(wire, ImageEmbeddings.class);
+        assertEquals(message, back);
+        for (int i = 0; i < a.length; i++) {
+            assertEquals(Float.floatToRawIntBits(a[i]), Float.floatToRawIntBits(back.embedding(0)[i]));
+        }
+        assertArrayEquals(b, back.embedding(1));
+        // compact: 2 × 512 floats as base64 is ~5.5 KB; decimal JSON would be ~2-3× that
+        assertTrue(wire.length < 6000, "wire size " + wire.length);
+    }
+
+    @Test
+    void embeddingsMustMatchTheRequestedCountAndDimAndBeFinite() {
+        GenerationRequest r = request("job-3", 2);
+        InvalidMessageException count = assertThrows(InvalidMessageException.class,
+                () -> ImageEmbeddings.of(r, "v", List.of(new float[4]), Instant.now(), Instant.now()));
+        assertEquals("embeddings", count.field());
+        assertThrows(InvalidMessageException.class,
+                () -> ImageEmbeddings.of(r, "v", List.of(new float[4], new float[5]), Instant.now(), Instant.now()));
+        float[] nan = new float[4];
+        nan[1] = Float.NaN;
+        assertThrows(InvalidMessageException.class,
+                () -> ImageEmbeddings.of(r, "v", List.of(new float[4], nan), Instant.now(), Instant.now()));
+    }
+
+    @Test
+    void statusRoundTripsWithLowerCaseStatesAndKeepsItsInvariants() {
+        GenerationRequest r = request("job-4", 2);
+        JobStatus queued = JobStatus.queued(r);
+        JobStatus done = queued.withModel("prior", "p1").withModel("decoder", "d1")
+                .succeeded(List.of("job-4/0.png", "job-4/1.png"), Instant.now());
+        String json = new String(Messages.encode(done), StandardCharsets.UTF_8);
+        assertTrue(json.contains("\"state\":\"succeeded\""), json);
+        JobStatus back = Messages.decode(utf8(json), JobStatus.class);
+        assertEquals(done, back);
+        assertEquals("d1", back.models().get("decoder"));
+        assertThrows(InvalidMessageException.class, () -> queued.succeeded(List.of("job-4/0.png"), Instant.now()));
+        assertThrows(InvalidMessageException.class,
+                () -> Messages.decode(utf8(json.replace("succeeded", "exploded")), JobStatus.class));
+    }
+
+    @Test
+    void statesNeverGoBackwardsNorLeaveATerminalState() {
+        assertTrue(JobState.PRIOR.mayFollow(JobState.QUEUED));
+        assertTrue(JobState.DECODING.mayFollow(JobState.DECODING));
+        assertTrue(JobState.CANCELLED.mayFollow(JobState.PRIOR));
+        assertFalse(JobState.PRIOR.mayFollow(JobState.DECODING));
+        assertFalse(JobState.DECODING.mayFollow(JobState.CANCELLED));
+        assertFalse(JobState.SUCCEEDED.mayFollow(JobState.CANCELLED));
+        assertTrue(JobState.SUCCEEDED.mayFollow(JobState.SUCCEEDED));
+    }
+
+    @Test
+    void aDeadLetterCarriesTheOriginalBytesAndTheReason() {
+        byte[] poison = {(byte) 0xff, 0x00, '{'};
+        DeadLetter d = DeadLetter.of("generation.requests", 3, 17L, "job-x", poison, "malformed JSON", "prior-1");
+        DeadLetter back = Messages.decode(Messages.encode(d), DeadLetter.class);
+        assertArrayEquals(poison, back.value());
+        assertEquals(17L, back.offset());
+        assertEquals("malformed JSON", back.reason());
+    }
+}
