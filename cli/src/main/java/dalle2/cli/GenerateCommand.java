@@ -1,7 +1,7 @@
 package dalle2.cli;
 
+import dalle2.inference.ContactSheet;
 import dalle2.json.Json;
-import java.awt.Graphics2D;
 import java.awt.image.BufferedImage;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
@@ -126,26 +126,8 @@ public final class GenerateCommand implements Callable<Integer> {
             images.add(ImageIO.read(new ByteArrayInputStream(png)));
         }
         Path sheet = out.resolve("contact-sheet.png");
-        ImageIO.write(contactSheet(images), "png", sheet.toFile());
+        ContactSheet.write(images, 4, sheet);
         files.add(sheet);
         return files;
-    }
-
-    /** The images side by side in rows of up to 4, with a 2-pixel white gutter. */
-    static BufferedImage contactSheet(List<BufferedImage> images) {
-        int cols = Math.min(4, images.size());
-        int rows = (images.size() + cols - 1) / cols;
-        int w = images.get(0).getWidth();
-        int h = images.get(0).getHeight();
-        int gap = 2;
-        BufferedImage sheet = new BufferedImage(cols * (w + gap) + gap, rows * (h + gap) + gap, BufferedImage.TYPE_INT_RGB);
-        Graphics2D g = sheet.createGraphics();
-        g.setColor(java.awt.Color.WHITE);
-        g.fillRect(0, 0, sheet.getWidth(), sheet.getHeight());
-        for (int i = 0; i < images.size(); i++) {
-            g.drawImage(images.get(i), gap + (i % cols) * (w + gap), gap + (i / cols) * (h + gap), null);
-        }
-        g.dispose();
-        return sheet;
     }
 }
