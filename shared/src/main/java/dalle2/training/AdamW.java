@@ -29,6 +29,8 @@ import java.util.Map;
  * as is usual for transformers (the GPT-2/nanoGPT recipe).
  *
  * <p>Gradients accumulate in DJL's PyTorch engine until zeroed, so {@link #step} zeroes them after the update.
+ * A parameter that no backward pass reached (no gradient at all) is left alone, weight decay included. Unlike
+ * torch, one step count t serves every parameter (they all train from the first step here).
  * Call it outside a {@code GradientCollector}. Every temporary lives in a sub-manager that closes with the
  * step; the parameters and moments are updated in place.
  */
@@ -120,8 +122,10 @@ public final class AdamW implements AutoCloseable {
                 }
                 String name = entry.getKey();
                 NDArray weight = parameter.getArray();
-                NDArray gradient = weight.getGradient();
-                gradient.attach(scope);               // getGradient wraps it in the model's manager
+                NDArray gradient = gradientOf(weight, scope);
+                if (gradient == null) {
+                    continue;                         // not reached by backward: skipped, as torch.optim does
+                }
                 NDArray m = firstMoments.computeIfAbsent(name, k -> stateManager.zeros(weight.getShape()));
                 NDArray v = secondMoments.computeIfAbsent(name, k -> stateManager.zeros(weight.getShape()));
 
@@ -140,6 +144,18 @@ public final class AdamW implements AutoCloseable {
             }
         }
         zeroGradients(parameters);
+    }
+
+    /**
+     * The gradient of a parameter, moved into {@code scope} (DJL wraps it in the parameter's manager, which
+     * would keep one wrapper per call alive), or null when no backward pass has reached the parameter.
+     */
+    static NDArray gradientOf(NDArray weight, NDManager scope) {
+        NDArray gradient = JniUtils.getGradient((PtNDArray) weight);
+        if (gradient != null) {
+            gradient.attach(scope);
+        }
+        return gradient;
     }
 
     /** Sets every gradient of the parameters to zero (for a caller that skips a step). */
@@ -198,12 +214,12 @@ public final class AdamW implements AutoCloseable {
             }
             NDArray m = byName.remove(FIRST_MOMENT + entry.getKey());
             NDArray v = byName.remove(SECOND_MOMENT + entry.getKey());
-            if (scalars.step() == 0 && m == null && v == null) {
-                continue;
+            if (m == null && v == null) {
+                continue;                             // no gradient had reached it yet
             }
             ai.djl.ndarray.types.Shape shape = entry.getValue().getArray().getShape();
             if (m == null || v == null) {
-                problems.add("no moments for parameter " + entry.getKey());
+                problems.add("only one moment for parameter " + entry.getKey());
             } else if (!m.getShape().equals(shape) || !v.getShape().equals(shape)) {
                 problems.add("parameter " + entry.getKey() + " has shape " + shape + " but its moments " + m.getShape());
             } else {

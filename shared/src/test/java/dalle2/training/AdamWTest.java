@@ -86,6 +86,19 @@ class AdamWTest {
     }
 
     @Test
+    void aParameterNoBackwardPassReachedIsLeftAloneWeightDecayIncluded() {
+        try (NDManager manager = DjlRuntime.newManager(); AdamW optimizer = AdamW.withWeightDecay(0.5f)) {
+            Parameter unused = parameter(manager, "unused", new Shape(2, 2), 1f);
+            ParameterList parameters = new ParameterList();
+            parameters.add("unused", unused);
+            optimizer.step(parameters, 0.1f);
+            optimizer.step(parameters, 0.1f);
+            assertEquals(4f, unused.getArray().sum().getFloat());
+            assertEquals(0, optimizer.state(manager).size(), "no moments for it either");
+        }
+    }
+
+    @Test
     void stateRoundTripsThroughJsonAndSafetensorsAndIsCheckedAgainstTheModel(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
             throws Exception {
         try (NDManager manager = DjlRuntime.newManager(); AdamW optimizer = AdamW.withWeightDecay(0.01f)) {
