@@ -56,9 +56,14 @@ public final class ClipEncoder implements AutoCloseable {
         this.callerManager = manager;
         this.modelManager = manager.newSubManager();
         this.clip = new Clip(config);
-        clip.initialize(modelManager, DataType.FLOAT32,
-                new Shape(1, config.imageChannels(), config.imageSize(), config.imageSize()),
-                new Shape(1, config.contextLength()), new Shape(1));
+        try {
+            clip.initialize(modelManager, DataType.FLOAT32,
+                    new Shape(1, config.imageChannels(), config.imageSize(), config.imageSize()),
+                    new Shape(1, config.contextLength()), new Shape(1));
+        } catch (RuntimeException e) {
+            close();
+            throw e;
+        }
     }
 
     /**
@@ -113,6 +118,9 @@ public final class ClipEncoder implements AutoCloseable {
 
     /** Unit text embeddings (N, dim), attached to {@code into}. */
     public NDArray encodeText(NDManager into, List<String> prompts) {
+        if (prompts.isEmpty()) {
+            return into.zeros(new Shape(0, dim()));
+        }
         ClipTokenizer.Tokens tokens = tokenizer.encode(prompts);
         try (NDManager scope = into.newSubManager()) {
             NDArray ids = scope.create(tokens.ids());                                      // (N, T)
@@ -124,13 +132,16 @@ public final class ClipEncoder implements AutoCloseable {
         }
     }
 
-    /** Unit image embeddings (N, dim) of images resized to the config's size, attached to the encoder's manager. */
+    /** Unit image embeddings (N, dim) of images resized to the config's size, attached to the creation manager. */
     public NDArray encodeImages(List<BufferedImage> images) {
         return encodeImages(callerManager, images);
     }
 
     /** Unit image embeddings (N, dim), attached to {@code into}. */
     public NDArray encodeImages(NDManager into, List<BufferedImage> images) {
+        if (images.isEmpty()) {
+            return into.zeros(new Shape(0, dim()));
+        }
         try (NDManager scope = into.newSubManager()) {
             NDArray pixels = ImageTensors.toTensor(scope, images, config.imageChannels(), config.imageSize());
             NDArray embeddings = encodeImageTensor(pixels);
@@ -225,7 +236,13 @@ public final class ClipEncoder implements AutoCloseable {
         return tokenizer;
     }
 
-    /** The network (both towers and the logit scale) for trainers: its parameters, their names. */
+    /**
+     * The network (both towers and the logit scale) for trainers. A step: inside a GradientCollector
+     * {@code backward(contrastiveLoss(..))}; then for each parameter with {@code requiresGradient()}
+     * {@code optimizer.update(p.getId(), p.getArray(), gradient)} where {@code gradient = p.getArray().getGradient()}
+     * is attached to the step's manager first (getGradient() makes a new handle in the model's manager on every
+     * call, a leak otherwise). DJL's Adam zeroes the gradient after the update.
+     */
     public Block block() {
         return clip;
     }

@@ -22,8 +22,8 @@ import java.util.List;
  * L2-normalised. CLIP's own ResNets also use BatchNorm; in inference (training = false) it uses the running
  * statistics, so an image's embedding does not depend on the rest of its batch.
  *
- * <p>Measured on 2 CPU cores against a ViT with 4×4 patches of similar size: the ResNet trains faster per
- * step at 32×32 (see the CLIP section of BENCHMARKS.md / the CLIP helper's report).
+ * <p>Chosen by measurement at 32×32, batch 64, forward + backward, one core's CPU time: this ResNet with
+ * stages 32-64-128-256 (1.3 M parameters) 0.69 s; a ViT with 4×4 patches, width 192, depth 4 (1.9 M) 1.18 s.
  *
  * <p>Input: (B, C, H, W) in [−1, 1]. Output: (B, D) unit rows.
  */
