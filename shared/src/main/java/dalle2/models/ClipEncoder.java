@@ -171,8 +171,8 @@ public final class ClipEncoder implements AutoCloseable {
      * CLIP's symmetric InfoNCE loss (Radford et al. 2021, figure 3) for a batch of matching pairs: with unit
      * embeddings I (B, D) and T (B, D) and the learned logit scale s = min(exp(t), 100),
      * logits = s · I Tᵀ and loss = (CE(logits, diag) + CE(logitsᵀ, diag)) / 2. Runs the towers in training mode;
-     * call it inside a GradientCollector with a training ParameterStore. Everything, the scalar loss included,
-     * is allocated in the images' manager (the trainer's per-step scope).
+     * call it inside a GradientCollector (weights trainable, see {@link #setTrainable}). Intermediates and the
+     * scalar loss are allocated in the inputs' managers: create the inputs in the trainer's per-step scope.
      *
      * @param images (B, C, H, W) in [−1, 1]; row i is described by caption i
      */
