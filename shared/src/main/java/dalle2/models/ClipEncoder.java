@@ -202,6 +202,28 @@ public final class ClipEncoder implements AutoCloseable {
         return imageLoss.add(textLoss).div(2f);                                            // ()
     }
 
+    /**
+     * The contrastive loss with soft targets: {@code targets} (B, B) gives, per image row, the probability
+     * that each caption of the batch is its match (rows sum to 1), and the same matrix serves the
+     * caption→image direction. With the identity it is the plain loss; trainers use it when a batch holds
+     * several captions that describe the same thing (class-labelled data), which plain InfoNCE would push
+     * apart as negatives.
+     */
+    public NDArray contrastiveLoss(ParameterStore ps, NDArray images, ClipTokenizer.Tokens captions,
+                                   NDArray targets) {
+        NDManager step = images.getManager();
+        NDArray tokenIds = step.create(captions.ids());
+        NDArray eosIndex = step.create(toLongs(captions.eosIndex()));
+        NDList out = clip.forward(ps, new NDList(images, tokenIds, eosIndex), true);
+        NDArray logitsPerImage = out.get(0).matMul(out.get(1).transpose()).mul(out.get(2)); // (B, B)
+        NDArray imageLoss = logitsPerImage.logSoftmax(1).mul(targets).sum(new int[] {1}).mean().neg();
+        NDArray textTargets = targets.transpose();
+        NDArray textSums = textTargets.sum(new int[] {1}, true);
+        NDArray textLoss = logitsPerImage.transpose().logSoftmax(1).mul(textTargets.div(textSums))
+                .sum(new int[] {1}).mean().neg();
+        return imageLoss.add(textLoss).div(2f);                                            // ()
+    }
+
     /** Mean over rows of −log softmax(logits)[row, label]. */
     private static NDArray crossEntropy(NDArray logits, NDArray labels) {
         NDArray logProbabilities = logits.logSoftmax(1);                                   // (B, B)

@@ -1,0 +1,282 @@
+package dalle2.cli;
+
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDManager;
+import dalle2.data.DatasetOptions;
+import dalle2.data.DatasetSpec;
+import dalle2.data.HeldOutSplit;
+import dalle2.data.ImageCaptionDataset;
+import dalle2.djl.DjlRuntime;
+import dalle2.json.Json;
+import dalle2.models.ClipConfig;
+import dalle2.models.ClipEncoder;
+import dalle2.models.ClipTokenizer;
+import dalle2.models.Decoder;
+import dalle2.models.DecoderConfig;
+import dalle2.models.Prior;
+import dalle2.models.PriorConfig;
+import dalle2.trainer.ClipTrainingTask;
+import dalle2.trainer.CorpusEmbeddings;
+import dalle2.trainer.DallE2Trainer;
+import dalle2.trainer.DecoderTrainingTask;
+import dalle2.trainer.PriorTrainingTask;
+import dalle2.trainer.TrainerOptions;
+import dalle2.trainer.TrainingCorpus;
+import dalle2.trainer.TrainingTask;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/**
+ * {@code dalle2 train clip|prior|decoder}: the three trainer worker types. Each run writes its output folder
+ * ({@code checkpoint/}, {@code model/}, {@code losses.csv}, {@code loss.png}, {@code samples/}); {@code --resume}
+ * continues a run exactly where its last checkpoint left it.
+ */
+@Command(name = "train", mixinStandardHelpOptions = true,
+        description = "Train the CLIP, the prior or the decoder (resumable; checkpoints on SIGTERM).",
+        subcommands = {TrainCommand.Clip.class, TrainCommand.PriorTrainer.class, TrainCommand.DecoderTrainer.class})
+public final class TrainCommand implements Runnable {
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public void run() {
+        spec.commandLine().usage(System.out);
+    }
+
+    /** Options every trainer shares. */
+    static final class Common {
+        @Option(names = "--data", defaultValue = "emoji,fashion-mnist",
+                description = "datasets: kind[:location],... kinds emoji, emoji-google, emoji-twitter, fashion-mnist, jsonl:DIR, wds:DIR (default: ${DEFAULT-VALUE})")
+        String data;
+        @Option(names = "--data-dir", defaultValue = "data", description = "data folder (default: ${DEFAULT-VALUE})")
+        Path dataDir;
+        @Option(names = "--image-size", defaultValue = "32", description = "training image size (default: ${DEFAULT-VALUE})")
+        int imageSize;
+        @Option(names = "--repeat", split = ",", defaultValue = "emoji=4",
+                description = "source=times: show a source's items that many times an epoch (default: ${DEFAULT-VALUE})")
+        List<String> repeat;
+        @Option(names = "--out", required = true, description = "run folder (checkpoint, model, logs)")
+        Path out;
+        @Option(names = "--steps", required = true, description = "total optimizer steps of the run")
+        long steps;
+        @Option(names = "--batch-size", defaultValue = "64") int batchSize;
+        @Option(names = "--lr", defaultValue = "3e-4") float lr;
+        @Option(names = "--min-lr", defaultValue = "3e-5") float minLr;
+        @Option(names = "--warmup", defaultValue = "200") long warmup;
+        @Option(names = "--weight-decay", defaultValue = "0.01") float weightDecay;
+        @Option(names = "--grad-clip", defaultValue = "1.0") float gradClip;
+        @Option(names = "--ema", defaultValue = "0.999", description = "EMA decay; 0 disables (default: ${DEFAULT-VALUE})")
+        float ema;
+        @Option(names = "--checkpoint-every", defaultValue = "250") int checkpointEvery;
+        @Option(names = "--log-interval", defaultValue = "25") int logInterval;
+        @Option(names = "--sample-every", defaultValue = "0", description = "steps between sample grids; 0: none")
+        int sampleEvery;
+        @Option(names = "--seed", defaultValue = "0") long seed;
+        @Option(names = "--resume", description = "continue from the run folder's checkpoint")
+        boolean resume;
+
+        TrainerOptions options() {
+            return new TrainerOptions(steps, batchSize, lr, warmup, minLr, weightDecay, gradClip, ema, checkpointEvery,
+                    logInterval, sampleEvery, seed);
+        }
+
+        Map<String, Integer> repeats() {
+            Map<String, Integer> repeats = new LinkedHashMap<>();
+            for (String entry : repeat) {
+                String[] parts = entry.split("=");
+                if (parts.length != 2) {
+                    throw new IllegalArgumentException("--repeat expects source=times, got '" + entry + "'");
+                }
+                repeats.put(parts[0].trim(), Integer.parseInt(parts[1].trim()));
+            }
+            return repeats;
+        }
+
+        /** The held-in training corpus, decoded once and cached in the data folder. */
+        TrainingCorpus corpus() throws IOException {
+            Path cache = dataDir.resolve("corpus").resolve(data.replaceAll("[^A-Za-z0-9._-]", "_") + "-" + imageSize);
+            if (Files.isRegularFile(cache.resolve("corpus.json"))) {
+                return TrainingCorpus.load(cache);
+            }
+            System.err.println("decoding " + data + " at " + imageSize + " px into " + cache + " (once) ...");
+            ImageCaptionDataset dataset = DatasetSpec.parse(data).open(dataDir, DatasetOptions.of(imageSize))
+                    .heldIn(HeldOutSplit.DEFAULT);
+            TrainingCorpus corpus = TrainingCorpus.of(dataset);
+            System.err.println("corpus: " + corpus.counts() + "; skipped: " + dataset.report().summary());
+            corpus.save(cache);
+            return corpus;
+        }
+
+        int exitOnBadInput(String command, Exception e) {
+            System.err.println("dalle2 train " + command + ": " + e.getMessage());
+            return 2;
+        }
+    }
+
+    static int run(Common common, TrainingTask task, NDManager manager) throws IOException {
+        DallE2Trainer trainer = new DallE2Trainer(task, common.options(), common.out, manager);
+        if (common.resume && !trainer.resume()) {
+            System.err.println("no checkpoint in " + trainer.checkpointDir() + ": starting a new run");
+        }
+        trainer.train();
+        System.err.println(task.kind() + " model written to " + trainer.modelDir());
+        return 0;
+    }
+
+    /** Saves the run's model config on first start and reads it back on resume, so flags cannot drift. */
+    static <T> T runConfig(Path out, String file, T fresh, Class<T> type, boolean resume) {
+        Path path = out.resolve(file);
+        if (resume && Files.isRegularFile(path)) {
+            return Json.readFile(path, type);
+        }
+        Json.writeFile(path, fresh);
+        return fresh;
+    }
+
+    @Command(name = "clip", mixinStandardHelpOptions = true, description = "Contrastive CLIP training on image-caption pairs.")
+    static final class Clip implements Callable<Integer> {
+        @Mixin Common common = new Common();
+        @Option(names = "--embedding-dim", defaultValue = "256") int embeddingDim;
+        @Option(names = "--context-length", defaultValue = "16") int contextLength;
+
+        @Override
+        public Integer call() throws IOException {
+            DjlRuntime.configure();
+            try {
+                TrainingCorpus corpus = common.corpus();
+                Path tokenizer = common.out.resolve(ClipEncoder.TOKENIZER_FILE);
+                if (!(common.resume && Files.isRegularFile(tokenizer))) {
+                    List<String> captions = new ArrayList<>();
+                    corpus.entries().forEach(entry -> captions.addAll(entry.captions()));
+                    Files.createDirectories(common.out);
+                    ClipTokenizer.writeWordLevel(captions, 1, tokenizer);
+                }
+                int vocab;
+                try (ClipTokenizer loaded = ClipTokenizer.load(tokenizer, contextLength)) {
+                    vocab = loaded.vocabSize();
+                }
+                ClipConfig config = runConfig(common.out, "clip-config.json", ClipConfig.small()
+                        .withEmbeddingDim(embeddingDim).withContextLength(contextLength).withVocabSize(vocab),
+                        ClipConfig.class, common.resume);
+                try (NDManager manager = DjlRuntime.newManager()) {
+                    Engine.getInstance().setRandomSeed((int) common.seed);
+                    ClipEncoder clip = ClipEncoder.create(config, tokenizer, manager);
+                    return run(common, new ClipTrainingTask(clip, corpus, corpus.sampleTable(common.repeats())), manager);
+                }
+            } catch (IllegalArgumentException e) {
+                return common.exitOnBadInput("clip", e);
+            }
+        }
+    }
+
+    /** Loads or computes the CLIP embeddings of the corpus (the {@code embed} step). */
+    static CorpusEmbeddings embeddings(Path clipDir, TrainingCorpus corpus, Path cacheDir, NDManager manager)
+            throws IOException {
+        if (CorpusEmbeddings.exists(cacheDir)) {
+            return CorpusEmbeddings.load(cacheDir, manager);
+        }
+        System.err.println("embedding " + corpus.size() + " images and their captions with " + clipDir + " ...");
+        try (ClipEncoder clip = ClipEncoder.load(clipDir, manager)) {
+            CorpusEmbeddings embeddings = CorpusEmbeddings.compute(clip, corpus, manager);
+            embeddings.save(cacheDir, manager);
+            return embeddings;
+        }
+    }
+
+    @Command(name = "prior", mixinStandardHelpOptions = true,
+            description = "Diffusion prior training on (caption, image) CLIP embedding pairs.")
+    static final class PriorTrainer implements Callable<Integer> {
+        @Mixin Common common = new Common();
+        @Option(names = "--clip", required = true, description = "trained CLIP model folder") Path clip;
+        @Option(names = "--embeddings", description = "cache of the corpus's CLIP embeddings (default: OUT/embeddings)")
+        Path embeddingsDir;
+        @Option(names = "--width", defaultValue = "256") int width;
+        @Option(names = "--depth", defaultValue = "6") int depth;
+        @Option(names = "--heads", defaultValue = "4") int heads;
+
+        @Override
+        public Integer call() throws IOException {
+            DjlRuntime.configure();
+            try (NDManager manager = DjlRuntime.newManager()) {
+                TrainingCorpus corpus = common.corpus();
+                CorpusEmbeddings embeddings = embeddings(clip, corpus,
+                        embeddingsDir != null ? embeddingsDir : common.out.resolve("embeddings"), manager);
+                PriorConfig config = runConfig(common.out, "prior-config.json",
+                        PriorConfig.of(embeddings.dim(), width, depth, heads), PriorConfig.class, common.resume);
+                Engine.getInstance().setRandomSeed((int) common.seed);
+                Prior prior = Prior.create(config, manager);
+                return run(common, new PriorTrainingTask(prior, embeddings, corpus.sampleTable(common.repeats())), manager);
+            } catch (IllegalArgumentException e) {
+                return common.exitOnBadInput("prior", e);
+            }
+        }
+    }
+
+    @Command(name = "decoder", mixinStandardHelpOptions = true,
+            description = "Decoder U-Net training: CLIP image embedding -> image.")
+    static final class DecoderTrainer implements Callable<Integer> {
+        @Mixin Common common = new Common();
+        @Option(names = "--clip", required = true, description = "trained CLIP model folder") Path clip;
+        @Option(names = "--embeddings", description = "cache of the corpus's CLIP embeddings (default: OUT/embeddings)")
+        Path embeddingsDir;
+        @Option(names = "--base-channels", defaultValue = "48") int baseChannels;
+        @Option(names = "--channel-mult", split = ",", defaultValue = "1,2,2") List<Integer> channelMult;
+        @Option(names = "--blocks", defaultValue = "2") int blocks;
+        @Option(names = "--attention", split = ",", defaultValue = "8") List<Integer> attention;
+
+        @Override
+        public Integer call() throws IOException {
+            DjlRuntime.configure();
+            try (NDManager manager = DjlRuntime.newManager()) {
+                TrainingCorpus corpus = common.corpus();
+                CorpusEmbeddings embeddings = embeddings(clip, corpus,
+                        embeddingsDir != null ? embeddingsDir : common.out.resolve("embeddings"), manager);
+                DecoderConfig config = runConfig(common.out, "decoder-config.json",
+                        DecoderConfig.of(common.imageSize, baseChannels, channelMult, blocks, attention)
+                                .withConditionDim(embeddings.dim()), DecoderConfig.class, common.resume);
+                Decoder decoder = Decoder.create(config, manager, common.seed);
+                return run(common, new DecoderTrainingTask(decoder, corpus, embeddings,
+                        corpus.sampleTable(common.repeats()), manager), manager);
+            } catch (IllegalArgumentException e) {
+                return common.exitOnBadInput("decoder", e);
+            }
+        }
+    }
+
+    /** {@code dalle2 embed}: computes the corpus's CLIP embeddings ahead of prior and decoder training. */
+    @Command(name = "embed", mixinStandardHelpOptions = true,
+            description = "Compute the CLIP image and caption embeddings of a training corpus once.")
+    static final class Embed implements Callable<Integer> {
+        @Option(names = "--clip", required = true) Path clip;
+        @Option(names = "--data", defaultValue = "emoji,fashion-mnist") String data;
+        @Option(names = "--data-dir", defaultValue = "data") Path dataDir;
+        @Option(names = "--image-size", defaultValue = "32") int imageSize;
+        @Option(names = "--out", required = true, description = "embeddings folder") Path out;
+
+        @Override
+        public Integer call() throws IOException {
+            DjlRuntime.configure();
+            Common common = new Common();
+            common.data = data;
+            common.dataDir = dataDir;
+            common.imageSize = imageSize;
+            try (NDManager manager = DjlRuntime.newManager()) {
+                CorpusEmbeddings embeddings = embeddings(clip, common.corpus(), out, manager);
+                System.out.println(embeddings.size() + " items embedded (" + embeddings.dim() + "-d) in " + out);
+                return 0;
+            }
+        }
+    }
+}
