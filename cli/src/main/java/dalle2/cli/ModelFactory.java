@@ -1,6 +1,7 @@
 package dalle2.cli;
 
 import ai.djl.Device;
+import dalle2.inference.DallE2;
 import dalle2.inference.ImageDecoderModel;
 import dalle2.inference.ImageEmbeddingModel;
 import dalle2.inference.ModelProvider;
@@ -10,9 +11,8 @@ import java.nio.file.Path;
  * THE place the CLI gets its models from: every command that runs a worker ({@code up}, {@code generate},
  * {@code prior-worker}, {@code decoder-worker}) calls {@link #load(Path)}.
  *
- * <p>TODO(lead): build the ports from {@code dalle2.inference.DallE2} loaded from {@code modelsDir}
- * (ClipEncoder + Prior behind {@link ImageEmbeddingModel}, Decoder on the given DJL device behind
- * {@link ImageDecoderModel}). Until then this refuses clearly instead of silently drawing stand-in pictures.
+ * <p>The ports are {@link DallE2}'s stages: CLIP + prior behind {@link ImageEmbeddingModel}, the decoder on
+ * the requested DJL device behind {@link ImageDecoderModel}; each worker gets its own copy of the weights.
  */
 public final class ModelFactory {
 
@@ -23,8 +23,23 @@ public final class ModelFactory {
     }
 
     public static ModelProvider load(Path modelsDir) {
-        throw new ModelsUnavailableException("models not available yet: dalle2.cli.ModelFactory does not build the "
-                + "DallE2 networks (prior, decoder, CLIP) from " + modelsDir.toAbsolutePath() + " in this build");
+        try {
+            return DallE2.provider(resolve(modelsDir));
+        } catch (IllegalArgumentException missing) {
+            throw new ModelsUnavailableException(missing.getMessage());
+        }
+    }
+
+    /**
+     * A relative models folder that is not under the working directory is looked up under the project folder
+     * the launcher names ({@code -Ddalle2.home}), so {@code ./dalle2 generate} works from anywhere.
+     */
+    public static Path resolve(Path modelsDir) {
+        String home = System.getProperty("dalle2.home");
+        if (modelsDir.isAbsolute() || java.nio.file.Files.isDirectory(modelsDir) || home == null) {
+            return modelsDir;
+        }
+        return Path.of(home).resolve(modelsDir);
     }
 
     /** The networks cannot be loaded. */

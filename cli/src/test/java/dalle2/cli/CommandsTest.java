@@ -21,19 +21,20 @@ class CommandsTest {
     }
 
     @Test
-    void withoutTheRealModelsTheFactoryRefusesClearlyInsteadOfDrawingStandIns() {
+    void withoutTheModelsTheFactoryRefusesNamingTheMissingOne() {
         ModelFactory.ModelsUnavailableException e = assertThrows(ModelFactory.ModelsUnavailableException.class,
-                () -> ModelFactory.load(Path.of("trained_models")));
-        assertTrue(e.getMessage().startsWith("models not available yet"), e.getMessage());
+                () -> ModelFactory.load(Path.of("target/no-models")));
+        assertTrue(e.getMessage().startsWith("no clip model in"), e.getMessage());
     }
 
     @Test
     void generateFailsWithTheModelsMessageBeforeStartingAnything() {
         StringWriter err = new StringWriter();
         CommandLine cli = new CommandLine(new Main()).setErr(new PrintWriter(err));
-        int code = cli.execute("generate", "a cat", "--n", "1", "--data-dir", "target/never-created");
+        int code = cli.execute("generate", "a cat", "--n", "1", "--data-dir", "target/never-created",
+                "--models", "target/no-models");
         assertEquals(1, code);
-        assertTrue(err.toString().contains("models not available yet"), err.toString());
+        assertTrue(err.toString().contains("no clip model in"), err.toString());
         assertTrue(!java.nio.file.Files.exists(Path.of("target/never-created")));
     }
 }

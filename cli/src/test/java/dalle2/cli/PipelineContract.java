@@ -62,14 +62,14 @@ abstract class PipelineContract {
 
     protected abstract Infrastructure infrastructure();
 
-    /** The models under test; override to run the contract with the real networks. */
+    /** The models under test: the real networks, tiny and untrained, loaded the way the workers load them. */
     protected ModelProvider models() {
-        return new StandInModels(16, 2);
+        return ModelFactory.load(TinyModels.folder());
     }
 
     /** The image size {@link #models()} draw. */
     protected int imageSize() {
-        return 16;
+        return TinyModels.IMAGE_SIZE;
     }
 
     private PipelineServices services;

@@ -1,0 +1,181 @@
+package dalle2.inference;
+
+import ai.djl.Device;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import dalle2.djl.DjlRuntime;
+import dalle2.models.ClipEncoder;
+import dalle2.models.Decoder;
+import dalle2.models.Prior;
+import dalle2.sampling.DdimSampler;
+import dalle2.sampling.NoiseStreams;
+import java.awt.image.BufferedImage;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * DALL·E 2 (unCLIP) in one object: CLIP, the diffusion prior and the decoder, loaded from a models folder
+ * with {@code clip/}, {@code prior/} and {@code decoder/}.
+ *
+ * <p>Image k of a request with seed S draws its prior noise from {@code seedFor(S, k, "prior")} and its
+ * decoder noise from {@code seedFor(S, k, "decoder")}, exactly as the worker pools do, so the CLI, the
+ * evaluation and the service give the same image for the same prompt, seed and settings.
+ */
+public final class DallE2 implements ModelProvider, AutoCloseable {
+
+    public static final String CLIP_DIR = "clip";
+    public static final String PRIOR_DIR = "prior";
+    public static final String DECODER_DIR = "decoder";
+
+    private final Path modelsDir;
+    private final PriorStage priorStage;
+    private final DecoderStage decoderStage;
+    private final ClipEncoder clip;
+    private final NDManager manager;
+
+    private DallE2(Path modelsDir, NDManager manager) throws IOException {
+        this.modelsDir = modelsDir;
+        this.manager = manager;
+        this.clip = ClipEncoder.load(modelsDir.resolve(CLIP_DIR), manager);
+        this.priorStage = loadPriorStage(modelsDir, clip, manager.newSubManager());
+        this.decoderStage = loadDecoderStage(modelsDir, manager.newSubManager());
+    }
+
+    /** Loads the three models from a folder (e.g. {@code trained_models/}), naming what is missing. */
+    public static DallE2 load(Path modelsDir) throws IOException {
+        requireModels(modelsDir);
+        return new DallE2(modelsDir, DjlRuntime.newManager());
+    }
+
+    /** Throws, naming the folder and the missing model, unless clip/, prior/ and decoder/ are all there. */
+    public static void requireModels(Path modelsDir) {
+        for (String model : List.of(CLIP_DIR, PRIOR_DIR, DECODER_DIR)) {
+            Path config = modelsDir.resolve(model).resolve("config.json");
+            if (!Files.isRegularFile(config)) {
+                throw new IllegalArgumentException("no " + model + " model in " + modelsDir.toAbsolutePath()
+                        + " (missing " + config + "); train one with ./dalle2 train " + model + " or point --models at "
+                        + "a folder with clip/, prior/ and decoder/");
+            }
+        }
+    }
+
+    private static PriorStage loadPriorStage(Path modelsDir, ClipEncoder clip, NDManager manager) throws IOException {
+        Prior prior = Prior.load(modelsDir.resolve(PRIOR_DIR), manager);
+        String version = ModelVersion.of(modelsDir.resolve(PRIOR_DIR)) + "+" + ModelVersion.of(modelsDir.resolve(CLIP_DIR));
+        return new PriorStage(clip, prior, manager, version);
+    }
+
+    private static DecoderStage loadDecoderStage(Path modelsDir, NDManager manager) {
+        Decoder decoder = Decoder.load(modelsDir.resolve(DECODER_DIR), manager);
+        return new DecoderStage(decoder, manager, ModelVersion.of(modelsDir.resolve(DECODER_DIR)));
+    }
+
+    /** A provider for worker pools: every call loads its own copy, so each worker thread owns its models. */
+    public static ModelProvider provider(Path modelsDir) {
+        requireModels(modelsDir);
+        return new ModelProvider() {
+            @Override
+            public ImageEmbeddingModel embeddingModel() {
+                NDManager manager = DjlRuntime.newManager();
+                try {
+                    ClipEncoder clip = ClipEncoder.load(modelsDir.resolve(CLIP_DIR), manager);
+                    return loadPriorStage(modelsDir, clip, manager);
+                } catch (IOException e) {
+                    manager.close();
+                    throw new UncheckedIOException(e);
+                }
+            }
+
+            @Override
+            public ImageDecoderModel decoderModel(Device device) {
+                NDManager manager = DjlRuntime.engine().newBaseManager(device);
+                return loadDecoderStage(modelsDir, manager);
+            }
+        };
+    }
+
+    @Override
+    public ImageEmbeddingModel embeddingModel() {
+        return priorStage;
+    }
+
+    @Override
+    public ImageDecoderModel decoderModel(Device device) {
+        return decoderStage;
+    }
+
+    public Path modelsDir() {
+        return modelsDir;
+    }
+
+    public int imageSize() {
+        return decoderStage.imageSize();
+    }
+
+    /**
+     * The design's {@code generate(prompts, steps, eta, seed, guidance)}: one image per prompt, prompt k drawn
+     * as image k of a job with the given seed.
+     */
+    public List<BufferedImage> generate(List<String> prompts, int steps, float eta, long seed, float guidance) {
+        SamplingParams params = new SamplingParams(steps, eta, guidance);
+        return generate(prompts, seed, params, params);
+    }
+
+    /** Generation with separate prior and decoder settings. */
+    public List<BufferedImage> generate(List<String> prompts, long seed, SamplingParams prior, SamplingParams decoder) {
+        List<EmbedTask> embedTasks = new ArrayList<>();
+        for (int k = 0; k < prompts.size(); k++) {
+            embedTasks.add(new EmbedTask("local", k, prompts.get(k), NoiseStreams.seedFor(seed, k, EmbedTask.STAGE)));
+        }
+        List<float[]> embeddings = priorStage.embed(prior, embedTasks, DdimSampler.Progress.NONE);
+        return decode(embeddings, seed, decoder);
+    }
+
+    /** Variations of an image: its CLIP image embedding decoded n times with different noise. */
+    public List<BufferedImage> vary(BufferedImage image, int n, long seed, SamplingParams decoder) {
+        float[] embedding = encodeImages(List.of(image)).get(0);
+        List<float[]> embeddings = new ArrayList<>();
+        for (int k = 0; k < n; k++) {
+            embeddings.add(embedding);
+        }
+        return decode(embeddings, seed, decoder);
+    }
+
+    private List<BufferedImage> decode(List<float[]> embeddings, long seed, SamplingParams decoder) {
+        List<DecodeTask> tasks = new ArrayList<>();
+        for (int k = 0; k < embeddings.size(); k++) {
+            tasks.add(new DecodeTask("local", k, embeddings.get(k), NoiseStreams.seedFor(seed, k, DecodeTask.STAGE)));
+        }
+        return decoderStage.decode(decoder, tasks, DdimSampler.Progress.NONE);
+    }
+
+    /** CLIP text embeddings, unit rows. */
+    public List<float[]> encodeText(List<String> prompts) {
+        try (NDManager scope = manager.newSubManager()) {
+            NDArray embeddings = clip.encodeText(scope, prompts);
+            return PriorStage.rows(embeddings.toFloatArray(), prompts.size());
+        }
+    }
+
+    /** CLIP image embeddings, unit rows. */
+    public List<float[]> encodeImages(List<BufferedImage> images) {
+        try (NDManager scope = manager.newSubManager()) {
+            NDArray embeddings = clip.encodeImages(scope, images);
+            return PriorStage.rows(embeddings.toFloatArray(), images.size());
+        }
+    }
+
+    public ClipEncoder clip() {
+        return clip;
+    }
+
+    @Override
+    public void close() {
+        clip.close();
+        manager.close();
+    }
+}
