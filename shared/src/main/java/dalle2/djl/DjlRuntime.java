@@ -52,6 +52,24 @@ public final class DjlRuntime {
         configure();
     }
 
+    /**
+     * Runs inference with autograd off. PyTorch's grad mode is per thread and on by default: DJL switches it
+     * off only on the thread that loaded the engine, so on a worker thread every op would record a graph
+     * (slower, and memory held until the outputs are closed).
+     */
+    public static <T> T withoutGradients(java.util.function.Supplier<T> work) {
+        if (!"PyTorch".equals(engine().getEngineName())) {
+            return work.get();
+        }
+        boolean was = ai.djl.pytorch.jni.JniUtils.isGradMode();
+        ai.djl.pytorch.jni.JniUtils.setGradMode(false);
+        try {
+            return work.get();
+        } finally {
+            ai.djl.pytorch.jni.JniUtils.setGradMode(was);
+        }
+    }
+
     /** The PyTorch engine, configured first. */
     public static Engine engine() {
         configure();

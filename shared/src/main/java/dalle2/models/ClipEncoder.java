@@ -125,8 +125,8 @@ public final class ClipEncoder implements AutoCloseable {
         try (NDManager scope = into.newSubManager()) {
             NDArray ids = scope.create(tokens.ids());                                      // (N, T)
             NDArray eos = scope.create(toLongs(tokens.eosIndex()));                         // (N)
-            NDArray embeddings = clip.text.forward(new ParameterStore(scope, false), new NDList(ids, eos), false)
-                    .singletonOrThrow();
+            NDArray embeddings = DjlRuntime.withoutGradients(() -> clip.text.forward(new ParameterStore(scope, false),
+                    new NDList(ids, eos), false).singletonOrThrow());
             embeddings.attach(into);
             return embeddings;                                                             // (N, D)
         }
@@ -155,8 +155,8 @@ public final class ClipEncoder implements AutoCloseable {
         NDManager into = images.getManager();
         try (NDManager scope = into.newSubManager()) {
             images.tempAttach(scope); // intermediates follow the first operand's manager: keep them in the scope
-            NDArray embeddings = clip.image.forward(new ParameterStore(scope, false), new NDList(images), false)
-                    .singletonOrThrow();
+            NDArray embeddings = DjlRuntime.withoutGradients(() -> clip.image.forward(
+                    new ParameterStore(scope, false), new NDList(images), false).singletonOrThrow());
             embeddings.attach(into);
             return embeddings;                                                             // (B, D)
         }

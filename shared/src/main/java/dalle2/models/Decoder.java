@@ -1,14 +1,13 @@
 package dalle2.models;
 
-import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.ParameterList;
-import ai.djl.pytorch.jni.JniUtils;
 import ai.djl.training.ParameterStore;
+import dalle2.djl.DjlRuntime;
 import dalle2.sampling.DdimSampler;
 import dalle2.sampling.Denoiser;
 import dalle2.sampling.NoiseScheduler;
@@ -17,7 +16,6 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Random;
-import java.util.function.Supplier;
 
 /**
  * unCLIP's decoder (Ramesh et al. 2022, section 2.1): a diffusion model of images conditioned on a CLIP
@@ -163,7 +161,7 @@ public final class Decoder implements Denoiser {
             throw new IllegalArgumentException("the decoder needs image embeddings of shape (B, "
                     + config.conditionDim() + "), got " + shape);
         }
-        return withoutGradients(() -> sampler.sample(this, imageEmbeddings, imageShape(), steps, eta, guidance,
+        return DjlRuntime.withoutGradients(() -> sampler.sample(this, imageEmbeddings, imageShape(), steps, eta, guidance,
                 seeds, progress));
     }
 
@@ -203,22 +201,5 @@ public final class Decoder implements Denoiser {
         NDArray target = scheduler.target(config.predictionType(), images, noise, timesteps);
         NDArray output = forward(ps, noisy, timesteps, imageEmbeddings, keep, true);
         return output.sub(target).square().mean();
-    }
-
-    /**
-     * Runs inference with autograd off. PyTorch's grad mode is per thread and on by default: DJL switches it
-     * off only on the thread that loaded the engine, so on a worker thread every op would record a graph.
-     */
-    static <T> T withoutGradients(Supplier<T> work) {
-        if (!"PyTorch".equals(Engine.getInstance().getEngineName())) {
-            return work.get();
-        }
-        boolean was = JniUtils.isGradMode();
-        JniUtils.setGradMode(false);
-        try {
-            return work.get();
-        } finally {
-            JniUtils.setGradMode(was);
-        }
     }
 }

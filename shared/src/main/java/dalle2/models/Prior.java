@@ -5,6 +5,7 @@ import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.training.ParameterStore;
+import dalle2.djl.DjlRuntime;
 import dalle2.json.Json;
 import dalle2.sampling.DdimSampler;
 import dalle2.sampling.Denoiser;
@@ -146,8 +147,8 @@ public final class Prior implements Denoiser, AutoCloseable {
         try (NDManager scope = caller.newSubManager()) {
             NDArray condition = textEmbeddings.mul(embeddingScale());                     // (B, D), scaled
             condition.attach(scope);
-            NDArray x0 = sampler.sample(this, condition, new Shape(config.embeddingDim()), steps, eta, guidance,
-                    seeds, progress);                                                    // (B, D), scaled
+            NDArray x0 = DjlRuntime.withoutGradients(() -> sampler.sample(this, condition,
+                    new Shape(config.embeddingDim()), steps, eta, guidance, seeds, progress)); // (B, D), scaled
             NDArray embeddings = x0.div(embeddingScale()).normalize(2, 1, 1e-12);        // (B, D), unit
             embeddings.attach(caller);
             return embeddings;
