@@ -247,7 +247,9 @@ public final class AdamW implements AutoCloseable {
     }
 
     private static NDArray copyTo(NDArray array, NDManager manager) {
-        NDArray copy = array.toType(ai.djl.ndarray.types.DataType.FLOAT32, true);
+        // a real copy: toType(same type, copy = true) aliases the storage in libtorch, and arrays decoded from a
+        // file may sit on a direct buffer that is freed later (that alias crashed a resumed run in tcmalloc)
+        NDArray copy = array.toType(ai.djl.ndarray.types.DataType.FLOAT32, false).duplicate();
         copy.attach(manager);
         return copy;
     }
