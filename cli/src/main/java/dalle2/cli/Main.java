@@ -9,7 +9,7 @@ import picocli.CommandLine.Command;
         description = "DALL-E 2 (unCLIP) text-to-image as a message-driven service.",
         subcommands = {CommandLine.HelpCommand.class, UpCommand.class, GenerateCommand.class, GatewayCommand.class,
                 PriorWorkerCommand.class, DecoderWorkerCommand.class,
-                DataCommand.class})
+                DataCommand.class, TrainClassifierCommand.class})
 public final class Main implements Runnable {
 
     @CommandLine.Spec
