@@ -192,7 +192,7 @@ public final class FashionClassifierTrainer {
         md.append("| training images | ").append(trainImages).append(" |\n");
         md.append("| epochs | ").append(options.epochs()).append(" |\n");
         md.append("| steps | ").append(run.steps()).append(" (batch ").append(options.batchSize()).append(") |\n");
-        md.append(String.format(Locale.ROOT, "| optimizer | Adam, peak learning rate %g, cosine decay to 1%% |%n", options.learningRate()));
+        md.append("| optimizer | Adam, peak learning rate ").append(options.learningRate()).append(", cosine decay to 1% |\n");
         md.append("| augmentation | ").append(options.augment()
                 ? "random shift up to " + GreyImages.MAX_SHIFT + " px each way" : "none").append(" |\n");
         md.append("| seed | ").append(options.seed()).append(" |\n");
