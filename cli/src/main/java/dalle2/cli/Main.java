@@ -9,7 +9,8 @@ import picocli.CommandLine.Command;
         description = "DALL-E 2 (unCLIP) text-to-image as a message-driven service.",
         subcommands = {CommandLine.HelpCommand.class, UpCommand.class, GenerateCommand.class, GatewayCommand.class,
                 PriorWorkerCommand.class, DecoderWorkerCommand.class,
-                DataCommand.class, TrainCommand.class, TrainCommand.Embed.class, BenchCommand.class})
+                DataCommand.class, TrainCommand.class, TrainCommand.Embed.class, BenchCommand.class,
+                TrainClassifierCommand.class})
 public final class Main implements Runnable {
 
     @CommandLine.Spec
