@@ -24,13 +24,15 @@ public final class CorpusEmbeddings {
 
     private final int dim;
     private final float[] images;          // (N, D)
-    private final float[] captions;        // (M, D)
-    private final int[] captionStart;      // (N + 1): captions of item i are rows captionStart[i] … captionStart[i+1]−1
+    private final float[] captions;        // (U, D): each distinct caption once
+    private final int[] captionRows;       // (M): row in captions of every (item, caption) pair
+    private final int[] captionStart;      // (N + 1): pairs of item i are captionStart[i] … captionStart[i+1]−1
 
-    CorpusEmbeddings(int dim, float[] images, float[] captions, int[] captionStart) {
+    CorpusEmbeddings(int dim, float[] images, float[] captions, int[] captionRows, int[] captionStart) {
         this.dim = dim;
         this.images = images;
         this.captions = captions;
+        this.captionRows = captionRows;
         this.captionStart = captionStart;
     }
 
@@ -50,22 +52,28 @@ public final class CorpusEmbeddings {
                 System.arraycopy(embeddings.toFloatArray(), 0, images, start * dim, indices.length * dim);
             }
         }
+        // Fashion-MNIST repeats the same few captions 60,000 times: encode each distinct caption once
         int[] captionStart = new int[n + 1];
-        List<String> allCaptions = new ArrayList<>();
+        java.util.Map<String, Integer> distinct = new java.util.LinkedHashMap<>();
+        List<Integer> rowOfCaption = new ArrayList<>();
         for (int i = 0; i < n; i++) {
-            captionStart[i] = allCaptions.size();
-            allCaptions.addAll(corpus.entry(i).captions());
-        }
-        captionStart[n] = allCaptions.size();
-        float[] captions = new float[allCaptions.size() * dim];
-        for (int start = 0; start < allCaptions.size(); start += BATCH) {
-            int end = Math.min(allCaptions.size(), start + BATCH);
-            try (NDManager scope = manager.newSubManager()) {
-                NDArray embeddings = clip.encodeText(scope, allCaptions.subList(start, end));
-                System.arraycopy(embeddings.toFloatArray(), 0, captions, start * dim, (end - start) * dim);
+            captionStart[i] = rowOfCaption.size();
+            for (String caption : corpus.entry(i).captions()) {
+                rowOfCaption.add(distinct.computeIfAbsent(caption, c -> distinct.size()));
             }
         }
-        return new CorpusEmbeddings(dim, images, captions, captionStart);
+        captionStart[n] = rowOfCaption.size();
+        List<String> unique = new ArrayList<>(distinct.keySet());
+        float[] uniqueEmbeddings = new float[unique.size() * dim];
+        for (int start = 0; start < unique.size(); start += BATCH) {
+            int end = Math.min(unique.size(), start + BATCH);
+            try (NDManager scope = manager.newSubManager()) {
+                NDArray embeddings = clip.encodeText(scope, unique.subList(start, end));
+                System.arraycopy(embeddings.toFloatArray(), 0, uniqueEmbeddings, start * dim, (end - start) * dim);
+            }
+        }
+        int[] captionRows = rowOfCaption.stream().mapToInt(Integer::intValue).toArray();
+        return new CorpusEmbeddings(dim, images, uniqueEmbeddings, captionRows, captionStart);
     }
 
     public int dim() {
@@ -93,7 +101,7 @@ public final class CorpusEmbeddings {
     public NDArray captions(NDManager manager, int[] items, int[] caption) {
         float[] out = new float[items.length * dim];
         for (int b = 0; b < items.length; b++) {
-            int row = captionStart[items[b]] + caption[b];
+            int row = captionRows[captionStart[items[b]] + caption[b]];
             System.arraycopy(captions, row * dim, out, b * dim, dim);
         }
         return manager.create(out, new Shape(items.length, dim));
@@ -106,9 +114,11 @@ public final class CorpusEmbeddings {
             imageArray.setName("image_embeddings");
             NDArray captionArray = scope.create(captions, new Shape(captions.length / dim, dim));
             captionArray.setName("caption_embeddings");
+            NDArray rows = scope.create(captionRows);
+            rows.setName("caption_rows");
             NDArray starts = scope.create(captionStart);
             starts.setName("caption_start");
-            TensorFile.write(dir.resolve(FILE), new NDList(imageArray, captionArray, starts));
+            TensorFile.write(dir.resolve(FILE), new NDList(imageArray, captionArray, rows, starts));
         }
     }
 
@@ -122,7 +132,7 @@ public final class CorpusEmbeddings {
             NDArray imageArray = list.get("image_embeddings");
             int dim = (int) imageArray.getShape().get(1);
             return new CorpusEmbeddings(dim, imageArray.toFloatArray(), list.get("caption_embeddings").toFloatArray(),
-                    list.get("caption_start").toIntArray());
+                    list.get("caption_rows").toIntArray(), list.get("caption_start").toIntArray());
         }
     }
 }

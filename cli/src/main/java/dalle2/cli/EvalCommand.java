@@ -1,0 +1,107 @@
+package dalle2.cli;
+
+import ai.djl.ndarray.NDManager;
+import dalle2.data.DatasetOptions;
+import dalle2.data.DatasetSpec;
+import dalle2.data.FashionMnistDataset;
+import dalle2.data.HeldOutSplit;
+import dalle2.data.ImageCaptionDataset;
+import dalle2.data.ImageCaptionItem;
+import dalle2.data.LoadedItem;
+import dalle2.djl.DjlRuntime;
+import dalle2.eval.FashionClassifier;
+import dalle2.eval.FashionEvaluation;
+import dalle2.eval.RetrievalEvaluation;
+import dalle2.inference.DallE2;
+import dalle2.inference.SamplingParams;
+import java.awt.image.BufferedImage;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code dalle2 eval}: the figures of the model cards (issue 3 §4) — CLIP zero-shot accuracy and held-out
+ * recall, Fashion-MNIST generations judged by the project's classifier (share of the prompted class, Fréchet
+ * distance in its feature space), and top-1-of-10 prompt retrieval of generated emoji.
+ */
+@Command(name = "eval", mixinStandardHelpOptions = true,
+        description = "Evaluate the models: CLIP retrieval, Fashion-MNIST generations, emoji generations.")
+public final class EvalCommand implements Callable<Integer> {
+
+    @Option(names = "--models", defaultValue = "trained_models", description = "models folder (default: ${DEFAULT-VALUE})")
+    Path models;
+    @Option(names = "--classifier", defaultValue = "trained_models/eval/fashion-classifier") Path classifier;
+    @Option(names = "--data-dir", defaultValue = "data") Path dataDir;
+    @Option(names = "--per-class", defaultValue = "50", description = "generated images per Fashion-MNIST class")
+    int perClass;
+    @Option(names = "--emoji-prompts", defaultValue = "100", description = "held-in emoji names to generate")
+    int emojiPrompts;
+    @Option(names = "--prior-steps", defaultValue = "32") int priorSteps;
+    @Option(names = "--decoder-steps", defaultValue = "25") int decoderSteps;
+    @Option(names = "--prior-guidance", defaultValue = "1.0") float priorGuidance;
+    @Option(names = "--decoder-guidance", defaultValue = "3.0") float decoderGuidance;
+    @Option(names = "--seed", defaultValue = "1") long seed;
+    @Option(names = "--out", description = "also write the report (Markdown) here") Path out;
+
+    @Override
+    public Integer call() throws Exception {
+        DjlRuntime.configure();
+        StringBuilder report = new StringBuilder();
+        SamplingParams prior = new SamplingParams(priorSteps, 0f, priorGuidance);
+        SamplingParams decoder = new SamplingParams(decoderSteps, 0f, decoderGuidance);
+        report.append(String.format(Locale.ROOT, "Settings: prior %d DDIM steps (guidance %.1f), decoder %d steps "
+                + "(guidance %.1f), eta 0, seed %d.%n%n", priorSteps, priorGuidance, decoderSteps, decoderGuidance, seed));
+        try (DallE2 dalle2 = DallE2.load(ModelFactory.resolve(models));
+             NDManager manager = DjlRuntime.newManager()) {
+            RetrievalEvaluation retrieval = new RetrievalEvaluation(dalle2::encodeText, dalle2::encodeImages);
+            int size = dalle2.clip().config().imageSize();
+
+            ImageCaptionDataset fashionTest = DatasetSpec.parse("fashion-mnist-test").open(dataDir, DatasetOptions.of(size));
+            List<LoadedItem> fashion = fashionTest.loadAll();
+            List<BufferedImage> fashionImages = fashion.stream().map(LoadedItem::image).toList();
+            int[] labels = fashion.stream().mapToInt(item -> item.item().label()).toArray();
+            List<String> classPrompts = FashionMnistDataset.CLASSES.stream().map(FashionMnistDataset::prompt).toList();
+            double zeroShot = retrieval.zeroShotAccuracy(fashionImages, labels, classPrompts);
+            report.append(String.format(Locale.ROOT, "CLIP zero-shot accuracy on the Fashion-MNIST test split "
+                    + "(%d images, prompts \"a photo of a <class>\"): %.1f%%%n%n", fashion.size(), 100 * zeroShot));
+
+            ImageCaptionDataset emoji = DatasetSpec.parse("emoji-google").open(dataDir, DatasetOptions.of(size));
+            List<LoadedItem> heldOut = emoji.heldOut(HeldOutSplit.DEFAULT).loadAll();
+            List<String> heldOutNames = heldOut.stream().map(item -> item.item().caption()).toList();
+            double[] recall = retrieval.textToImageRecall(heldOutNames,
+                    heldOut.stream().map(LoadedItem::image).toList(), 1, 5);
+            report.append(String.format(Locale.ROOT, "CLIP text-to-image recall on held-out emoji (google, %d names "
+                    + "never trained on): R@1 %.1f%%, R@5 %.1f%%%n%n", heldOut.size(), 100 * recall[0], 100 * recall[1]));
+
+            List<ImageCaptionItem> heldIn = new ArrayList<>(emoji.heldIn(HeldOutSplit.DEFAULT).shuffled(seed).items());
+            List<String> heldInNames = heldIn.subList(0, Math.min(emojiPrompts, heldIn.size())).stream()
+                    .map(ImageCaptionItem::caption).toList();
+            double heldInTop1 = retrieval.promptRetrievalTop1Of10(heldInNames,
+                    dalle2.generate(heldInNames, seed, prior, decoder), seed);
+            double heldOutTop1 = retrieval.promptRetrievalTop1Of10(heldOutNames,
+                    dalle2.generate(heldOutNames, seed, prior, decoder), seed);
+            report.append(String.format(Locale.ROOT, "Emoji generations, top-1-of-10 retrieval of the prompt with "
+                            + "the project's CLIP (chance 10%%): held-in %.1f%% (%d names), held-out %.1f%% (%d names)%n%n",
+                    100 * heldInTop1, heldInNames.size(), 100 * heldOutTop1, heldOutNames.size()));
+
+            FashionClassifier judge = FashionClassifier.load(ModelFactory.resolve(classifier), manager);
+            FashionEvaluation.Result fashionResult = new FashionEvaluation(judge, fashionTest)
+                    .evaluate(prompt -> dalle2.generate(Collections.nCopies(perClass, prompt), seed, prior, decoder),
+                            perClass);
+            report.append("Fashion-MNIST generations judged by the project's classifier:\n\n")
+                    .append(fashionResult.toMarkdown()).append('\n');
+        }
+        System.out.print(report);
+        if (out != null) {
+            Files.writeString(out, report, StandardCharsets.UTF_8);
+        }
+        return 0;
+    }
+}
