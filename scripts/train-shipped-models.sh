@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Trains the models the product ships with, from the real data, on this machine's CPU, then evaluates them
+# and copies them into trained_models/. About 3 hours on 2 cores. Resumable: every stage checkpoints (also on
+# Ctrl-C / SIGTERM) and this script skips or continues what is done, so just run it again after a stop.
+#
+#   scripts/train-shipped-models.sh            # RUNS=runs DATA=data by default
+#
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+runs="${RUNS:-$root/runs}"
+data="${DATA:-$root/data}"
+clip_steps="${CLIP_STEPS:-1000}"
+prior_steps="${PRIOR_STEPS:-2000}"
+decoder_steps="${DECODER_STEPS:-9000}"
+
+# a native crash of libtorch must cost at most one checkpoint interval, not the run
+retry() {
+  for attempt in 1 2 3; do
+    if "$@"; then return 0; fi
+    echo "train: attempt $attempt failed; resuming from the last checkpoint" >&2
+    sleep 2
+  done
+  return 1
+}
+
+./dalle2 data fetch emoji --dir "$data"
+./dalle2 data fetch fashion-mnist --dir "$data"
+
+retry ./dalle2 train clip --data-dir "$data" --out "$runs/clip" --steps "$clip_steps" \
+  --batch-size 64 --lr 5e-4 --min-lr 5e-5 --warmup 100 --checkpoint-every 200 --log-interval 50 --resume
+
+retry ./dalle2 train prior --data-dir "$data" --clip "$runs/clip/model" --embeddings "$runs/embeddings" \
+  --out "$runs/prior" --steps "$prior_steps" --batch-size 256 --lr 5e-4 --min-lr 5e-5 --warmup 100 \
+  --width 256 --depth 6 --heads 4 --checkpoint-every 500 --log-interval 100 --resume
+
+retry ./dalle2 train decoder --data-dir "$data" --clip "$runs/clip/model" --embeddings "$runs/embeddings" \
+  --out "$runs/decoder" --steps "$decoder_steps" --batch-size 64 --lr 3e-4 --min-lr 3e-5 --warmup 200 \
+  --base-channels 48 --channel-mult 1,2,2 --blocks 2 --attention 8 \
+  --checkpoint-every 250 --log-interval 50 --sample-every 1000 --resume
+
+for model in clip prior decoder; do
+  rm -rf "trained_models/$model.new"
+  cp -r "$runs/$model/model" "trained_models/$model.new"
+  rm -rf "trained_models/$model"
+  mv "trained_models/$model.new" "trained_models/$model"
+done
+./dalle2 eval --data-dir "$data" --out "trained_models/EVALUATION.md"
