@@ -11,7 +11,7 @@ cd "$root"
 runs="${RUNS:-$root/runs}"
 data="${DATA:-$root/data}"
 clip_steps="${CLIP_STEPS:-1000}"
-prior_steps="${PRIOR_STEPS:-2000}"
+prior_steps="${PRIOR_STEPS:-1500}"
 decoder_steps="${DECODER_STEPS:-9000}"
 
 # a native crash of libtorch must cost at most one checkpoint interval, not the run
@@ -31,12 +31,12 @@ retry ./dalle2 train clip --data-dir "$data" --out "$runs/clip" --steps "$clip_s
   --batch-size 64 --lr 5e-4 --min-lr 5e-5 --warmup 100 --checkpoint-every 200 --log-interval 50 --resume
 
 retry ./dalle2 train prior --data-dir "$data" --clip "$runs/clip/model" --embeddings "$runs/embeddings" \
-  --out "$runs/prior" --steps "$prior_steps" --batch-size 256 --lr 5e-4 --min-lr 5e-5 --warmup 100 \
-  --width 256 --depth 6 --heads 4 --checkpoint-every 500 --log-interval 100 --resume
+  --out "$runs/prior" --steps "$prior_steps" --batch-size 128 --lr 5e-4 --min-lr 5e-5 --warmup 100 \
+  --width 256 --depth 4 --heads 4 --checkpoint-every 500 --log-interval 100 --resume
 
 retry ./dalle2 train decoder --data-dir "$data" --clip "$runs/clip/model" --embeddings "$runs/embeddings" \
-  --out "$runs/decoder" --steps "$decoder_steps" --batch-size 64 --lr 3e-4 --min-lr 3e-5 --warmup 200 \
-  --base-channels 48 --channel-mult 1,2,2 --blocks 2 --attention 8 \
+  --out "$runs/decoder" --steps "$decoder_steps" --batch-size 32 --lr 3e-4 --min-lr 3e-5 --warmup 200 \
+  --base-channels 32 --channel-mult 1,2,2 --blocks 1 --attention 8 \
   --checkpoint-every 250 --log-interval 50 --sample-every 1000 --resume
 
 for model in clip prior decoder; do

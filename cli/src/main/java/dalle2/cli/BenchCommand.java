@@ -52,10 +52,10 @@ public final class BenchCommand implements Callable<Integer> {
         try (NDManager manager = DjlRuntime.newManager()) {
             PriorConfig priorConfig = Files.isRegularFile(dir.resolve("prior/config.json"))
                     ? dalle2.json.Json.readFile(dir.resolve("prior/config.json"), PriorConfig.class)
-                    : PriorConfig.of(256, 256, 6, 4);
+                    : PriorConfig.of(256, 256, 4, 4);
             DecoderConfig decoderConfig = Files.isRegularFile(dir.resolve("decoder/config.json"))
                     ? DecoderConfig.read(dir.resolve("decoder"))
-                    : DecoderConfig.of(32, 48, List.of(1, 2, 2), 2, List.of(8)).withConditionDim(256);
+                    : DecoderConfig.of(32, 32, List.of(1, 2, 2), 1, List.of(8)).withConditionDim(256);
             double peak = Measurements.matmulPeakGflops(manager, 2048, 5);
             System.out.printf(Locale.ROOT, "machine: %d cores, libtorch threads %s; fp32 matmul 2048^2 peak %.1f GFLOP/s%n",
                     Runtime.getRuntime().availableProcessors(), System.getProperty(DjlRuntime.NUM_THREADS), peak);

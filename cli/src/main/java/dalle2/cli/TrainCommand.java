@@ -203,7 +203,7 @@ public final class TrainCommand implements Runnable {
         @Option(names = "--embeddings", description = "cache of the corpus's CLIP embeddings (default: OUT/embeddings)")
         Path embeddingsDir;
         @Option(names = "--width", defaultValue = "256") int width;
-        @Option(names = "--depth", defaultValue = "6") int depth;
+        @Option(names = "--depth", defaultValue = "4") int depth;
         @Option(names = "--heads", defaultValue = "4") int heads;
 
         @Override
@@ -231,9 +231,9 @@ public final class TrainCommand implements Runnable {
         @Option(names = "--clip", required = true, description = "trained CLIP model folder") Path clip;
         @Option(names = "--embeddings", description = "cache of the corpus's CLIP embeddings (default: OUT/embeddings)")
         Path embeddingsDir;
-        @Option(names = "--base-channels", defaultValue = "48") int baseChannels;
+        @Option(names = "--base-channels", defaultValue = "32") int baseChannels;
         @Option(names = "--channel-mult", split = ",", defaultValue = "1,2,2") List<Integer> channelMult;
-        @Option(names = "--blocks", defaultValue = "2") int blocks;
+        @Option(names = "--blocks", defaultValue = "1") int blocks;
         @Option(names = "--attention", split = ",", defaultValue = "8") List<Integer> attention;
 
         @Override
