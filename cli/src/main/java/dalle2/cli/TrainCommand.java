@@ -13,6 +13,7 @@ import dalle2.models.ClipEncoder;
 import dalle2.models.ClipTokenizer;
 import dalle2.models.Decoder;
 import dalle2.models.DecoderConfig;
+import dalle2.models.ModelWeights;
 import dalle2.models.Prior;
 import dalle2.models.PriorConfig;
 import dalle2.trainer.ClipTrainingTask;
@@ -86,6 +87,10 @@ public final class TrainCommand implements Runnable {
         @Option(names = "--seed", defaultValue = "0") long seed;
         @Option(names = "--resume", description = "continue from the run folder's checkpoint")
         boolean resume;
+        @Option(names = "--init-from", paramLabel = "MODEL_DIR",
+                description = "start a new run from the weights of a model folder of the same config (e.g. the "
+                        + "shipped model, when its run folder is gone); ignored when a checkpoint is resumed")
+        Path initFrom;
 
         TrainerOptions options() {
             return new TrainerOptions(steps, batchSize, lr, warmup, minLr, weightDecay, gradClip, ema, checkpointEvery,
@@ -126,6 +131,12 @@ public final class TrainCommand implements Runnable {
     }
 
     static int run(Common common, TrainingTask task, NDManager manager) throws IOException {
+        boolean checkpointed = Files.isRegularFile(common.out.resolve("checkpoint/state.json"));
+        if (common.initFrom != null && !(common.resume && checkpointed)) {
+            // before the trainer exists, so its EMA starts from these weights too
+            ModelWeights.load(task.block(), common.initFrom.resolve("weights.safetensors"), task.kind());
+            System.err.println("initialised the " + task.kind() + " from " + common.initFrom);
+        }
         DallE2Trainer trainer = new DallE2Trainer(task, common.options(), common.out, manager);
         if (common.resume && !trainer.resume()) {
             System.err.println("no checkpoint in " + trainer.checkpointDir() + ": starting a new run");
