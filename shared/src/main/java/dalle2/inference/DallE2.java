@@ -30,6 +30,7 @@ public final class DallE2 implements ModelProvider, AutoCloseable {
     public static final String CLIP_DIR = "clip";
     public static final String PRIOR_DIR = "prior";
     public static final String DECODER_DIR = "decoder";
+    static final int ENCODE_BATCH = 256;
 
     private final Path modelsDir;
     private final PriorStage priorStage;
@@ -155,18 +156,25 @@ public final class DallE2 implements ModelProvider, AutoCloseable {
 
     /** CLIP text embeddings, unit rows. */
     public List<float[]> encodeText(List<String> prompts) {
-        try (NDManager scope = manager.newSubManager()) {
-            NDArray embeddings = clip.encodeText(scope, prompts);
-            return PriorStage.rows(embeddings.toFloatArray(), prompts.size());
-        }
+        return inChunks(prompts, clip::encodeText);
     }
 
     /** CLIP image embeddings, unit rows. */
     public List<float[]> encodeImages(List<BufferedImage> images) {
-        try (NDManager scope = manager.newSubManager()) {
-            NDArray embeddings = clip.encodeImages(scope, images);
-            return PriorStage.rows(embeddings.toFloatArray(), images.size());
+        return inChunks(images, clip::encodeImages);
+    }
+
+    /** Encodes in batches of {@value #ENCODE_BATCH}, so evaluating 10,000 images does not need 10,000 at once. */
+    private <T> List<float[]> inChunks(List<T> inputs,
+                                       java.util.function.BiFunction<NDManager, List<T>, NDArray> encoder) {
+        List<float[]> rows = new ArrayList<>(inputs.size());
+        for (int start = 0; start < inputs.size(); start += ENCODE_BATCH) {
+            List<T> chunk = inputs.subList(start, Math.min(inputs.size(), start + ENCODE_BATCH));
+            try (NDManager scope = manager.newSubManager()) {
+                rows.addAll(PriorStage.rows(encoder.apply(scope, chunk).toFloatArray(), chunk.size()));
+            }
         }
+        return rows;
     }
 
     public ClipEncoder clip() {
