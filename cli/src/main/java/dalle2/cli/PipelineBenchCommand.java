@@ -1,0 +1,529 @@
+package dalle2.cli;
+
+import ai.djl.Device;
+import com.fasterxml.jackson.databind.JsonNode;
+import dalle2.cli.bench.StatusRecorder;
+import dalle2.decoder.DecoderWorker;
+import dalle2.decoder.DeviceChoice;
+import dalle2.djl.DjlRuntime;
+import dalle2.embedded.EmbeddedS3;
+import dalle2.inference.DallE2;
+import dalle2.inference.DecodeTask;
+import dalle2.inference.EmbedTask;
+import dalle2.inference.ImageDecoderModel;
+import dalle2.inference.ImageEmbeddingModel;
+import dalle2.inference.ModelProvider;
+import dalle2.inference.SamplingParams;
+import dalle2.inference.TinyModels;
+import dalle2.json.Json;
+import dalle2.messages.JobState;
+import dalle2.messages.JobStatus;
+import dalle2.pipeline.StageWorker;
+import dalle2.sampling.DdimSampler;
+import dalle2.sampling.NoiseStreams;
+import dalle2.storage.ObjectStore;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.lang.management.ManagementFactory;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZonedDateTime;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.ToDoubleFunction;
+import java.util.stream.Stream;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code dalle2 bench-pipeline} (issue 4 §7): the embedded stack in this JVM (Kafka, S3Proxy, gateway, one prior
+ * and one decoder worker), timed from the jobs' own status records.
+ *
+ * <ul>
+ *   <li>per-stage latency of one job, and p50/p95 over a burst, once per decoder max batch;</li>
+ *   <li>pipeline overhead = end to end minus the model time of the same models called directly, same settings;</li>
+ *   <li>decoder images/s per worker at each max batch (from first decoder start to last finished image);</li>
+ *   <li>gateway submits/s and polls/s over loopback HTTP.</li>
+ * </ul>
+ *
+ * Every figure also lands in {@link #figures()} (name → value) for tests and scripts.
+ */
+@Command(name = "bench-pipeline", mixinStandardHelpOptions = true,
+        description = "Time the whole pipeline (embedded stack): per-stage latency, overhead over the models, "
+                + "decoder images/s by max batch, gateway requests/s.")
+public final class PipelineBenchCommand implements Callable<Integer> {
+
+    @Option(names = "--models", defaultValue = "trained_models", description = "model folder (default ${DEFAULT-VALUE})")
+    Path models;
+
+    @Option(names = "--tiny", description = "use tiny random-weight models written for this run instead of --models")
+    boolean tiny;
+
+    @Option(names = "--burst", defaultValue = "50", description = "jobs (n=1 each) submitted at once (default ${DEFAULT-VALUE})")
+    int burst;
+
+    @Option(names = "--decoder-batches", split = ",", defaultValue = "1,8",
+            description = "decoder max batch of each burst run (default ${DEFAULT-VALUE})")
+    List<Integer> decoderBatches;
+
+    @Option(names = "--prior-max-batch", defaultValue = "8", description = "prior max batch (default ${DEFAULT-VALUE})")
+    int priorMaxBatch;
+
+    @Option(names = "--prior-steps", defaultValue = "8", description = "prior DDIM steps (default ${DEFAULT-VALUE})")
+    int priorSteps;
+
+    @Option(names = "--decoder-steps", defaultValue = "8", description = "decoder DDIM steps (default ${DEFAULT-VALUE})")
+    int decoderSteps;
+
+    @Option(names = "--prior-guidance", defaultValue = "2.0") float priorGuidance;
+    @Option(names = "--decoder-guidance", defaultValue = "3.0") float decoderGuidance;
+
+    @Option(names = "--model-repeats", defaultValue = "3", description = "direct model calls per figure; the median is shown")
+    int modelRepeats;
+
+    @Option(names = "--polls", defaultValue = "2000", description = "GET status requests (default ${DEFAULT-VALUE})")
+    int polls;
+
+    @Option(names = "--submits", defaultValue = "200", description = "POST requests (default ${DEFAULT-VALUE})")
+    int submits;
+
+    @Option(names = "--http-clients", defaultValue = "4", description = "concurrent HTTP clients (default ${DEFAULT-VALUE})")
+    int httpClients;
+
+    @Option(names = "--http-limit", defaultValue = "PT20S", description = "time bound of each HTTP loop (default ${DEFAULT-VALUE})")
+    Duration httpLimit;
+
+    @Option(names = "--timeout", defaultValue = "PT3M", description = "give up on a burst after (default ${DEFAULT-VALUE})")
+    Duration timeout;
+
+    @Option(names = "--data-dir", description = "Kafka log and images (default: a temporary folder, deleted afterwards)")
+    Path dataDir;
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    private final Map<String, Double> figures = new LinkedHashMap<>();
+    private PrintWriter out;
+    private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+            .connectTimeout(Duration.ofSeconds(5)).build();
+
+    /** Every figure of the last run, by name (milliseconds end in {@code _ms}, rates in {@code _per_s}). */
+    public Map<String, Double> figures() {
+        return figures;
+    }
+
+    /** One job's life from its status records (wall clock) and the client's view. */
+    record Timeline(String jobId, Instant clientSubmit, Instant submitted, Instant priorStarted, Instant priorFinished,
+                    Instant decoderStarted, Instant decoded, Instant finished, Instant visible) {
+        static double ms(Instant from, Instant to) {
+            return Duration.between(from, to).toNanos() / 1e6;
+        }
+    }
+
+    private record Stage(String key, String label, ToDoubleFunction<Timeline> ms) {
+    }
+
+    private static final List<Stage> STAGES = List.of(
+            new Stage("queue_wait", "queue wait (submitted -> prior took it)", t -> Timeline.ms(t.submitted(), t.priorStarted())),
+            new Stage("prior", "prior (taken -> embeddings done)", t -> Timeline.ms(t.priorStarted(), t.priorFinished())),
+            new Stage("decoder_queue", "decoder queue (prior done -> decoder took it)", t -> Timeline.ms(t.priorFinished(), t.decoderStarted())),
+            new Stage("decoder", "decoder (taken -> last U-Net step)", t -> Timeline.ms(t.decoderStarted(), t.decoded())),
+            new Stage("upload", "upload (PNG + S3 put + status)", t -> Timeline.ms(t.decoded(), t.finished())),
+            new Stage("visible", "status visible at the gateway", t -> Timeline.ms(t.finished(), t.visible())),
+            new Stage("e2e", "end to end (submitted -> visible)", t -> Timeline.ms(t.submitted(), t.visible())));
+
+    @Override
+    public Integer call() throws Exception {
+        DjlRuntime.configure();
+        out = spec.commandLine().getOut();
+        figures.clear();
+        int cores = Runtime.getRuntime().availableProcessors();
+        double loadAtStart = loadAverage();
+        out.println("dalle2 bench-pipeline, " + ZonedDateTime.now().format(DateTimeFormatter.ISO_OFFSET_DATE_TIME));
+        out.println("command: ./dalle2 " + String.join(" ", spec.root().commandLine().getParseResult().originalArgs()));
+        out.printf(Locale.ROOT, "machine: %d cores, libtorch %s intra-op / %s inter-op threads, java %s, 1-min load "
+                        + "average %.2f%n", cores, System.getProperty(DjlRuntime.NUM_THREADS),
+                System.getProperty(DjlRuntime.NUM_INTEROP_THREADS), System.getProperty("java.version"), loadAtStart);
+        warnIfBusy(loadAtStart, cores);
+        figure("machine.cores", cores);
+        figure("machine.load_average_start", loadAtStart);
+
+        boolean ownDataDir = dataDir == null;
+        Path data = ownDataDir ? Files.createTempDirectory("dalle2-bench-pipeline") : dataDir;
+        try {
+            Path modelDir = tiny ? TinyModels.write(data.resolve("tiny-models")) : ModelFactory.resolve(models);
+            ModelProvider provider;
+            try {
+                provider = ModelFactory.load(modelDir);
+            } catch (ModelFactory.ModelsUnavailableException e) {
+                throw new ModelFactory.ModelsUnavailableException(e.getMessage() + " (or run with --tiny)");
+            }
+            out.printf(Locale.ROOT, "models: %s%s; prior %d steps guidance %.1f, decoder %d steps guidance %.1f, "
+                            + "eta 0, n=1 per job%n", modelDir.toAbsolutePath(), tiny ? " (tiny, random weights)" : "",
+                    priorSteps, priorGuidance, decoderSteps, decoderGuidance);
+            out.flush();
+
+            modelAlone(modelDir);
+            try (EmbeddedStack stack = EmbeddedStack.start(data.resolve("stack"), 0, 0, 0, provider);
+                 StatusRecorder recorder = StatusRecorder.start(stack.kafkaBootstrap())) {
+                ObjectStore.Config storage = new ObjectStore.Config(stack.s3Endpoint(), EmbeddedS3.DEFAULT_ACCESS_KEY,
+                        EmbeddedS3.DEFAULT_SECRET_KEY, EmbeddedStack.BUCKET);
+                String singleJob = null;
+                for (int maxBatch : decoderBatches) {
+                    String id = pipeline(stack, storage, provider, recorder, maxBatch, singleJob == null);
+                    singleJob = singleJob == null ? id : singleJob;
+                }
+                gatewayLoops(stack.gatewayUrl(), singleJob);
+            }
+        } finally {
+            if (ownDataDir) {
+                deleteRecursively(data);
+            }
+        }
+        double loadAtEnd = loadAverage();
+        figure("machine.load_average_end", loadAtEnd);
+        out.printf(Locale.ROOT, "%n1-min load average at the end %.2f on %d cores (this run's own threads included)%n",
+                loadAtEnd, cores);
+        out.flush();
+        return 0;
+    }
+
+    // ---- the models alone ------------------------------------------------------------------------------------
+
+    private void modelAlone(Path modelDir) throws IOException {
+        SamplingParams prior = new SamplingParams(priorSteps, 0f, priorGuidance);
+        SamplingParams decoder = new SamplingParams(decoderSteps, 0f, decoderGuidance);
+        try (DallE2 dalle2 = DallE2.load(modelDir)) {
+            ImageEmbeddingModel embedder = dalle2.embeddingModel();
+            ImageDecoderModel drawer = dalle2.decoderModel(Device.cpu());
+            List<EmbedTask> embedTasks = List.of(new EmbedTask("bench", 0, "a photo of a cat",
+                    NoiseStreams.seedFor(1, 0, EmbedTask.STAGE)));
+            float[] embedding = embedder.embed(prior, embedTasks, DdimSampler.Progress.NONE).get(0); // warm-up
+            double priorMs = median(modelRepeats, () -> embedder.embed(prior, embedTasks, DdimSampler.Progress.NONE));
+            out.printf(Locale.ROOT, "%nmodels alone (direct calls, same settings, median of %d):%n", modelRepeats);
+            out.printf(Locale.ROOT, "  prior (CLIP text + %d DDIM steps), 1 image     %9.1f ms%n", priorSteps, priorMs);
+            figure("model.prior_ms", priorMs);
+            // batch 1 always: the one-job overhead is measured against it
+            for (int batch : Stream.concat(Stream.of(1), decoderBatches.stream()).distinct().sorted().toList()) {
+                List<DecodeTask> tasks = new ArrayList<>();
+                for (int k = 0; k < batch; k++) {
+                    tasks.add(new DecodeTask("bench", k, embedding, NoiseStreams.seedFor(1, k, DecodeTask.STAGE)));
+                }
+                drawer.decode(decoder, tasks, DdimSampler.Progress.NONE); // warm-up of this shape
+                double ms = median(modelRepeats, () -> drawer.decode(decoder, tasks, DdimSampler.Progress.NONE));
+                out.printf(Locale.ROOT, "  decoder (%d DDIM steps), batch %-2d               %9.1f ms = %.2f images/s%n",
+                        decoderSteps, batch, ms, batch * 1000.0 / ms);
+                figure("model.decoder_b" + batch + "_ms", ms);
+                figure("model.decoder_b" + batch + "_images_per_s", batch * 1000.0 / ms);
+            }
+        }
+        out.flush();
+    }
+
+    private static double median(int repeats, Runnable call) {
+        List<Double> ms = new ArrayList<>();
+        for (int i = 0; i < Math.max(1, repeats); i++) {
+            long t0 = System.nanoTime();
+            call.run();
+            ms.add((System.nanoTime() - t0) / 1e6);
+        }
+        ms.sort(Double::compare);
+        return ms.get(ms.size() / 2);
+    }
+
+    // ---- the pipeline ----------------------------------------------------------------------------------------
+
+    /** Workers with this decoder max batch: a warm-up job, one timed job (when asked), then the burst. */
+    private String pipeline(EmbeddedStack stack, ObjectStore.Config storage, ModelProvider provider,
+                            StatusRecorder recorder, int maxBatch, boolean single) throws Exception {
+        if (maxBatch < 1) {
+            throw new IllegalArgumentException("--decoder-batches must be >= 1, got " + maxBatch);
+        }
+        PipelineServices.Settings settings = new PipelineServices.Settings(stack.kafkaBootstrap(), storage,
+                "127.0.0.1", -1, 1, 1, DeviceChoice.CPU, priorMaxBatch, maxBatch, Duration.ofMillis(20));
+        String base = stack.gatewayUrl();
+        try (PipelineServices workers = PipelineServices.start(settings, provider)) {
+            awaitPartitions(workers);
+            run(base, recorder, 1, 1_000_000, "warm-up");
+            String singleId = null;
+            if (single) {
+                Timeline t = run(base, recorder, 1, 0, "single").get(0);
+                singleId = t.jobId();
+                double e2eClient = Timeline.ms(t.clientSubmit(), t.visible());
+                double modelMs = figures.get("model.prior_ms") + figures.get("model.decoder_b1_ms");
+                out.printf(Locale.ROOT, "%none job (decoder max batch %d; idle pipeline):%n", maxBatch);
+                for (Stage s : STAGES) {
+                    double ms = s.ms().applyAsDouble(t);
+                    out.printf(Locale.ROOT, "  %-44s %9.1f ms%n", s.label(), ms);
+                    figure("single." + s.key() + "_ms", ms);
+                }
+                out.printf(Locale.ROOT, "  %-44s %9.1f ms%n", "end to end at the client (POST -> seen)", e2eClient);
+                out.printf(Locale.ROOT, "  %-44s %9.1f ms%n", "model time (prior + decoder batch 1, direct)", modelMs);
+                out.printf(Locale.ROOT, "  %-44s %9.1f ms (%.0f%% of end to end)%n", "pipeline overhead",
+                        e2eClient - modelMs, 100 * (e2eClient - modelMs) / e2eClient);
+                figure("single.e2e_client_ms", e2eClient);
+                figure("single.model_ms", modelMs);
+                figure("single.overhead_ms", e2eClient - modelMs);
+                out.flush();
+            }
+            DecoderWorker decoder = workers.decoderWorkers().get(0);
+            StageWorker.Stats before = decoder.stats();
+            List<Timeline> jobs = run(base, recorder, burst, 2_000_000 + 1000L * maxBatch, "burst");
+            StageWorker.Stats after = decoder.stats();
+            report(jobs, maxBatch, after.images() - before.images(), after.batches() - before.batches());
+            return singleId;
+        }
+    }
+
+    private void report(List<Timeline> jobs, int maxBatch, long images, long batches) {
+        String p = "burst.b" + maxBatch + ".";
+        out.printf(Locale.ROOT, "%nburst of %d jobs (n=1), decoder max batch %d:%n", jobs.size(), maxBatch);
+        out.printf(Locale.ROOT, "  %-44s %9s %9s %9s%n", "stage", "p50 ms", "p95 ms", "max ms");
+        for (Stage s : STAGES) {
+            double[] v = jobs.stream().mapToDouble(s.ms()).sorted().toArray();
+            out.printf(Locale.ROOT, "  %-44s %9.1f %9.1f %9.1f%n", s.label(), percentile(v, 50), percentile(v, 95),
+                    v[v.length - 1]);
+            figure(p + s.key() + "_p50_ms", percentile(v, 50));
+            figure(p + s.key() + "_p95_ms", percentile(v, 95));
+        }
+        Instant firstSubmit = jobs.stream().map(Timeline::submitted).min(Comparator.naturalOrder()).orElseThrow();
+        Instant firstDecode = jobs.stream().map(Timeline::decoderStarted).min(Comparator.naturalOrder()).orElseThrow();
+        Instant lastDone = jobs.stream().map(Timeline::finished).max(Comparator.naturalOrder()).orElseThrow();
+        double decoderSpan = Timeline.ms(firstDecode, lastDone);
+        double makespan = Timeline.ms(firstSubmit, lastDone);
+        double perSecond = jobs.size() * 1000.0 / decoderSpan;
+        out.printf(Locale.ROOT, "  whole burst: %.0f ms from first submit to last image; decoder worker %.2f images/s "
+                        + "(first decoder start -> last image), %d images in %d batches (mean %.2f)%n", makespan,
+                perSecond, images, batches, batches == 0 ? 0.0 : (double) images / batches);
+        figure(p + "makespan_ms", makespan);
+        figure(p + "decoder_images_per_s", perSecond);
+        figure(p + "mean_decoder_batch", batches == 0 ? 0.0 : (double) images / batches);
+        out.flush();
+    }
+
+    /** Nearest-rank percentile of sorted values. */
+    static double percentile(double[] sorted, double p) {
+        int rank = (int) Math.ceil(p / 100.0 * sorted.length);
+        return sorted[Math.max(0, Math.min(sorted.length, rank) - 1)];
+    }
+
+    private static void awaitPartitions(PipelineServices workers) throws InterruptedException {
+        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+        while (Stream.concat(workers.priorWorkers().stream(), workers.decoderWorkers().stream())
+                .anyMatch(w -> w.assignedPartitions() == 0)) {
+            if (System.nanoTime() > deadline) {
+                throw new IllegalStateException("the workers got no partitions within 60 s");
+            }
+            Thread.sleep(50);
+        }
+    }
+
+    /**
+     * Submits {@code count} jobs (seeds from {@code firstSeed}) while a poller thread watches the gateway for each
+     * to succeed; then assembles every job's timeline from its status records.
+     */
+    private List<Timeline> run(String base, StatusRecorder recorder, int count, long firstSeed, String what)
+            throws Exception {
+        Map<String, Instant> clientSubmit = new ConcurrentHashMap<>();
+        Map<String, Instant> visible = new ConcurrentHashMap<>();
+        Set<String> pending = ConcurrentHashMap.newKeySet();
+        AtomicInteger submitted = new AtomicInteger();
+        long deadline = System.nanoTime() + timeout.toNanos();
+        ExecutorService poller = Executors.newSingleThreadExecutor(r -> {
+            Thread t = new Thread(r, "bench-poller");
+            t.setDaemon(true);
+            return t;
+        });
+        try {
+            // one sweep over the unfinished jobs at a time; a lone job is polled every 2 ms, a burst every 10 ms
+            Future<?> polling = poller.submit(() -> {
+                while (submitted.get() < count || !pending.isEmpty()) {
+                    if (System.nanoTime() > deadline) {
+                        throw new IllegalStateException(what + ": " + pending.size() + " jobs not finished after "
+                                + timeout);
+                    }
+                    for (String id : List.copyOf(pending)) {
+                        JsonNode status = Json.mapper().readTree(get(base + "/v1/generations/" + id).body());
+                        String state = status.path("state").asText();
+                        if (state.equals(JobState.SUCCEEDED.wire())) {
+                            visible.put(id, Instant.now());
+                            pending.remove(id);
+                        } else if (state.equals(JobState.FAILED.wire()) || state.equals(JobState.CANCELLED.wire())) {
+                            throw new IllegalStateException(what + ": job " + id + " " + state + ": " + status.path("error"));
+                        }
+                    }
+                    Thread.sleep(count == 1 ? 2 : 10);
+                }
+                return null;
+            });
+            List<String> ids = new ArrayList<>();
+            for (int i = 0; i < count; i++) {
+                Map<String, Object> body = new LinkedHashMap<>();
+                body.put("prompt", i % 2 == 0 ? "a photo of a cat" : "a red apple");
+                body.put("n", 1);
+                body.put("seed", firstSeed + i);
+                body.put("prior_steps", priorSteps);
+                body.put("decoder_steps", decoderSteps);
+                body.put("prior_guidance", priorGuidance);
+                body.put("decoder_guidance", decoderGuidance);
+                Instant t0 = Instant.now();
+                HttpResponse<String> r = post(base + "/v1/generations", Json.write(body));
+                if (r.statusCode() != 202) {
+                    throw new IllegalStateException(what + ": submission refused: " + r.statusCode() + " " + r.body());
+                }
+                String id = Json.mapper().readTree(r.body()).path("id").asText();
+                clientSubmit.put(id, t0);
+                ids.add(id);
+                pending.add(id);
+                submitted.incrementAndGet();
+            }
+            polling.get();
+            List<Timeline> timelines = new ArrayList<>();
+            for (String id : ids) {
+                timelines.add(timeline(recorder, id, clientSubmit.get(id), visible.get(id), deadline));
+            }
+            return timelines;
+        } finally {
+            poller.shutdownNow();
+        }
+    }
+
+    private static Timeline timeline(StatusRecorder recorder, String id, Instant clientSubmit, Instant visible,
+                                     long deadline) throws InterruptedException {
+        while (true) {
+            List<JobStatus> records = recorder.records(id);
+            JobStatus last = records.stream().filter(s -> s.state() == JobState.SUCCEEDED).findFirst().orElse(null);
+            // the decoder's progress record at its last step: updated_at = when the last U-Net step finished
+            JobStatus decoded = records.stream().filter(s -> s.state() == JobState.DECODING && s.progress() != null
+                            && s.progress().stage().equals(DecodeTask.STAGE) && s.progress().step() >= s.progress().steps())
+                    .findFirst().orElse(null);
+            if (last != null && decoded != null) {
+                JobStatus.Timestamps ts = last.timestamps();
+                return new Timeline(id, clientSubmit, Instant.parse(ts.submittedAt()), Instant.parse(ts.priorStartedAt()),
+                        Instant.parse(ts.priorFinishedAt()), Instant.parse(ts.decoderStartedAt()),
+                        Instant.parse(decoded.timestamps().updatedAt()), Instant.parse(ts.finishedAt()), visible);
+            }
+            if (System.nanoTime() > deadline) {
+                throw new IllegalStateException("the status records of " + id + " did not arrive");
+            }
+            Thread.sleep(10);
+        }
+    }
+
+    // ---- the gateway alone -----------------------------------------------------------------------------------
+
+    private void gatewayLoops(String base, String jobId) throws Exception {
+        String statusUrl = base + "/v1/generations/" + jobId;
+        String body = Json.write(Map.of("prompt", "a photo of a cat", "n", 1, "prior_steps", priorSteps,
+                "decoder_steps", decoderSteps));
+        loop(Math.min(50, polls), () -> get(statusUrl), 200); // warm-up
+        double[] poll = loop(polls, () -> get(statusUrl), 200);
+        // no workers run now: these jobs stay queued in Kafka, each POST is still a durable (acks=all) write
+        double[] submit = loop(submits, () -> post(base + "/v1/generations", body), 202);
+        out.printf(Locale.ROOT, "%ngateway on loopback (%d concurrent clients, HTTP/1.1 keep-alive):%n", httpClients);
+        out.printf(Locale.ROOT, "  polls   (GET status)      %5.0f requests in %6.2f s = %8.1f /s, latency p50 %.2f ms, "
+                + "p99 %.2f ms%n", poll[0], poll[1], poll[0] / poll[1], poll[2], poll[3]);
+        out.printf(Locale.ROOT, "  submits (POST, durable)   %5.0f requests in %6.2f s = %8.1f /s, latency p50 %.2f ms, "
+                + "p99 %.2f ms%n", submit[0], submit[1], submit[0] / submit[1], submit[2], submit[3]);
+        figure("gateway.polls_per_s", poll[0] / poll[1]);
+        figure("gateway.poll_p50_ms", poll[2]);
+        figure("gateway.submits_per_s", submit[0] / submit[1]);
+        figure("gateway.submit_p50_ms", submit[2]);
+        out.flush();
+    }
+
+    /** {requests done, seconds, p50 ms, p99 ms}: up to {@code total} requests, bounded by {@code --http-limit}. */
+    private double[] loop(int total, Callable<HttpResponse<String>> request, int expected) throws Exception {
+        AtomicInteger next = new AtomicInteger();
+        long deadline = System.nanoTime() + httpLimit.toNanos();
+        List<Double> latencies = java.util.Collections.synchronizedList(new ArrayList<>());
+        ExecutorService clients = Executors.newFixedThreadPool(Math.max(1, httpClients));
+        long t0 = System.nanoTime();
+        try {
+            List<Future<?>> running = new ArrayList<>();
+            for (int c = 0; c < Math.max(1, httpClients); c++) {
+                running.add(clients.submit(() -> {
+                    while (next.getAndIncrement() < total && System.nanoTime() < deadline) {
+                        long s = System.nanoTime();
+                        HttpResponse<String> r = request.call();
+                        if (r.statusCode() != expected) {
+                            throw new IllegalStateException("HTTP " + r.statusCode() + ": " + r.body());
+                        }
+                        latencies.add((System.nanoTime() - s) / 1e6);
+                    }
+                    return null;
+                }));
+            }
+            for (Future<?> f : running) {
+                f.get();
+            }
+        } finally {
+            clients.shutdownNow();
+        }
+        double seconds = (System.nanoTime() - t0) / 1e9;
+        double[] sorted = latencies.stream().mapToDouble(Double::doubleValue).sorted().toArray();
+        if (sorted.length == 0) {
+            throw new IllegalStateException("no request finished within " + httpLimit);
+        }
+        return new double[] {sorted.length, seconds, percentile(sorted, 50), percentile(sorted, 99)};
+    }
+
+    private HttpResponse<String> get(String url) throws IOException, InterruptedException {
+        return http.send(HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(10)).build(),
+                HttpResponse.BodyHandlers.ofString());
+    }
+
+    private HttpResponse<String> post(String url, String json) throws IOException, InterruptedException {
+        return http.send(HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(10))
+                .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(json)).build(),
+                HttpResponse.BodyHandlers.ofString());
+    }
+
+    // ---- helpers ---------------------------------------------------------------------------------------------
+
+    private void figure(String name, double value) {
+        figures.put(name, value);
+    }
+
+    /** The 1-minute load average, or -1 where the system does not tell. */
+    static double loadAverage() {
+        return ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage();
+    }
+
+    private void warnIfBusy(double load, int cores) {
+        if (load > cores) {
+            out.printf(Locale.ROOT, "WARNING: the 1-min load average %.2f is above the %d cores: another job is using "
+                    + "the CPU, so these figures are inflated (upper bounds; re-measure on an idle machine)%n", load, cores);
+        }
+    }
+
+    private static void deleteRecursively(Path dir) throws IOException {
+        if (!Files.exists(dir)) {
+            return;
+        }
+        try (Stream<Path> paths = Files.walk(dir)) {
+            for (Path p : paths.sorted(Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(p);
+            }
+        }
+    }
+}

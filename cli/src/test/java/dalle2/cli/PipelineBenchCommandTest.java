@@ -1,0 +1,49 @@
+package dalle2.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+class PipelineBenchCommandTest {
+
+    @Test
+    @Timeout(value = 90, unit = TimeUnit.SECONDS)
+    void aTinyRunReportsEveryFigurePositiveAndFinite(@TempDir Path data) {
+        StringWriter out = new StringWriter();
+        CommandLine cli = new CommandLine(new Main()).setOut(new PrintWriter(out));
+        PipelineBenchCommand bench = cli.getSubcommands().get("bench-pipeline").getCommand();
+        int code = cli.execute("bench-pipeline", "--tiny", "--burst", "3", "--decoder-batches", "1,4",
+                "--prior-steps", "2", "--decoder-steps", "2", "--model-repeats", "1", "--polls", "40",
+                "--submits", "10", "--http-clients", "2", "--timeout", "PT60S", "--data-dir", data.toString());
+        String report = out.toString();
+        assertEquals(0, code, report);
+
+        Map<String, Double> figures = bench.figures();
+        for (String name : List.of("model.prior_ms", "model.decoder_b1_ms", "model.decoder_b4_images_per_s",
+                "single.queue_wait_ms", "single.prior_ms", "single.decoder_ms", "single.upload_ms",
+                "single.visible_ms", "single.e2e_ms", "single.model_ms",
+                "burst.b1.e2e_p50_ms", "burst.b1.e2e_p95_ms", "burst.b1.decoder_images_per_s",
+                "burst.b4.e2e_p95_ms", "burst.b4.decoder_images_per_s", "burst.b4.mean_decoder_batch",
+                "gateway.polls_per_s", "gateway.submits_per_s")) {
+            Double v = figures.get(name);
+            assertTrue(v != null && Double.isFinite(v) && v > 0, name + " = " + v + "\n" + report);
+        }
+        assertTrue(Double.isFinite(figures.get("single.overhead_ms")), report);
+        assertTrue(figures.get("burst.b1.mean_decoder_batch") == 1.0, "max batch 1 means batches of 1\n" + report);
+        assertTrue(figures.get("burst.b1.e2e_p95_ms") >= figures.get("burst.b1.e2e_p50_ms"), report);
+        for (String line : List.of("command: ./dalle2 bench-pipeline --tiny", "machine: ", "one job",
+                "burst of 3 jobs (n=1), decoder max batch 4", "pipeline overhead", "polls   (GET status)")) {
+            assertTrue(report.contains(line), "report shows '" + line + "'\n" + report);
+        }
+    }
+}
