@@ -48,6 +48,11 @@ public final class DallE2Trainer {
     private final AtomicBoolean stopRequested = new AtomicBoolean();
     private Random rng;
     private long step;
+    private long skippedSteps;
+    private int consecutiveSkips;
+
+    /** Non-finite steps in a row after which the run stops instead of skipping on. */
+    static final int MAX_CONSECUTIVE_SKIPS = 10;
 
     public DallE2Trainer(TrainingTask task, TrainerOptions options, Path outDir, NDManager manager) {
         if (task.size() < options.batchSize()) {
@@ -144,6 +149,7 @@ public final class DallE2Trainer {
         float learningRate = schedule.at(step);
         float loss;
         float gradientNorm;
+        boolean skipped;
         try (NDManager stepManager = manager.newSubManager()) {
             ParameterStore parameterStore = new ParameterStore(stepManager, false);
             try (GradientCollector collector = Engine.getInstance().newGradientCollector()) {
@@ -152,15 +158,30 @@ public final class DallE2Trainer {
                 loss = value.getFloat();
             }
             gradientNorm = options.gradientClip() > 0
-                    ? GradientClipping.clipGlobalNorm(task.block(), options.gradientClip()) : Float.NaN;
-            optimizer.step(task.block(), learningRate);
-            if (ema != null) {
-                ema.update(task.block());
+                    ? GradientClipping.clipGlobalNorm(task.block(), options.gradientClip()) : 0f;
+            // a non-finite loss or gradient would poison the weights, the moments and the EMA: skip the update,
+            // as mixed-precision trainers do, and give up only when it keeps happening
+            skipped = !Float.isFinite(loss) || !Float.isFinite(gradientNorm);
+            if (skipped) {
+                AdamW.zeroGradients(task.block().getParameters());
+            } else {
+                optimizer.step(task.block(), learningRate);
+                if (ema != null) {
+                    ema.update(task.block());
+                }
             }
         }
-        if (!Float.isFinite(loss)) {
-            throw new IllegalStateException(task.kind() + " loss became " + loss + " at step " + step
-                    + ": lower --lr or raise --warmup; the last checkpoint is in " + checkpointDir());
+        if (skipped) {
+            skippedSteps++;
+            LOG.warn("{} step {}: loss {} / gradient norm {} not finite; update skipped ({} skipped so far)",
+                    task.kind(), step, loss, gradientNorm, skippedSteps);
+            if (++consecutiveSkips > MAX_CONSECUTIVE_SKIPS) {
+                throw new IllegalStateException(task.kind() + " loss was not finite " + consecutiveSkips
+                        + " steps in a row at step " + step + ": lower --lr or raise --warmup; the last checkpoint is in "
+                        + checkpointDir());
+            }
+        } else {
+            consecutiveSkips = 0;
         }
         step++;
         double seconds = (System.nanoTime() - started) / 1e9;

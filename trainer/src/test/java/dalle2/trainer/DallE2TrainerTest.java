@@ -120,7 +120,7 @@ class DallE2TrainerTest {
     void trainingLowersTheLoss(@TempDir Path dir) throws IOException {
         try (NDManager manager = DjlRuntime.newManager()) {
             PairsTask task = new PairsTask(manager);
-            DallE2Trainer trainer = new DallE2Trainer(task, new TrainerOptions(150, 8, 3e-3f, 10, 3e-4f, 0f, 1f,
+            DallE2Trainer trainer = new DallE2Trainer(task, new TrainerOptions(150, 8, 2e-3f, 10, 2e-4f, 0f, 1f,
                     0.99f, 1000, 50, 0, 5), dir, manager);
             float first = 0;
             for (int i = 0; i < 3; i++) {
