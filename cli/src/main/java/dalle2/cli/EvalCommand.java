@@ -13,6 +13,7 @@ import dalle2.eval.FashionClassifier;
 import dalle2.eval.FashionEvaluation;
 import dalle2.eval.RetrievalEvaluation;
 import dalle2.inference.DallE2;
+import dalle2.models.ClipEncoder;
 import dalle2.inference.SamplingParams;
 import java.awt.image.BufferedImage;
 import java.nio.charset.StandardCharsets;
@@ -49,6 +50,7 @@ public final class EvalCommand implements Callable<Integer> {
     @Option(names = "--decoder-guidance", defaultValue = "3.0") float decoderGuidance;
     @Option(names = "--seed", defaultValue = "1") long seed;
     @Option(names = "--out", description = "also write the report (Markdown) here") Path out;
+    @Option(names = "--clip-only", description = "only the CLIP figures (no prior or decoder needed)") boolean clipOnly;
 
     @Override
     public Integer call() throws Exception {
@@ -58,10 +60,14 @@ public final class EvalCommand implements Callable<Integer> {
         SamplingParams decoder = new SamplingParams(decoderSteps, 0f, decoderGuidance);
         report.append(String.format(Locale.ROOT, "Settings: prior %d DDIM steps (guidance %.1f), decoder %d steps "
                 + "(guidance %.1f), eta 0, seed %d.%n%n", priorSteps, priorGuidance, decoderSteps, decoderGuidance, seed));
-        try (DallE2 dalle2 = DallE2.load(ModelFactory.resolve(models));
-             NDManager manager = DjlRuntime.newManager()) {
-            RetrievalEvaluation retrieval = new RetrievalEvaluation(dalle2::encodeText, dalle2::encodeImages);
-            int size = dalle2.clip().config().imageSize();
+        try (NDManager manager = DjlRuntime.newManager()) {
+            DallE2 dalle2 = clipOnly ? null : DallE2.load(ModelFactory.resolve(models));
+            ClipEncoder clip = clipOnly ? ClipEncoder.load(ModelFactory.resolve(models).resolve(DallE2.CLIP_DIR), manager)
+                    : dalle2.clip();
+            RetrievalEvaluation retrieval = new RetrievalEvaluation(
+                    texts -> rows(clip.encodeText(manager, texts).toFloatArray(), texts.size()),
+                    images -> encodeImagesInChunks(clip, manager, images));
+            int size = clip.config().imageSize();
 
             ImageCaptionDataset fashionTest = DatasetSpec.parse("fashion-mnist-test").open(dataDir, DatasetOptions.of(size));
             List<LoadedItem> fashion = fashionTest.loadAll();
@@ -80,6 +86,10 @@ public final class EvalCommand implements Callable<Integer> {
             report.append(String.format(Locale.ROOT, "CLIP text-to-image recall on held-out emoji (google, %d names "
                     + "never trained on): R@1 %.1f%%, R@5 %.1f%%%n%n", heldOut.size(), 100 * recall[0], 100 * recall[1]));
 
+            if (clipOnly) {
+                System.out.print(report);
+                return 0;
+            }
             List<ImageCaptionItem> heldIn = new ArrayList<>(emoji.heldIn(HeldOutSplit.DEFAULT).shuffled(seed).items());
             List<String> heldInNames = heldIn.subList(0, Math.min(emojiPrompts, heldIn.size())).stream()
                     .map(ImageCaptionItem::caption).toList();
@@ -97,11 +107,32 @@ public final class EvalCommand implements Callable<Integer> {
                             perClass);
             report.append("Fashion-MNIST generations judged by the project's classifier:\n\n")
                     .append(fashionResult.toMarkdown()).append('\n');
+            dalle2.close();
         }
         System.out.print(report);
         if (out != null) {
             Files.writeString(out, report, StandardCharsets.UTF_8);
         }
         return 0;
+    }
+
+    private static List<float[]> encodeImagesInChunks(ClipEncoder clip, NDManager manager, List<BufferedImage> images) {
+        List<float[]> out = new ArrayList<>(images.size());
+        for (int start = 0; start < images.size(); start += 256) {
+            List<BufferedImage> chunk = images.subList(start, Math.min(images.size(), start + 256));
+            try (NDManager scope = manager.newSubManager()) {
+                out.addAll(rows(clip.encodeImages(scope, chunk).toFloatArray(), chunk.size()));
+            }
+        }
+        return out;
+    }
+
+    private static List<float[]> rows(float[] flat, int count) {
+        int dim = flat.length / Math.max(count, 1);
+        List<float[]> rows = new ArrayList<>(count);
+        for (int i = 0; i < count; i++) {
+            rows.add(java.util.Arrays.copyOfRange(flat, i * dim, (i + 1) * dim));
+        }
+        return rows;
     }
 }
