@@ -206,13 +206,23 @@ public final class TrainCommand implements Runnable {
         }
     }
 
+    /** Where prior and decoder training get the corpus's CLIP embeddings from. */
+    static final class EmbeddingSource {
+        @Option(names = "--clip", required = true, description = "trained CLIP model folder") Path clip;
+        @Option(names = "--embeddings", description = "cache of the corpus's CLIP embeddings (default: OUT/embeddings)")
+        Path embeddingsDir;
+
+        CorpusEmbeddings load(Common common, TrainingCorpus corpus, NDManager manager) throws IOException {
+            return embeddings(clip, corpus, embeddingsDir != null ? embeddingsDir : common.out.resolve("embeddings"),
+                    manager);
+        }
+    }
+
     @Command(name = "prior", mixinStandardHelpOptions = true,
             description = "Diffusion prior training on (caption, image) CLIP embedding pairs.")
     static final class PriorTrainer implements Callable<Integer> {
         @Mixin Common common = new Common();
-        @Option(names = "--clip", required = true, description = "trained CLIP model folder") Path clip;
-        @Option(names = "--embeddings", description = "cache of the corpus's CLIP embeddings (default: OUT/embeddings)")
-        Path embeddingsDir;
+        @Mixin EmbeddingSource source = new EmbeddingSource();
         @Option(names = "--width", defaultValue = "256") int width;
         @Option(names = "--depth", defaultValue = "4") int depth;
         @Option(names = "--heads", defaultValue = "4") int heads;
@@ -222,8 +232,7 @@ public final class TrainCommand implements Runnable {
             DjlRuntime.configure();
             try (NDManager manager = DjlRuntime.newManager()) {
                 TrainingCorpus corpus = common.corpus();
-                CorpusEmbeddings embeddings = embeddings(clip, corpus,
-                        embeddingsDir != null ? embeddingsDir : common.out.resolve("embeddings"), manager);
+                CorpusEmbeddings embeddings = source.load(common, corpus, manager);
                 PriorConfig config = runConfig(common.out, "prior-config.json",
                         PriorConfig.of(embeddings.dim(), width, depth, heads), PriorConfig.class, common.resume);
                 Engine.getInstance().setRandomSeed((int) common.seed);
@@ -239,9 +248,7 @@ public final class TrainCommand implements Runnable {
             description = "Decoder U-Net training: CLIP image embedding -> image.")
     static final class DecoderTrainer implements Callable<Integer> {
         @Mixin Common common = new Common();
-        @Option(names = "--clip", required = true, description = "trained CLIP model folder") Path clip;
-        @Option(names = "--embeddings", description = "cache of the corpus's CLIP embeddings (default: OUT/embeddings)")
-        Path embeddingsDir;
+        @Mixin EmbeddingSource source = new EmbeddingSource();
         @Option(names = "--base-channels", defaultValue = "32") int baseChannels;
         @Option(names = "--channel-mult", split = ",", defaultValue = "1,2,2") List<Integer> channelMult;
         @Option(names = "--blocks", defaultValue = "1") int blocks;
@@ -252,8 +259,7 @@ public final class TrainCommand implements Runnable {
             DjlRuntime.configure();
             try (NDManager manager = DjlRuntime.newManager()) {
                 TrainingCorpus corpus = common.corpus();
-                CorpusEmbeddings embeddings = embeddings(clip, corpus,
-                        embeddingsDir != null ? embeddingsDir : common.out.resolve("embeddings"), manager);
+                CorpusEmbeddings embeddings = source.load(common, corpus, manager);
                 DecoderConfig config = runConfig(common.out, "decoder-config.json",
                         DecoderConfig.of(common.imageSize, baseChannels, channelMult, blocks, attention)
                                 .withConditionDim(embeddings.dim()), DecoderConfig.class, common.resume);

@@ -19,16 +19,15 @@ import java.util.Random;
  * true pairs apart as negatives. Pairs that describe the same thing (same class label, or the same caption
  * text) share the target probability instead (soft targets, as in CLIP variants trained on class data).
  */
-public final class ClipTrainingTask implements TrainingTask {
+public final class ClipTrainingTask extends CorpusTrainingTask {
 
     private final ClipEncoder clip;
     private final TrainingCorpus corpus;
-    private final int[] table;
 
     public ClipTrainingTask(ClipEncoder clip, TrainingCorpus corpus, int[] table) {
+        super(table);
         this.clip = clip;
         this.corpus = corpus;
-        this.table = table;
     }
 
     @Override
@@ -41,19 +40,14 @@ public final class ClipTrainingTask implements TrainingTask {
         return clip.block();
     }
 
-    @Override
-    public int size() {
-        return table.length;
-    }
 
     @Override
     public NDArray loss(ParameterStore parameterStore, int[] batch, Random rng) {
         NDManager step = parameterStore.getManager();
-        int[] items = new int[batch.length];
+        int[] items = items(batch);
         List<String> captions = new ArrayList<>(batch.length);
         String[] sameness = new String[batch.length];
         for (int b = 0; b < batch.length; b++) {
-            items[b] = table[batch[b]];
             TrainingCorpus.Entry entry = corpus.entry(items[b]);
             String caption = entry.captions().get(rng.nextInt(entry.captions().size()));
             captions.add(caption);

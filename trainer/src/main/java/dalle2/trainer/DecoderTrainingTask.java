@@ -18,7 +18,7 @@ import java.util.Random;
  * Trains the decoder U-Net to draw a corpus image from its CLIP image embedding. Sample grids show, for a
  * fixed set of items, the real image above the decoder's reconstruction from its embedding.
  */
-public final class DecoderTrainingTask implements TrainingTask {
+public final class DecoderTrainingTask extends CorpusTrainingTask {
 
     static final int SAMPLE_STEPS = 25;
     static final float SAMPLE_GUIDANCE = 3f;
@@ -26,16 +26,15 @@ public final class DecoderTrainingTask implements TrainingTask {
     private final Decoder decoder;
     private final TrainingCorpus corpus;
     private final CorpusEmbeddings embeddings;
-    private final int[] table;
     private final NDManager manager;
     private final int[] sampleItems;
 
     public DecoderTrainingTask(Decoder decoder, TrainingCorpus corpus, CorpusEmbeddings embeddings, int[] table,
                                NDManager manager) {
+        super(table);
         this.decoder = decoder;
         this.corpus = corpus;
         this.embeddings = embeddings;
-        this.table = table;
         this.manager = manager;
         this.sampleItems = spreadItems(corpus.size(), 8);
     }
@@ -50,18 +49,11 @@ public final class DecoderTrainingTask implements TrainingTask {
         return decoder.block();
     }
 
-    @Override
-    public int size() {
-        return table.length;
-    }
 
     @Override
     public NDArray loss(ParameterStore parameterStore, int[] batch, Random rng) {
         NDManager step = parameterStore.getManager();
-        int[] items = new int[batch.length];
-        for (int b = 0; b < batch.length; b++) {
-            items[b] = table[batch[b]];
-        }
+        int[] items = items(batch);
         return decoder.loss(parameterStore, corpus.images(step, items), embeddings.images(step, items), rng);
     }
 

@@ -10,16 +10,15 @@ import java.nio.file.Path;
 import java.util.Random;
 
 /** Trains the diffusion prior on (caption embedding, image embedding) pairs of the embedded corpus. */
-public final class PriorTrainingTask implements TrainingTask {
+public final class PriorTrainingTask extends CorpusTrainingTask {
 
     private final Prior prior;
     private final CorpusEmbeddings embeddings;
-    private final int[] table;
 
     public PriorTrainingTask(Prior prior, CorpusEmbeddings embeddings, int[] table) {
+        super(table);
         this.prior = prior;
         this.embeddings = embeddings;
-        this.table = table;
     }
 
     @Override
@@ -32,18 +31,13 @@ public final class PriorTrainingTask implements TrainingTask {
         return prior.network();
     }
 
-    @Override
-    public int size() {
-        return table.length;
-    }
 
     @Override
     public NDArray loss(ParameterStore parameterStore, int[] batch, Random rng) {
         NDManager step = parameterStore.getManager();
-        int[] items = new int[batch.length];
+        int[] items = items(batch);
         int[] captions = new int[batch.length];
         for (int b = 0; b < batch.length; b++) {
-            items[b] = table[batch[b]];
             captions[b] = rng.nextInt(embeddings.captionCount(items[b]));
         }
         NDArray text = embeddings.captions(step, items, captions);
