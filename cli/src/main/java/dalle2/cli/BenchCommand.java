@@ -110,7 +110,7 @@ public final class BenchCommand implements Callable<Integer> {
                     try (NDManager step = scope.newSubManager()) {
                         long t0 = System.nanoTime();
                         NDArray out = DjlRuntime.withoutGradients(() -> network.predict(x, t, condition, keep));
-                        out.getFloat(0); // waits for the result
+                        out.flatten().getFloat(0); // waits for the result
                         out.attach(step);
                         if (i >= 2) { // two warm-up evaluations
                             millis.add((System.nanoTime() - t0) / 1e6);
