@@ -65,8 +65,8 @@ public final class EvalCommand implements Callable<Integer> {
             ClipEncoder clip = clipOnly ? ClipEncoder.load(ModelFactory.resolve(models).resolve(DallE2.CLIP_DIR), manager)
                     : dalle2.clip();
             RetrievalEvaluation retrieval = new RetrievalEvaluation(
-                    texts -> rows(clip.encodeText(manager, texts).toFloatArray(), texts.size()),
-                    images -> encodeImagesInChunks(clip, manager, images));
+                    texts -> DallE2.encodeText(clip, manager, texts),
+                    images -> DallE2.encodeImages(clip, manager, images));
             int size = clip.config().imageSize();
 
             ImageCaptionDataset fashionTest = DatasetSpec.parse("fashion-mnist-test").open(dataDir, DatasetOptions.of(size));
@@ -114,25 +114,5 @@ public final class EvalCommand implements Callable<Integer> {
             Files.writeString(out, report, StandardCharsets.UTF_8);
         }
         return 0;
-    }
-
-    private static List<float[]> encodeImagesInChunks(ClipEncoder clip, NDManager manager, List<BufferedImage> images) {
-        List<float[]> out = new ArrayList<>(images.size());
-        for (int start = 0; start < images.size(); start += 256) {
-            List<BufferedImage> chunk = images.subList(start, Math.min(images.size(), start + 256));
-            try (NDManager scope = manager.newSubManager()) {
-                out.addAll(rows(clip.encodeImages(scope, chunk).toFloatArray(), chunk.size()));
-            }
-        }
-        return out;
-    }
-
-    private static List<float[]> rows(float[] flat, int count) {
-        int dim = flat.length / Math.max(count, 1);
-        List<float[]> rows = new ArrayList<>(count);
-        for (int i = 0; i < count; i++) {
-            rows.add(java.util.Arrays.copyOfRange(flat, i * dim, (i + 1) * dim));
-        }
-        return rows;
     }
 }

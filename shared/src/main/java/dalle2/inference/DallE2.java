@@ -156,17 +156,27 @@ public final class DallE2 implements ModelProvider, AutoCloseable {
 
     /** CLIP text embeddings, unit rows. */
     public List<float[]> encodeText(List<String> prompts) {
-        return inChunks(prompts, clip::encodeText);
+        return encodeText(clip, manager, prompts);
     }
 
     /** CLIP image embeddings, unit rows. */
     public List<float[]> encodeImages(List<BufferedImage> images) {
-        return inChunks(images, clip::encodeImages);
+        return encodeImages(clip, manager, images);
+    }
+
+    /** Text embeddings of any CLIP as unit rows, in batches (also for tools that load only the CLIP). */
+    public static List<float[]> encodeText(ClipEncoder clip, NDManager manager, List<String> prompts) {
+        return inChunks(manager, prompts, clip::encodeText);
+    }
+
+    /** Image embeddings of any CLIP as unit rows, in batches. */
+    public static List<float[]> encodeImages(ClipEncoder clip, NDManager manager, List<BufferedImage> images) {
+        return inChunks(manager, images, clip::encodeImages);
     }
 
     /** Encodes in batches of {@value #ENCODE_BATCH}, so evaluating 10,000 images does not need 10,000 at once. */
-    private <T> List<float[]> inChunks(List<T> inputs,
-                                       java.util.function.BiFunction<NDManager, List<T>, NDArray> encoder) {
+    private static <T> List<float[]> inChunks(NDManager manager, List<T> inputs,
+                                              java.util.function.BiFunction<NDManager, List<T>, NDArray> encoder) {
         List<float[]> rows = new ArrayList<>(inputs.size());
         for (int start = 0; start < inputs.size(); start += ENCODE_BATCH) {
             List<T> chunk = inputs.subList(start, Math.min(inputs.size(), start + ENCODE_BATCH));
