@@ -51,6 +51,8 @@ public final class EvalCommand implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "1") long seed;
     @Option(names = "--out", description = "also write the report (Markdown) here") Path out;
     @Option(names = "--clip-only", description = "only the CLIP figures (no prior or decoder needed)") boolean clipOnly;
+    @Option(names = "--stage-per-class", defaultValue = "20", description = "images per class for the per-stage "
+            + "diagnostics (prior alone, decoder alone); 0 skips them (default: ${DEFAULT-VALUE})") int stagePerClass;
 
     @Override
     public Integer call() throws Exception {
@@ -107,6 +109,9 @@ public final class EvalCommand implements Callable<Integer> {
                             perClass);
             report.append("Fashion-MNIST generations judged by the project's classifier:\n\n")
                     .append(fashionResult.toMarkdown()).append('\n');
+            if (stagePerClass > 0) {
+                report.append(stageDiagnostics(dalle2, retrieval, judge, fashionTest, classPrompts, prior, decoder));
+            }
             dalle2.close();
         }
         System.out.print(report);
@@ -114,5 +119,51 @@ public final class EvalCommand implements Callable<Integer> {
             Files.writeString(out, report, StandardCharsets.UTF_8);
         }
         return 0;
+    }
+
+    /**
+     * Which stage limits the pipeline: the prior alone (are its predicted image embeddings classified like real
+     * images' embeddings, by CLIP zero-shot?) and the decoder alone (what it draws from real images' CLIP
+     * embeddings, an oracle prior, judged like the generations). Training images feed the oracle so the test
+     * images stay the untouched reference.
+     */
+    private String stageDiagnostics(DallE2 dalle2, RetrievalEvaluation retrieval, FashionClassifier judge,
+                                    ImageCaptionDataset fashionTest, List<String> classPrompts,
+                                    SamplingParams prior, SamplingParams decoder) {
+        StringBuilder section = new StringBuilder();
+        List<String> prompts = new ArrayList<>();
+        int[] promptLabels = new int[classPrompts.size() * stagePerClass];
+        for (int c = 0; c < classPrompts.size(); c++) {
+            for (int k = 0; k < stagePerClass; k++) {
+                promptLabels[prompts.size()] = c;
+                prompts.add(classPrompts.get(c));
+            }
+        }
+        double priorZeroShot = retrieval.zeroShotAccuracyOfEmbeddings(dalle2.embed(prompts, seed, prior),
+                promptLabels, classPrompts);
+        section.append(String.format(Locale.ROOT, "Prior alone: its image embeddings for the ten class prompts "
+                + "(%d each) classified zero-shot by CLIP like real images: %.1f%% (real test images above: the CLIP "
+                + "zero-shot figure)%n%n", stagePerClass, 100 * priorZeroShot));
+
+        int size = dalle2.clip().config().imageSize();
+        ImageCaptionDataset fashionTrain = DatasetSpec.parse("fashion-mnist").open(dataDir, DatasetOptions.of(size));
+        List<List<BufferedImage>> oracleSources = new ArrayList<>();
+        for (int c = 0; c < classPrompts.size(); c++) {
+            oracleSources.add(new ArrayList<>());
+        }
+        for (ImageCaptionItem item : fashionTrain.items()) {
+            List<BufferedImage> bucket = oracleSources.get(item.label());
+            if (bucket.size() < stagePerClass) {
+                item.loadImage().ifPresent(bucket::add);
+            }
+        }
+        FashionEvaluation.Result oracle = new FashionEvaluation(judge, fashionTest).evaluate(prompt -> {
+            int label = classPrompts.indexOf(prompt);
+            return dalle2.decode(dalle2.encodeImages(oracleSources.get(label)), seed, decoder);
+        }, stagePerClass);
+        section.append("Decoder alone: images decoded from the CLIP image embeddings of real training images of each "
+                        + "class (an oracle prior), judged by the classifier:\n\n")
+                .append(oracle.toMarkdown()).append('\n');
+        return section.toString();
     }
 }

@@ -128,12 +128,16 @@ public final class DallE2 implements ModelProvider, AutoCloseable {
 
     /** Generation with separate prior and decoder settings. */
     public List<BufferedImage> generate(List<String> prompts, long seed, SamplingParams prior, SamplingParams decoder) {
+        return decode(embed(prompts, seed, prior), seed, decoder);
+    }
+
+    /** The prior's image embeddings (unit rows) for the prompts: the first half of {@link #generate}. */
+    public List<float[]> embed(List<String> prompts, long seed, SamplingParams prior) {
         List<EmbedTask> embedTasks = new ArrayList<>();
         for (int k = 0; k < prompts.size(); k++) {
             embedTasks.add(new EmbedTask("local", k, prompts.get(k), NoiseStreams.seedFor(seed, k, EmbedTask.STAGE)));
         }
-        List<float[]> embeddings = priorStage.embed(prior, embedTasks, DdimSampler.Progress.NONE);
-        return decode(embeddings, seed, decoder);
+        return priorStage.embed(prior, embedTasks, DdimSampler.Progress.NONE);
     }
 
     /** Variations of an image: its CLIP image embedding decoded n times with different noise. */
@@ -146,7 +150,8 @@ public final class DallE2 implements ModelProvider, AutoCloseable {
         return decode(embeddings, seed, decoder);
     }
 
-    private List<BufferedImage> decode(List<float[]> embeddings, long seed, SamplingParams decoder) {
+    /** Images decoded from CLIP image embeddings, embedding k drawn as image k of a job with the given seed. */
+    public List<BufferedImage> decode(List<float[]> embeddings, long seed, SamplingParams decoder) {
         List<DecodeTask> tasks = new ArrayList<>();
         for (int k = 0; k < embeddings.size(); k++) {
             tasks.add(new DecodeTask("local", k, embeddings.get(k), NoiseStreams.seedFor(seed, k, DecodeTask.STAGE)));

@@ -25,15 +25,25 @@ public final class RetrievalEvaluation {
 
     /** Share of images whose most similar class prompt is their own class. */
     public double zeroShotAccuracy(List<BufferedImage> images, int[] labels, List<String> classPrompts) {
+        return zeroShotAccuracyOfEmbeddings(imageEncoder.apply(images), labels, classPrompts);
+    }
+
+    /**
+     * Zero-shot accuracy of image embeddings from anywhere (e.g. a prior's predictions): the share whose most
+     * similar class prompt is their label.
+     */
+    public double zeroShotAccuracyOfEmbeddings(List<float[]> embeddings, int[] labels, List<String> classPrompts) {
+        if (embeddings.size() != labels.length) {
+            throw new IllegalArgumentException(embeddings.size() + " embeddings but " + labels.length + " labels");
+        }
         List<float[]> prompts = textEncoder.apply(classPrompts);
-        List<float[]> embeddings = imageEncoder.apply(images);
         int correct = 0;
-        for (int i = 0; i < images.size(); i++) {
+        for (int i = 0; i < embeddings.size(); i++) {
             if (argmax(embeddings.get(i), prompts) == labels[i]) {
                 correct++;
             }
         }
-        return (double) correct / images.size();
+        return (double) correct / embeddings.size();
     }
 
     /** Text→image recall@k: for caption i, is image i among the k images most similar to it? */

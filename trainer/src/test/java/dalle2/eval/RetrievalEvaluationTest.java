@@ -2,6 +2,7 @@ package dalle2.eval;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import java.awt.image.BufferedImage;
 import java.util.ArrayList;
@@ -56,6 +57,14 @@ class RetrievalEvaluationTest {
         int[] levels = {0, 1, 2, 3};
         double accuracy = PERFECT.zeroShotAccuracy(images(levels), new int[] {0, 1, 2, 0}, prompts(N));
         assertEquals(0.75, accuracy, 1e-9);
+    }
+
+    @Test
+    void zeroShotOfEmbeddingsScoresPredictedEmbeddingsLikeImages() {
+        List<float[]> predicted = List.of(unit(0, true), unit(5, false), unit(7, true));
+        assertEquals(2.0 / 3, PERFECT.zeroShotAccuracyOfEmbeddings(predicted, new int[] {0, 5, 6}, prompts(N)), 1e-9);
+        assertThrows(IllegalArgumentException.class,
+                () -> PERFECT.zeroShotAccuracyOfEmbeddings(predicted, new int[] {0, 5}, prompts(N)));
     }
 
     @Test
