@@ -21,8 +21,10 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.EnumSet;
 import java.util.List;
 import java.util.Locale;
+import java.util.Set;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -54,65 +56,81 @@ public final class EvalCommand implements Callable<Integer> {
     @Option(names = "--stage-per-class", defaultValue = "20", description = "images per class for the per-stage "
             + "diagnostics (prior alone, decoder alone); 0 skips them (default: ${DEFAULT-VALUE})") int stagePerClass;
 
+    /** Parts of the report; each can be run alone (e.g. to compare sampler settings on the stages only). */
+    enum Section { clip, emoji, fashion, stages }
+
+    @Option(names = "--sections", split = ",", defaultValue = "clip,emoji,fashion,stages",
+            description = "which parts to run, of ${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE})")
+    Set<Section> sections;
+
     @Override
     public Integer call() throws Exception {
         DjlRuntime.configure();
+        sections = clipOnly ? EnumSet.of(Section.clip)
+                : sections.isEmpty() ? EnumSet.noneOf(Section.class) : EnumSet.copyOf(sections);
+        if (stagePerClass <= 0) {
+            sections.remove(Section.stages);
+        }
+        boolean generates = sections.stream().anyMatch(s -> s != Section.clip);
         StringBuilder report = new StringBuilder();
         SamplingParams prior = new SamplingParams(priorSteps, 0f, priorGuidance);
         SamplingParams decoder = new SamplingParams(decoderSteps, 0f, decoderGuidance);
         report.append(String.format(Locale.ROOT, "Settings: prior %d DDIM steps (guidance %.1f), decoder %d steps "
                 + "(guidance %.1f), eta 0, seed %d.%n%n", priorSteps, priorGuidance, decoderSteps, decoderGuidance, seed));
         try (NDManager manager = DjlRuntime.newManager()) {
-            DallE2 dalle2 = clipOnly ? null : DallE2.load(ModelFactory.resolve(models));
-            ClipEncoder clip = clipOnly ? ClipEncoder.load(ModelFactory.resolve(models).resolve(DallE2.CLIP_DIR), manager)
-                    : dalle2.clip();
+            DallE2 dalle2 = generates ? DallE2.load(ModelFactory.resolve(models)) : null;
+            ClipEncoder clip = generates ? dalle2.clip()
+                    : ClipEncoder.load(ModelFactory.resolve(models).resolve(DallE2.CLIP_DIR), manager);
             RetrievalEvaluation retrieval = new RetrievalEvaluation(
                     texts -> DallE2.encodeText(clip, manager, texts),
                     images -> DallE2.encodeImages(clip, manager, images));
             int size = clip.config().imageSize();
-
             ImageCaptionDataset fashionTest = DatasetSpec.parse("fashion-mnist-test").open(dataDir, DatasetOptions.of(size));
-            List<LoadedItem> fashion = fashionTest.loadAll();
-            List<BufferedImage> fashionImages = fashion.stream().map(LoadedItem::image).toList();
-            int[] labels = fashion.stream().mapToInt(item -> item.item().label()).toArray();
-            List<String> classPrompts = FashionMnistDataset.CLASSES.stream().map(FashionMnistDataset::prompt).toList();
-            double zeroShot = retrieval.zeroShotAccuracy(fashionImages, labels, classPrompts);
-            report.append(String.format(Locale.ROOT, "CLIP zero-shot accuracy on the Fashion-MNIST test split "
-                    + "(%d images, prompts \"a photo of a <class>\"): %.1f%%%n%n", fashion.size(), 100 * zeroShot));
-
             ImageCaptionDataset emoji = DatasetSpec.parse("emoji-google").open(dataDir, DatasetOptions.of(size));
             List<LoadedItem> heldOut = emoji.heldOut(HeldOutSplit.DEFAULT).loadAll();
             List<String> heldOutNames = heldOut.stream().map(item -> item.item().caption()).toList();
-            double[] recall = retrieval.textToImageRecall(heldOutNames,
-                    heldOut.stream().map(LoadedItem::image).toList(), 1, 5);
-            report.append(String.format(Locale.ROOT, "CLIP text-to-image recall on held-out emoji (google, %d names "
-                    + "never trained on): R@1 %.1f%%, R@5 %.1f%%%n%n", heldOut.size(), 100 * recall[0], 100 * recall[1]));
+            List<String> classPrompts = FashionMnistDataset.CLASSES.stream().map(FashionMnistDataset::prompt).toList();
 
-            if (clipOnly) {
-                System.out.print(report);
-                return 0;
+            if (sections.contains(Section.clip)) {
+                List<LoadedItem> fashion = fashionTest.loadAll();
+                List<BufferedImage> fashionImages = fashion.stream().map(LoadedItem::image).toList();
+                int[] labels = fashion.stream().mapToInt(item -> item.item().label()).toArray();
+                double zeroShot = retrieval.zeroShotAccuracy(fashionImages, labels, classPrompts);
+                report.append(String.format(Locale.ROOT, "CLIP zero-shot accuracy on the Fashion-MNIST test split "
+                        + "(%d images, prompts \"a photo of a <class>\"): %.1f%%%n%n", fashion.size(), 100 * zeroShot));
+                double[] recall = retrieval.textToImageRecall(heldOutNames,
+                        heldOut.stream().map(LoadedItem::image).toList(), 1, 5);
+                report.append(String.format(Locale.ROOT, "CLIP text-to-image recall on held-out emoji (google, %d names "
+                        + "never trained on): R@1 %.1f%%, R@5 %.1f%%%n%n", heldOut.size(), 100 * recall[0], 100 * recall[1]));
             }
-            List<ImageCaptionItem> heldIn = new ArrayList<>(emoji.heldIn(HeldOutSplit.DEFAULT).shuffled(seed).items());
-            List<String> heldInNames = heldIn.subList(0, Math.min(emojiPrompts, heldIn.size())).stream()
-                    .map(ImageCaptionItem::caption).toList();
-            double heldInTop1 = retrieval.promptRetrievalTop1Of10(heldInNames,
-                    dalle2.generate(heldInNames, seed, prior, decoder), seed);
-            double heldOutTop1 = retrieval.promptRetrievalTop1Of10(heldOutNames,
-                    dalle2.generate(heldOutNames, seed, prior, decoder), seed);
-            report.append(String.format(Locale.ROOT, "Emoji generations, top-1-of-10 retrieval of the prompt with "
-                            + "the project's CLIP (chance 10%%): held-in %.1f%% (%d names), held-out %.1f%% (%d names)%n%n",
-                    100 * heldInTop1, heldInNames.size(), 100 * heldOutTop1, heldOutNames.size()));
-
-            FashionClassifier judge = FashionClassifier.load(ModelFactory.resolve(classifier), manager);
-            FashionEvaluation.Result fashionResult = new FashionEvaluation(judge, fashionTest)
-                    .evaluate(prompt -> dalle2.generate(Collections.nCopies(perClass, prompt), seed, prior, decoder),
+            if (sections.contains(Section.emoji)) {
+                List<ImageCaptionItem> heldIn = new ArrayList<>(emoji.heldIn(HeldOutSplit.DEFAULT).shuffled(seed).items());
+                List<String> heldInNames = heldIn.subList(0, Math.min(emojiPrompts, heldIn.size())).stream()
+                        .map(ImageCaptionItem::caption).toList();
+                double heldInTop1 = retrieval.promptRetrievalTop1Of10(heldInNames,
+                        dalle2.generate(heldInNames, seed, prior, decoder), seed);
+                double heldOutTop1 = retrieval.promptRetrievalTop1Of10(heldOutNames,
+                        dalle2.generate(heldOutNames, seed, prior, decoder), seed);
+                report.append(String.format(Locale.ROOT, "Emoji generations, top-1-of-10 retrieval of the prompt with "
+                                + "the project's CLIP (chance 10%%): held-in %.1f%% (%d names), held-out %.1f%% (%d names)%n%n",
+                        100 * heldInTop1, heldInNames.size(), 100 * heldOutTop1, heldOutNames.size()));
+            }
+            if (generates && (sections.contains(Section.fashion) || sections.contains(Section.stages))) {
+                FashionClassifier judge = FashionClassifier.load(ModelFactory.resolve(classifier), manager);
+                if (sections.contains(Section.fashion)) {
+                    FashionEvaluation.Result fashionResult = new FashionEvaluation(judge, fashionTest).evaluate(
+                            prompt -> dalle2.generate(Collections.nCopies(perClass, prompt), seed, prior, decoder),
                             perClass);
-            report.append("Fashion-MNIST generations judged by the project's classifier:\n\n")
-                    .append(fashionResult.toMarkdown()).append('\n');
-            if (stagePerClass > 0) {
-                report.append(stageDiagnostics(dalle2, retrieval, judge, fashionTest, classPrompts, prior, decoder));
+                    report.append("Fashion-MNIST generations judged by the project's classifier:\n\n")
+                            .append(fashionResult.toMarkdown()).append('\n');
+                }
+                if (sections.contains(Section.stages)) {
+                    report.append(stageDiagnostics(dalle2, retrieval, judge, fashionTest, classPrompts, prior, decoder));
+                }
             }
-            dalle2.close();
+            if (dalle2 != null) {
+                dalle2.close();
+            }
         }
         System.out.print(report);
         if (out != null) {
