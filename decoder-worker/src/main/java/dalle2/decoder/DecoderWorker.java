@@ -17,11 +17,11 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.time.Instant;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.stream.IntStream;
 import javax.imageio.ImageIO;
 
 /**
@@ -52,11 +52,7 @@ public final class DecoderWorker extends StageWorker<ImageEmbeddings, DecodeTask
 
     @Override
     protected List<DecodeTask> tasksOf(ImageEmbeddings message) {
-        List<DecodeTask> tasks = new ArrayList<>(message.request().n());
-        for (int k = 0; k < message.request().n(); k++) {
-            tasks.add(DecodeTask.of(message, k));
-        }
-        return tasks;
+        return IntStream.range(0, message.request().n()).mapToObj(k -> DecodeTask.of(message, k)).toList();
     }
 
     @Override
@@ -98,7 +94,7 @@ public final class DecoderWorker extends StageWorker<ImageEmbeddings, DecodeTask
 
     @Override
     protected List<BufferedImage> runModel(SamplingParams params, List<DecodeTask> tasks, DdimSampler.Progress progress) {
-        return model.decode(params, tasks, progress);
+        return batchStats().time(tasks.size(), () -> model.decode(params, tasks, progress));
     }
 
     @Override
