@@ -114,24 +114,30 @@ public final class WorkerOpsServer implements AutoCloseable {
     private HttpHandler route() {
         return exchange -> {
             try (exchange) {
-                String method = exchange.getRequestMethod();
-                if (!method.equals("GET") && !method.equals("HEAD")) {
-                    exchange.getResponseHeaders().add("Allow", "GET, HEAD");
-                    respond(exchange, 405, JSON, Json.write(Map.of("error", "method not allowed")));
-                    return;
+                try {
+                    dispatch(exchange);
+                } catch (RuntimeException e) {
+                    LOG.warn("ops request {} failed", exchange.getRequestURI(), e);
+                    respond(exchange, 500, JSON, Json.write(Map.of("error", String.valueOf(e.getMessage()))));
                 }
-                switch (exchange.getRequestURI().getPath()) {
-                    case HEALTH_PATH -> health(exchange);
-                    case READY_PATH -> ready(exchange);
-                    case METRICS_PATH -> respond(exchange, 200, PrometheusText.CONTENT_TYPE, metrics());
-                    default -> respond(exchange, 404, JSON, Json.write(Map.of("error",
-                            "not found; try " + HEALTH_PATH + ", " + READY_PATH + " or " + METRICS_PATH)));
-                }
-            } catch (RuntimeException e) {
-                LOG.warn("ops request {} failed", exchange.getRequestURI(), e);
-                respond(exchange, 500, JSON, Json.write(Map.of("error", String.valueOf(e.getMessage()))));
             }
         };
+    }
+
+    private void dispatch(HttpExchange exchange) throws IOException {
+        String method = exchange.getRequestMethod();
+        if (!method.equals("GET") && !method.equals("HEAD")) {
+            exchange.getResponseHeaders().add("Allow", "GET, HEAD");
+            respond(exchange, 405, JSON, Json.write(Map.of("error", "method not allowed")));
+            return;
+        }
+        switch (exchange.getRequestURI().getPath()) {
+            case HEALTH_PATH -> health(exchange);
+            case READY_PATH -> ready(exchange);
+            case METRICS_PATH -> respond(exchange, 200, PrometheusText.CONTENT_TYPE, metrics());
+            default -> respond(exchange, 404, JSON, Json.write(Map.of("error",
+                    "not found; try " + HEALTH_PATH + ", " + READY_PATH + " or " + METRICS_PATH)));
+        }
     }
 
     private static void respond(HttpExchange exchange, int status, String contentType, String body)
@@ -162,8 +168,7 @@ public final class WorkerOpsServer implements AutoCloseable {
             checks.put(w.workerId() + ".model_thread", w.modelThreadAlive() ? "ok" : "stopped");
         }
         boolean ok = allOk(checks);
-        respond(exchange, ok ? 200 : 503, JSON, Json.write(Map.of("status", ok ? "ok" : "unhealthy",
-                "checks", checks)));
+        respond(exchange, ok ? 200 : 503, JSON, body(ok ? "ok" : "unhealthy", checks, null));
     }
 
     /**
@@ -185,8 +190,7 @@ public final class WorkerOpsServer implements AutoCloseable {
         }
         checks.put("kafka", kafkaReachable() ? "ok" : "unreachable");
         boolean ok = allOk(checks);
-        respond(exchange, ok ? 200 : 503, JSON, Json.write(Map.of("status", ok ? "ready" : "not_ready",
-                "checks", checks, "assigned_partitions", partitions)));
+        respond(exchange, ok ? 200 : 503, JSON, body(ok ? "ready" : "not_ready", checks, partitions));
     }
 
     private boolean kafkaReachable() {
@@ -199,6 +203,17 @@ public final class WorkerOpsServer implements AutoCloseable {
         } catch (Exception e) {
             return false;
         }
+    }
+
+    /** {@code {status, checks, assigned_partitions?}}, in that order. */
+    private static String body(String status, Map<String, String> checks, Map<String, Integer> partitions) {
+        Map<String, Object> body = new LinkedHashMap<>();
+        body.put("status", status);
+        body.put("checks", checks);
+        if (partitions != null) {
+            body.put("assigned_partitions", partitions);
+        }
+        return Json.write(body);
     }
 
     private static boolean allOk(Map<String, String> checks) {
