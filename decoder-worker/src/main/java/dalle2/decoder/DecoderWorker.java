@@ -27,7 +27,8 @@ import javax.imageio.ImageIO;
 /**
  * A member of the decoder pool (consumer group {@value Topics#DECODER_GROUP}), the GPU pool: reads image
  * embeddings, batches images across jobs, runs the U-Net DDIM, puts each PNG under {@code <job id>/<k>.png}
- * (deterministic: a redelivered job overwrites the same objects) and then reports the job succeeded.
+ * (deterministic: a redelivered job overwrites the same objects) and then reports the job succeeded. The
+ * worker owns the object store it is given and closes it.
  */
 public final class DecoderWorker extends StageWorker<ImageEmbeddings, DecodeTask, BufferedImage, String> {
 
@@ -126,9 +127,11 @@ public final class DecoderWorker extends StageWorker<ImageEmbeddings, DecodeTask
         }
     }
 
+    /** Stops the worker (see {@link StageWorker#close}), then frees its model and its object store. */
     @Override
     public void close() {
         super.close();
         model.close();
+        store.close();
     }
 }
