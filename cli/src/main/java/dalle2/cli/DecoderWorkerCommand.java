@@ -1,7 +1,9 @@
 package dalle2.cli;
 
+import ai.djl.Device;
+import dalle2.cli.WorkerOptions.Pool;
 import dalle2.decoder.DeviceChoice;
-import java.nio.file.Path;
+import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -12,28 +14,20 @@ import picocli.CommandLine.Option;
 public final class DecoderWorkerCommand implements Callable<Integer> {
 
     @Mixin
-    ConnectionOptions connection;
-
-    @Option(names = "--models", defaultValue = "${env:DALLE2_MODELS:-trained_models}", description = "model folder")
-    Path models;
+    WorkerOptions worker;
 
     @Option(names = "--device", defaultValue = "${env:DALLE2_DEVICE:-auto}",
-            description = "auto, cpu or gpu (default ${DEFAULT-VALUE})")
+            description = "auto, cpu or gpu (env DALLE2_DEVICE; default ${DEFAULT-VALUE})")
     String device;
-
-    @Option(names = "--max-batch", defaultValue = "0",
-            description = "images per decoder batch; 0 = by device (GPU 16, CPU 4)")
-    int maxBatch;
 
     @Override
     public Integer call() throws Exception {
-        DeviceChoice choice = DeviceChoice.valueOf(device.toUpperCase(java.util.Locale.ROOT));
-        PipelineServices.Settings s = PipelineServices.Settings.of(connection.kafka, connection.storage(), -1, 0, 1);
-        s = new PipelineServices.Settings(s.bootstrap(), s.storage(), s.host(), -1, 0, 1, choice, s.priorMaxBatch(),
-                maxBatch, s.maxWait());
-        PipelineServices services = PipelineServices.start(s, ModelFactory.load(models));
-        System.out.println("decoder worker joined group decoder at " + connection.kafka);
-        Shutdown.awaitSignalThenClose(services);
-        return 0;
+        DeviceChoice choice = DeviceChoice.valueOf(device.toUpperCase(Locale.ROOT));
+        return worker.runUntilSignal(Pool.DECODER, () -> {
+            Device resolved = choice.resolve();
+            return PipelineServices.startDecoderWorker(
+                    worker.config(Pool.DECODER, worker.maxBatchOr(DeviceChoice.defaultMaxBatch(resolved))),
+                    worker.connection.storage(), resolved, ModelFactory.load(worker.models));
+        });
     }
 }

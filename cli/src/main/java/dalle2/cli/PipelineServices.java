@@ -43,50 +43,81 @@ public final class PipelineServices implements AutoCloseable {
         }
     }
 
+    /** How long a starting worker waits for its status view to catch up before it joins its group anyway. */
+    static final Duration WORKER_START_TIMEOUT = Duration.ofSeconds(60);
+
     private final Gateway gateway;
     private final List<PriorWorker> priors;
     private final List<DecoderWorker> decoders;
-    private final List<ObjectStore> stores;
 
-    private PipelineServices(Gateway gateway, List<PriorWorker> priors, List<DecoderWorker> decoders,
-                             List<ObjectStore> stores) {
+    private PipelineServices(Gateway gateway, List<PriorWorker> priors, List<DecoderWorker> decoders) {
         this.gateway = gateway;
         this.priors = priors;
         this.decoders = decoders;
-        this.stores = stores;
     }
 
     public static PipelineServices start(Settings s, ModelProvider models) throws Exception {
         Gateway gateway = null;
         List<PriorWorker> priors = new ArrayList<>();
         List<DecoderWorker> decoders = new ArrayList<>();
-        List<ObjectStore> stores = new ArrayList<>();
         try {
             if (s.gatewayPort() >= 0) {
                 gateway = Gateway.start(GatewayConfig.of(s.host(), s.gatewayPort(), s.bootstrap(), s.storage()));
             }
             for (int i = 0; i < s.priorWorkers(); i++) {
-                PriorWorker w = new PriorWorker(StageWorker.Config.defaults(s.bootstrap(), "prior-" + i,
-                        s.priorMaxBatch()), models.embeddingModel());
-                priors.add(w);
-                w.start(Duration.ofSeconds(60));
+                priors.add(startPriorWorker(workerConfig(s.bootstrap(), "prior-" + i, s.priorMaxBatch(),
+                        s.maxWait()), models));
             }
             if (s.decoderWorkers() > 0) {
                 Device device = s.device().resolve();
                 int maxBatch = s.decoderMaxBatch() > 0 ? s.decoderMaxBatch() : DeviceChoice.defaultMaxBatch(device);
                 for (int i = 0; i < s.decoderWorkers(); i++) {
-                    ObjectStore store = new ObjectStore(s.storage());
-                    stores.add(store);
-                    store.ensureBucket();
-                    DecoderWorker w = new DecoderWorker(StageWorker.Config.defaults(s.bootstrap(), "decoder-" + i,
-                            maxBatch), models.decoderModel(device), store);
-                    decoders.add(w);
-                    w.start(Duration.ofSeconds(60));
+                    decoders.add(startDecoderWorker(workerConfig(s.bootstrap(), "decoder-" + i, maxBatch,
+                            s.maxWait()), s.storage(), device, models));
                 }
             }
-            return new PipelineServices(gateway, priors, decoders, stores);
+            return new PipelineServices(gateway, priors, decoders);
         } catch (Exception | Error e) {
-            new PipelineServices(gateway, priors, decoders, stores).close();
+            new PipelineServices(gateway, priors, decoders).close();
+            throw e;
+        }
+    }
+
+    /** A worker's settings: {@link StageWorker.Config#defaults} with batches of up to {@code maxBatch} images. */
+    static StageWorker.Config workerConfig(String bootstrap, String workerId, int maxBatch, Duration maxWait) {
+        StageWorker.Config d = StageWorker.Config.defaults(bootstrap, workerId, maxBatch);
+        return new StageWorker.Config(d.bootstrap(), d.workerId(), d.maxBatch(), maxWait, d.maxInFlightImages(),
+                d.progressInterval(), d.drainTimeout(), d.statusViewMaxJobs());
+    }
+
+    /** One prior worker with its own copy of the models, started: status view caught up, member of its group. */
+    static PriorWorker startPriorWorker(StageWorker.Config config, ModelProvider models)
+            throws InterruptedException {
+        return started(new PriorWorker(config, models.embeddingModel()));
+    }
+
+    /**
+     * One decoder worker on {@code device} with its own models and object store (the bucket created when
+     * missing), started.
+     */
+    static DecoderWorker startDecoderWorker(StageWorker.Config config, ObjectStore.Config storage, Device device,
+                                            ModelProvider models) throws InterruptedException {
+        ObjectStore store = new ObjectStore(storage);
+        try {
+            store.ensureBucket();
+        } catch (RuntimeException e) {
+            store.close();
+            throw e;
+        }
+        return started(new DecoderWorker(config, models.decoderModel(device), store));
+    }
+
+    private static <W extends StageWorker<?, ?, ?, ?>> W started(W worker) throws InterruptedException {
+        try {
+            worker.start(WORKER_START_TIMEOUT);
+            return worker;
+        } catch (InterruptedException | RuntimeException | Error e) {
+            worker.close();
             throw e;
         }
     }
@@ -120,7 +151,6 @@ public final class PipelineServices implements AutoCloseable {
                 LOG.warn("error while stopping a worker", e);
             }
         });
-        stores.forEach(ObjectStore::close);
         if (gateway != null) {
             try {
                 gateway.close();

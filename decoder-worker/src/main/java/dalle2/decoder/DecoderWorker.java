@@ -17,17 +17,18 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.time.Instant;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.stream.IntStream;
 import javax.imageio.ImageIO;
 
 /**
  * A member of the decoder pool (consumer group {@value Topics#DECODER_GROUP}), the GPU pool: reads image
  * embeddings, batches images across jobs, runs the U-Net DDIM, puts each PNG under {@code <job id>/<k>.png}
- * (deterministic: a redelivered job overwrites the same objects) and then reports the job succeeded.
+ * (deterministic: a redelivered job overwrites the same objects) and then reports the job succeeded. The
+ * worker owns the object store it is given and closes it.
  */
 public final class DecoderWorker extends StageWorker<ImageEmbeddings, DecodeTask, BufferedImage, String> {
 
@@ -52,11 +53,7 @@ public final class DecoderWorker extends StageWorker<ImageEmbeddings, DecodeTask
 
     @Override
     protected List<DecodeTask> tasksOf(ImageEmbeddings message) {
-        List<DecodeTask> tasks = new ArrayList<>(message.request().n());
-        for (int k = 0; k < message.request().n(); k++) {
-            tasks.add(DecodeTask.of(message, k));
-        }
-        return tasks;
+        return IntStream.range(0, message.request().n()).mapToObj(k -> DecodeTask.of(message, k)).toList();
     }
 
     @Override
@@ -98,7 +95,7 @@ public final class DecoderWorker extends StageWorker<ImageEmbeddings, DecodeTask
 
     @Override
     protected List<BufferedImage> runModel(SamplingParams params, List<DecodeTask> tasks, DdimSampler.Progress progress) {
-        return model.decode(params, tasks, progress);
+        return batchStats().time(tasks.size(), () -> model.decode(params, tasks, progress));
     }
 
     @Override
@@ -130,9 +127,11 @@ public final class DecoderWorker extends StageWorker<ImageEmbeddings, DecodeTask
         }
     }
 
+    /** Stops the worker (see {@link StageWorker#close}), then frees its model and its object store. */
     @Override
     public void close() {
         super.close();
         model.close();
+        store.close();
     }
 }

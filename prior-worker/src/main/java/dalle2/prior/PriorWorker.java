@@ -12,9 +12,9 @@ import dalle2.messages.Messages;
 import dalle2.pipeline.StageWorker;
 import dalle2.sampling.DdimSampler;
 import java.time.Instant;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.stream.IntStream;
 
 /**
  * A member of the prior pool (consumer group {@value Topics#PRIOR_GROUP}): reads generation requests, batches
@@ -42,11 +42,7 @@ public final class PriorWorker extends StageWorker<GenerationRequest, EmbedTask,
 
     @Override
     protected List<EmbedTask> tasksOf(GenerationRequest request) {
-        List<EmbedTask> tasks = new ArrayList<>(request.n());
-        for (int k = 0; k < request.n(); k++) {
-            tasks.add(EmbedTask.of(request, k));
-        }
-        return tasks;
+        return IntStream.range(0, request.n()).mapToObj(k -> EmbedTask.of(request, k)).toList();
     }
 
     @Override
@@ -84,7 +80,7 @@ public final class PriorWorker extends StageWorker<GenerationRequest, EmbedTask,
 
     @Override
     protected List<float[]> runModel(SamplingParams params, List<EmbedTask> tasks, DdimSampler.Progress progress) {
-        return model.embed(params, tasks, progress);
+        return batchStats().time(tasks.size(), () -> model.embed(params, tasks, progress));
     }
 
     @Override

@@ -152,6 +152,7 @@ public abstract class StageWorker<M, T, O, R> implements AutoCloseable {
     private final AtomicLong images = new AtomicLong();
     private final AtomicLong batches = new AtomicLong();
     private final AtomicLong deadLetters = new AtomicLong();
+    private final BatchStats batchStats = new BatchStats();
 
     protected StageWorker(Config config, String inputTopic, String group) {
         this.config = config;
@@ -238,6 +239,35 @@ public abstract class StageWorker<M, T, O, R> implements AutoCloseable {
 
     public StatusView statusView() {
         return view;
+    }
+
+    // ---- for health checks and metrics (dalle2.ops.WorkerOpsServer) -------------------------------------------
+
+    /** The consumer group of this worker's pool ("prior", "decoder"). */
+    public String group() {
+        return group;
+    }
+
+    public String workerId() {
+        return config.workerId();
+    }
+
+    /** Images received and not yet finished (persisted, skipped or failed). */
+    public int inFlightImages() {
+        return inFlightImages.get();
+    }
+
+    /** Sizes and durations of the model calls; each stage's {@link #runModel} records its call here. */
+    public BatchStats batchStats() {
+        return batchStats;
+    }
+
+    public boolean pollThreadAlive() {
+        return pollThread.isAlive();
+    }
+
+    public boolean modelThreadAlive() {
+        return modelThread.isAlive();
     }
 
     @Override

@@ -1,0 +1,132 @@
+package dalle2.cli;
+
+import dalle2.ops.WorkerOpsServer;
+import dalle2.pipeline.StageWorker;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Locale;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/**
+ * What every worker process takes: where Kafka and storage are ({@link ConnectionOptions}), its models, its
+ * batching, and its ops endpoints; options or {@code DALLE2_*} environment variables. Also how a worker process
+ * runs: {@link #runUntilSignal}.
+ */
+public final class WorkerOptions {
+
+    /** The two pools and what differs between them. */
+    enum Pool {
+        PRIOR(9101), DECODER(9102);
+
+        /** Default port of the ops endpoints: one per pool, so both run side by side on one host. */
+        final int defaultHttpPort;
+
+        Pool(int defaultHttpPort) {
+            this.defaultHttpPort = defaultHttpPort;
+        }
+
+        String label() {
+            return name().toLowerCase(Locale.ROOT);
+        }
+    }
+
+    /** Loads a worker's models and starts it (status view caught up, member of its group). */
+    @FunctionalInterface
+    interface Starter {
+        StageWorker<?, ?, ?, ?> start() throws Exception;
+    }
+
+    @Mixin
+    ConnectionOptions connection;
+
+    @Option(names = "--models", defaultValue = "${env:DALLE2_MODELS:-trained_models}",
+            description = "model folder (env DALLE2_MODELS; default ${DEFAULT-VALUE})")
+    Path models;
+
+    @Option(names = "--worker-id", defaultValue = "${env:DALLE2_WORKER_ID}",
+            description = "name in logs, client ids and dead letters (env DALLE2_WORKER_ID; "
+                    + "default <pool>-<HOSTNAME>, or <pool>-<pid> without HOSTNAME)")
+    String workerId;
+
+    @Option(names = "--max-batch", defaultValue = "${env:DALLE2_MAX_BATCH:-0}",
+            description = "images per model call (env DALLE2_MAX_BATCH); 0 = the pool's default: "
+                    + "prior 8, decoder by device (GPU 16, CPU 4)")
+    int maxBatch;
+
+    @Option(names = "--max-wait-ms", defaultValue = "${env:DALLE2_MAX_WAIT_MS:-20}",
+            description = "longest a batch waits for more images (env DALLE2_MAX_WAIT_MS; default ${DEFAULT-VALUE})")
+    long maxWaitMs;
+
+    @Option(names = "--http-host", defaultValue = "${env:DALLE2_HTTP_HOST:-0.0.0.0}",
+            description = "address of /healthz, /readyz and /metrics (env DALLE2_HTTP_HOST; default ${DEFAULT-VALUE})")
+    String httpHost;
+
+    @Option(names = "--http-port", defaultValue = "${env:DALLE2_HTTP_PORT}",
+            description = "port of /healthz, /readyz and /metrics (env DALLE2_HTTP_PORT; default prior 9101, "
+                    + "decoder 9102); 0 = any free port (printed), -1 = no endpoints")
+    Integer httpPort;
+
+    /** The batch size asked for, or {@code poolDefault} when none was. */
+    int maxBatchOr(int poolDefault) {
+        if (maxBatch < 0) {
+            throw new IllegalArgumentException("--max-batch must be >= 0, got " + maxBatch);
+        }
+        return maxBatch > 0 ? maxBatch : poolDefault;
+    }
+
+    String workerId(Pool pool) {
+        if (workerId != null && !workerId.isBlank()) {
+            return workerId;
+        }
+        String host = System.getenv("HOSTNAME");
+        return pool.label() + "-" + (host != null && !host.isBlank() ? host : ProcessHandle.current().pid());
+    }
+
+    int httpPort(Pool pool) {
+        return httpPort != null ? httpPort : pool.defaultHttpPort;
+    }
+
+    /** The worker's settings: {@link StageWorker.Config#defaults} with this id, batch size and wait. */
+    StageWorker.Config config(Pool pool, int resolvedMaxBatch) {
+        if (maxWaitMs < 0) {
+            throw new IllegalArgumentException("--max-wait-ms must be >= 0, got " + maxWaitMs);
+        }
+        return PipelineServices.workerConfig(connection.kafka, workerId(pool), resolvedMaxBatch,
+                Duration.ofMillis(maxWaitMs));
+    }
+
+    /**
+     * Runs one worker until Ctrl-C or SIGTERM: the ops endpoints first (alive, not ready, while the models load
+     * and the status view catches up), then the worker; on the signal the worker drains and leaves its group
+     * before the endpoints close.
+     */
+    int runUntilSignal(Pool pool, Starter starter) throws Exception {
+        int port = httpPort(pool);
+        WorkerOpsServer ops = port >= 0 ? WorkerOpsServer.start(httpHost, port, connection.kafka) : null;
+        if (ops != null) {
+            System.out.println(pool.label() + " worker ops " + ops.url() + " (/healthz /readyz /metrics)");
+        }
+        StageWorker<?, ?, ?, ?> worker;
+        try {
+            worker = starter.start();
+        } catch (Exception | Error e) {
+            if (ops != null) {
+                ops.close();
+            }
+            throw e;
+        }
+        if (ops != null) {
+            ops.watch(worker);
+        }
+        System.out.println(pool.label() + " worker " + worker.workerId() + " joined group " + worker.group()
+                + " at " + connection.kafka);
+        Shutdown.awaitSignalThenClose(() -> {
+            worker.close();
+            if (ops != null) {
+                ops.close();
+            }
+        });
+        return 0;
+    }
+}
