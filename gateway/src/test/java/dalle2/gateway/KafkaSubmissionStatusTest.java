@@ -96,7 +96,8 @@ class KafkaSubmissionStatusTest {
         String second = "kafka-second-" + UUID.randomUUID();
         produceRequest(first, first, earlier, "{\"job_id\":\"" + first + "\",\"prompt\":\"a red apple\",\"n\":3,"
                 + "\"seed\":9,\"decoder_steps\":7}");
-        produceRequest(second, second, earlier.plusSeconds(1), "{\"job_id\":\"" + second + "\",\"prompt\":\"x\"}");
+        // "2001-01-01T00:00:00.500Z" sorts before "2001-01-01T00:00:00Z" as text: the queue orders instants
+        produceRequest(second, second, earlier.plusMillis(500), "{\"job_id\":\"" + second + "\",\"prompt\":\"x\"}");
 
         JsonObject s = awaitState(first, "queued");
         assertEquals(3, s.getJsonObject("params").getInteger("n"));

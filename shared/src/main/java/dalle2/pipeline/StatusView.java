@@ -49,7 +49,11 @@ public final class StatusView implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(StatusView.class);
     public static final int DEFAULT_MAX_JOBS = 100_000;
 
-    private record QueueEntry(String submittedAt, String jobId) {
+    /** Ordered by instant, not by text: "…00Z" and "…00.500Z" sort wrongly as strings. */
+    private record QueueEntry(Instant submittedAt, String jobId) {
+        static QueueEntry of(JobStatus s) {
+            return new QueueEntry(Instant.parse(s.timestamps().submittedAt()), s.jobId());
+        }
     }
 
     private static final Comparator<QueueEntry> QUEUE_ORDER =
@@ -155,7 +159,7 @@ public final class StatusView implements AutoCloseable {
         if (s == null || s.state() != JobState.QUEUED || s.timestamps().submittedAt() == null) {
             return OptionalInt.empty();
         }
-        QueueEntry key = new QueueEntry(s.timestamps().submittedAt(), jobId);
+        QueueEntry key = QueueEntry.of(s);
         return OptionalInt.of(queued.headSet(key).size() + 1);
     }
 
@@ -208,13 +212,13 @@ public final class StatusView implements AutoCloseable {
 
     private void rememberQueued(JobStatus s) {
         if (s.state() == JobState.QUEUED && s.timestamps().submittedAt() != null) {
-            queued.add(new QueueEntry(s.timestamps().submittedAt(), s.jobId()));
+            queued.add(QueueEntry.of(s));
         }
     }
 
     private void forgetQueued(JobStatus s) {
         if (s.state() == JobState.QUEUED && s.timestamps().submittedAt() != null) {
-            queued.remove(new QueueEntry(s.timestamps().submittedAt(), s.jobId()));
+            queued.remove(QueueEntry.of(s));
         }
     }
 
