@@ -238,6 +238,7 @@ public final class StatusView implements AutoCloseable {
                 }
                 partitions.addAll(requestPartitions);
                 requestStarts = priorCommittedOffsets(requestPartitions);
+                LOG.debug("following {} from the prior pool's offsets {}", Topics.REQUESTS, requestStarts);
             }
             c.assign(partitions);
             c.seekToBeginning(partitions);
