@@ -42,7 +42,7 @@ public final class DecoderWorker extends StageWorker<ImageEmbeddings, DecodeTask
     }
 
     @Override
-    protected ImageEmbeddings parse(byte[] value) {
+    protected ImageEmbeddings parse(byte[] value, Instant recordTime) {
         return Messages.decode(value, ImageEmbeddings.class);
     }
 

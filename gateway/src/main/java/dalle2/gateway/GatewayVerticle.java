@@ -93,7 +93,7 @@ public final class GatewayVerticle extends VerticleBase {
             producer = KafkaClients.producer(config.kafkaBootstrap(), KafkaClients.clientId("gateway"));
             store = new ObjectStore(config.storage());
             store.ensureBucket();
-            view = new StatusView(config.kafkaBootstrap(), config.maxJobs(), "gateway").start();
+            view = StatusView.withQueuedRequests(config.kafkaBootstrap(), config.maxJobs(), "gateway").start();
             if (!view.awaitCaughtUp(config.readyTimeout())) {
                 LOG.warn("status view not caught up after {}; answering with what it has", config.readyTimeout());
             }

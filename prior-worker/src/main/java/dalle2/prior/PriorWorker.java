@@ -30,9 +30,10 @@ public final class PriorWorker extends StageWorker<GenerationRequest, EmbedTask,
         this.model = model;
     }
 
+    /** A request without {@code submitted_at} was submitted when its record was written. */
     @Override
-    protected GenerationRequest parse(byte[] value) {
-        return Messages.decode(value, GenerationRequest.class);
+    protected GenerationRequest parse(byte[] value, Instant recordTime) {
+        return Messages.decodeRequest(value, recordTime);
     }
 
     @Override

@@ -58,6 +58,22 @@ public final class Topics {
     public static final long STATUS_MIN_COMPACTION_LAG_MS = 3600 * 1000L;
     public static final long STATUS_RETENTION_MS = 7 * DAY_MS;
 
+    /**
+     * Why a record's key breaks the rule "key = the job id of its body", or null when it keeps it. A record keyed
+     * otherwise lands on another partition than the job's other messages, so their order is not kept: workers
+     * dead-letter it instead of processing it.
+     */
+    public static String keyProblem(String recordKey, String jobId) {
+        if (recordKey == null || recordKey.isEmpty()) {
+            return "record has no key; its job_id is '" + jobId + "' (key the record by its job_id)";
+        }
+        if (!recordKey.equals(jobId)) {
+            String shown = recordKey.length() > 100 ? recordKey.substring(0, 100) + "…" : recordKey;
+            return "record key '" + shown + "' differs from its job_id '" + jobId + "' (key the record by its job_id)";
+        }
+        return null;
+    }
+
     /** One topic to create. */
     public record Spec(String name, int partitions, Map<String, String> configs) {
     }

@@ -100,6 +100,12 @@ public record GenerationRequest(
                 priorGuidance, decoderGuidance, submittedAt, idempotencyKey);
     }
 
+    /** The same request submitted at another instant (a Kafka submission without {@code submitted_at}). */
+    public GenerationRequest withSubmittedAt(Instant at) {
+        return new GenerationRequest(schemaVersion, jobId, prompt, n, seed, priorSteps, decoderSteps, eta,
+                priorGuidance, decoderGuidance, at.toString(), idempotencyKey);
+    }
+
     /** True when both ask for the same images (everything but the job id, timestamps and key). */
     public boolean sameParameters(GenerationRequest other) {
         return prompt.equals(other.prompt) && n.equals(other.n) && seed.equals(other.seed)

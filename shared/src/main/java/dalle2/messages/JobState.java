@@ -29,6 +29,14 @@ public enum JobState {
         return rank >= previous.rank;
     }
 
+    /**
+     * Whether a job in this state has not reached {@code later} yet (and is not finished): e.g. QUEUED precedes
+     * PRIOR, PRIOR precedes DECODING, nothing precedes itself, a terminal state precedes nothing.
+     */
+    public boolean precedes(JobState later) {
+        return !terminal() && rank < later.rank;
+    }
+
     @JsonValue
     public String wire() {
         return name().toLowerCase(Locale.ROOT);

@@ -11,6 +11,7 @@ import com.fasterxml.jackson.databind.exc.ValueInstantiationException;
 import com.fasterxml.jackson.databind.type.LogicalType;
 import dalle2.json.Json;
 import java.io.IOException;
+import java.time.Instant;
 import java.util.stream.Collectors;
 
 /**
@@ -74,6 +75,25 @@ public final class Messages {
                     : "wrong type for '" + field + "': " + shortMessage(e), e);
         } catch (JsonProcessingException e) {
             throw new InvalidMessageException(null, "malformed JSON: " + e.getOriginalMessage(), e);
+        } catch (IOException e) {
+            throw new InvalidMessageException(null, "unreadable message: " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Decodes a request read from the requests topic. A request without {@code submitted_at} was submitted when
+     * its record was written: it takes the record's timestamp, so every reader (the prior worker, every gateway's
+     * view) gives it the same submission time and queue place.
+     *
+     * @param recordTime the Kafka record's timestamp, or null when it has none
+     */
+    public static GenerationRequest decodeRequest(byte[] json, Instant recordTime) {
+        GenerationRequest request = decode(json, GenerationRequest.class);
+        if (recordTime == null) {
+            return request;
+        }
+        try {
+            return STRICT.readTree(json).has("submitted_at") ? request : request.withSubmittedAt(recordTime);
         } catch (IOException e) {
             throw new InvalidMessageException(null, "unreadable message: " + e.getMessage(), e);
         }

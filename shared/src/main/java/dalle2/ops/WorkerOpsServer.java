@@ -259,6 +259,10 @@ public final class WorkerOpsServer implements AutoCloseable {
                 r -> r.stats().batches());
         family(m, rows, "dalle2_worker_dead_letters_total", "counter", "unreadable records sent to dead letters",
                 r -> r.stats().deadLetters());
+        family(m, rows, "dalle2_worker_retries_total", "counter",
+                "storage or output writes tried again after a transient failure", r -> r.stats().retries());
+        family(m, rows, "dalle2_worker_batches_stopped_total", "counter",
+                "running batches stopped because every job in them was cancelled", r -> r.stats().batchesStopped());
         family(m, rows, "dalle2_worker_in_flight_images", "gauge", "images received and not yet finished",
                 r -> r.worker().inFlightImages());
         family(m, rows, "dalle2_worker_assigned_partitions", "gauge", "input partitions this worker owns",

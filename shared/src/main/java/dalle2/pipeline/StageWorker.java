@@ -10,6 +10,8 @@ import dalle2.messages.JobState;
 import dalle2.messages.JobStatus;
 import dalle2.messages.Messages;
 import dalle2.sampling.DdimSampler;
+import dalle2.storage.ObjectStore;
+import io.minio.errors.ErrorResponseException;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -19,9 +21,13 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -35,6 +41,7 @@ import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.RetriableException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -63,30 +70,57 @@ public abstract class StageWorker<M, T, O, R> implements AutoCloseable {
      * @param maxInFlightImages pause the partitions when this many images are received and unfinished
      * @param progressInterval  at most one progress status per job per interval
      * @param drainTimeout      on close, how long to finish work already taken before leaving the group
+     * @param retry             how storing an image and writing a job's output are retried before the job fails
      */
     public record Config(String bootstrap, String workerId, int maxBatch, Duration maxWait, int maxInFlightImages,
-                         Duration progressInterval, Duration drainTimeout, int statusViewMaxJobs) {
+                         Duration progressInterval, Duration drainTimeout, int statusViewMaxJobs, RetryPolicy retry) {
         public Config {
             if (maxBatch < 1 || maxInFlightImages < 1) {
                 throw new IllegalArgumentException("max batch and max in-flight images must be >= 1");
             }
+            retry = retry == null ? RetryPolicy.DEFAULT : retry;
         }
 
-        /** Batches of up to {@code maxBatch} images, waiting at most 20 ms; progress at most twice a second. */
+        /** The settings before retries were configurable: {@link RetryPolicy#DEFAULT}. */
+        public Config(String bootstrap, String workerId, int maxBatch, Duration maxWait, int maxInFlightImages,
+                      Duration progressInterval, Duration drainTimeout, int statusViewMaxJobs) {
+            this(bootstrap, workerId, maxBatch, maxWait, maxInFlightImages, progressInterval, drainTimeout,
+                    statusViewMaxJobs, RetryPolicy.DEFAULT);
+        }
+
+        /**
+         * Batches of up to {@code maxBatch} images, waiting at most 20 ms; progress at most twice a second; I/O
+         * retried with {@link RetryPolicy#DEFAULT}.
+         */
         public static Config defaults(String bootstrap, String workerId, int maxBatch) {
             return new Config(bootstrap, workerId, maxBatch, Duration.ofMillis(20), 2 * maxBatch,
-                    Duration.ofMillis(500), Duration.ofSeconds(30), StatusView.DEFAULT_MAX_JOBS);
+                    Duration.ofMillis(500), Duration.ofSeconds(30), StatusView.DEFAULT_MAX_JOBS, RetryPolicy.DEFAULT);
         }
 
         public Config withMaxBatch(int newMaxBatch) {
             return new Config(bootstrap, workerId, newMaxBatch, maxWait, Math.max(maxInFlightImages, 2 * newMaxBatch),
-                    progressInterval, drainTimeout, statusViewMaxJobs);
+                    progressInterval, drainTimeout, statusViewMaxJobs, retry);
+        }
+
+        public Config withMaxWait(Duration newMaxWait) {
+            return new Config(bootstrap, workerId, maxBatch, newMaxWait, maxInFlightImages, progressInterval,
+                    drainTimeout, statusViewMaxJobs, retry);
+        }
+
+        public Config withRetry(RetryPolicy newRetry) {
+            return new Config(bootstrap, workerId, maxBatch, maxWait, maxInFlightImages, progressInterval,
+                    drainTimeout, statusViewMaxJobs, newRetry);
         }
     }
 
-    /** What a worker has done so far. */
+    /**
+     * What a worker has done so far.
+     *
+     * @param retries        I/O tries that failed and were tried again ({@link Config#retry})
+     * @param batchesStopped batches the model stopped early because every job in them was cancelled
+     */
     public record Stats(long records, long jobsSucceeded, long jobsFailed, long jobsSkipped, long images,
-                        long batches, long deadLetters) {
+                        long batches, long deadLetters, long retries, long batchesStopped) {
     }
 
     /** A job in flight: one input record. */
@@ -139,6 +173,8 @@ public abstract class StageWorker<M, T, O, R> implements AutoCloseable {
     private final ConcurrentLinkedQueue<Done> done = new ConcurrentLinkedQueue<>();
     private final AtomicInteger inFlightImages = new AtomicInteger();
     private final ExecutorService io;
+    /** Only waits out retry backoffs, then hands the try to {@link #io}. */
+    private final ScheduledExecutorService retryTimer;
     private final Thread pollThread;
     private final Thread modelThread;
     private volatile boolean running = true;
@@ -153,6 +189,8 @@ public abstract class StageWorker<M, T, O, R> implements AutoCloseable {
     private final AtomicLong batches = new AtomicLong();
     private final AtomicLong deadLetters = new AtomicLong();
     private final BatchStats batchStats = new BatchStats();
+    private final AtomicLong retries = new AtomicLong();
+    private final AtomicLong batchesStopped = new AtomicLong();
 
     protected StageWorker(Config config, String inputTopic, String group) {
         this.config = config;
@@ -167,14 +205,24 @@ public abstract class StageWorker<M, T, O, R> implements AutoCloseable {
             t.setDaemon(true);
             return t;
         });
+        this.retryTimer = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, group + "-" + config.workerId() + "-retry");
+            t.setDaemon(true);
+            return t;
+        });
         this.pollThread = new Thread(this::pollLoop, group + "-" + config.workerId() + "-poll");
         this.modelThread = new Thread(this::modelLoop, group + "-" + config.workerId() + "-model");
     }
 
     // ---- what a stage defines --------------------------------------------------------------------------------
 
-    /** Parses and validates an input record. @throws InvalidMessageException for a poison record */
-    protected abstract M parse(byte[] value);
+    /**
+     * Parses and validates an input record.
+     *
+     * @param recordTime the record's Kafka timestamp (null when it has none)
+     * @throws InvalidMessageException for a poison record
+     */
+    protected abstract M parse(byte[] value, Instant recordTime);
 
     protected abstract GenerationRequest requestOf(M message);
 
@@ -229,7 +277,7 @@ public abstract class StageWorker<M, T, O, R> implements AutoCloseable {
 
     public Stats stats() {
         return new Stats(records.get(), succeeded.get(), failed.get(), skipped.get(), images.get(), batches.get(),
-                deadLetters.get());
+                deadLetters.get(), retries.get(), batchesStopped.get());
     }
 
     /** Partitions of the input topic this worker owns now. */
@@ -276,6 +324,8 @@ public abstract class StageWorker<M, T, O, R> implements AutoCloseable {
         join(pollThread, config.drainTimeout().plusSeconds(10));
         modelRunning = false;
         join(modelThread, Duration.ofSeconds(30));
+        // a try still waiting out its backoff now is dropped: its record was not committed and will be redelivered
+        retryTimer.shutdownNow();
         io.shutdown();
         try {
             io.awaitTermination(10, TimeUnit.SECONDS);
@@ -389,13 +439,32 @@ public abstract class StageWorker<M, T, O, R> implements AutoCloseable {
         tracker.received(tp, record.offset());
         M message;
         try {
-            message = parse(record.value());
+            message = parse(record.value(), record.timestamp() >= 0 ? Instant.ofEpochMilli(record.timestamp()) : null);
         } catch (InvalidMessageException e) {
             String reason = e.field() == null ? e.getMessage() : e.field() + ": " + e.getMessage();
-            deadLetter(record, tp, reason);
+            String key = record.key();
+            JobStatus failedStatus = null;
+            if (key != null && !key.isEmpty() && mayReportFailureOf(key)) {
+                JobStatus known = view.get(key).orElse(null);
+                failedStatus = known != null ? known.failed("invalid_message", reason, Instant.now())
+                        : JobStatus.failedUnreadable(key, "invalid_message", reason);
+            }
+            deadLetter(record, tp, key, reason, failedStatus);
             return;
         }
         GenerationRequest request = requestOf(message);
+        String keyProblem = Topics.keyProblem(record.key(), request.jobId());
+        if (keyProblem != null) {
+            // processing it would put the job's messages on two partitions, out of order: refuse it, loudly
+            JobStatus failedStatus = null;
+            if (mayReportFailureOf(request.jobId())) {
+                JobStatus known = view.get(request.jobId()).orElse(null);
+                failedStatus = (known != null ? known : JobStatus.queued(request))
+                        .failed("invalid_key", keyProblem, Instant.now());
+            }
+            deadLetter(record, tp, request.jobId(), keyProblem, failedStatus);
+            return;
+        }
         JobStatus known = view.get(request.jobId()).orElse(null);
         if (known != null && alreadyHandled(known)) {
             LOG.debug("{}: skipping {} ({})", config.workerId(), request.jobId(), known.state().wire());
@@ -413,15 +482,29 @@ public abstract class StageWorker<M, T, O, R> implements AutoCloseable {
         }
     }
 
-    private void deadLetter(ConsumerRecord<String, byte[]> record, TopicPartition tp, String reason) {
+    /**
+     * Whether a refused record may mark the job it names failed: only while no worker of this stage (or a later
+     * one) has taken that job, so a stray record never fails a job that its own records are carrying, nor
+     * rewrites a finished one.
+     */
+    private boolean mayReportFailureOf(String jobId) {
+        JobStatus known = view.get(jobId).orElse(null);
+        return known == null || known.state().precedes(workingState());
+    }
+
+    /**
+     * Puts a refused record on the dead-letter topic (keyed by the job it names, the original key inside) and,
+     * when given, writes its job's failed status; the record counts as done once both are acknowledged.
+     */
+    private void deadLetter(ConsumerRecord<String, byte[]> record, TopicPartition tp, String letterKey, String reason,
+                            JobStatus failedStatus) {
         LOG.warn("{}: dead-lettering {}-{}@{}: {}", config.workerId(), record.topic(), record.partition(),
                 record.offset(), reason);
         deadLetters.incrementAndGet();
         DeadLetter letter = DeadLetter.of(record.topic(), record.partition(), record.offset(), record.key(),
                 record.value(), reason, group + "/" + config.workerId());
-        CompletableFuture<?> sent = send(Topics.DEAD_LETTERS, record.key(), Messages.encode(letter));
-        if (record.key() != null && !record.key().isEmpty()) {
-            JobStatus failedStatus = JobStatus.failedUnreadable(record.key(), "invalid_message", reason);
+        CompletableFuture<?> sent = send(Topics.DEAD_LETTERS, letterKey, Messages.encode(letter));
+        if (failedStatus != null) {
             sent = CompletableFuture.allOf(sent, sendStatusAlways(failedStatus));
         }
         sent.whenComplete((ok, e) -> {
@@ -472,11 +555,26 @@ public abstract class StageWorker<M, T, O, R> implements AutoCloseable {
         batches.incrementAndGet();
         List<O> outputs;
         try {
-            outputs = runModel(params, tasks, (step, steps) -> progress(jobs, step, steps));
+            outputs = runModel(params, tasks, (step, steps) -> {
+                if (allCancelled(jobs)) {
+                    throw new BatchCancelledException(step, steps);
+                }
+                progress(jobs, step, steps);
+            });
             if (outputs.size() != tasks.size()) {
                 throw new IllegalStateException("model returned " + outputs.size() + " results for " + tasks.size() + " tasks");
             }
         } catch (RuntimeException e) {
+            BatchCancelledException stopped = BatchCancelledException.in(e);
+            if (stopped != null) {
+                LOG.info("{}: stopped a batch of {} images after step {} of {}: every job in it was cancelled",
+                        config.workerId(), tasks.size(), stopped.step(), stopped.steps());
+                batchesStopped.incrementAndGet();
+                for (Item<Job, T> item : live) {
+                    itemFinished(item.job());
+                }
+                return;
+            }
             LOG.error("{}: model failed on a batch of {} images", config.workerId(), tasks.size(), e);
             for (Job job : jobs) {
                 fail(job, "model_error", String.valueOf(e.getMessage()));
@@ -487,22 +585,126 @@ public abstract class StageWorker<M, T, O, R> implements AutoCloseable {
             return;
         }
         for (int i = 0; i < live.size(); i++) {
-            Item<Job, T> item = live.get(i);
-            O output = outputs.get(i);
-            io.execute(() -> {
-                try {
-                    if (!item.job().abandoned.get()) {
-                        item.job().results.set(item.index(), persist(item.job(), item.index(), item.task(), output));
-                        images.incrementAndGet();
-                    }
-                } catch (RuntimeException e) {
-                    LOG.error("{}: cannot persist image {} of {}", config.workerId(), item.index(),
-                            item.job().request.jobId(), e);
-                    fail(item.job(), "storage_error", String.valueOf(e.getMessage()));
-                }
-                itemFinished(item.job());
-            });
+            persistLater(live.get(i), outputs.get(i), 1, Duration.ZERO);
         }
+    }
+
+    /**
+     * Whether every job of a running batch is cancelled (or failed elsewhere): then nothing of it will be used.
+     * Survivors are never sacrificed: a batch with one job still wanted runs to its end.
+     */
+    private boolean allCancelled(Set<Job> jobs) {
+        for (Job job : jobs) {
+            if (!job.abandoned.get() && !view.isCancelled(job.request.jobId())) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /**
+     * Try number {@code attempt} of persisting one image, on an I/O thread after {@code delay}. A transient failure
+     * ({@link #retryable}) is tried again with backoff ({@link Config#retry}); the last failure fails the job.
+     */
+    private void persistLater(Item<Job, T> item, O output, int attempt, Duration delay) {
+        Job job = item.job();
+        later(delay, () -> {
+            // a job cancelled (or failed) meanwhile needs no image: don't store one
+            if (job.abandoned.get() || view.isCancelled(job.request.jobId())) {
+                itemFinished(job);
+                return;
+            }
+            try {
+                job.results.set(item.index(), persist(job, item.index(), item.task(), output));
+                images.incrementAndGet();
+            } catch (RuntimeException e) {
+                if (retryLater(e, attempt, "store image " + item.index() + " of " + job.request.jobId(),
+                        wait -> persistLater(item, output, attempt + 1, wait))) {
+                    return;
+                }
+                LOG.error("{}: cannot store image {} of {} (try {} of {})", config.workerId(), item.index(),
+                        job.request.jobId(), attempt, config.retry().attempts(), e);
+                fail(job, "storage_error", failureMessage("cannot store image " + item.index(), e, attempt));
+            }
+            itemFinished(job);
+        });
+    }
+
+    /**
+     * Decides whether a failed try is tried again; if so, counts it and has {@code retry} schedule the next try
+     * after the policy's backoff.
+     */
+    private boolean retryLater(Throwable e, int attempt, String what, java.util.function.Consumer<Duration> retry) {
+        if ((!running && !modelRunning) || !config.retry().mayRetryAfter(attempt) || !retryable(e)) {
+            return false;
+        }
+        Duration wait = config.retry().backoffAfter(attempt);
+        retries.incrementAndGet();
+        LOG.warn("{}: cannot {} (try {} of {}): {}; trying again in {} ms", config.workerId(), what, attempt,
+                config.retry().attempts(), describe(e), wait.toMillis());
+        retry.accept(wait);
+        return true;
+    }
+
+    /** Runs a task on an I/O thread, after {@code delay} when positive. */
+    private void later(Duration delay, Runnable task) {
+        try {
+            if (delay.isZero() || delay.isNegative()) {
+                io.execute(task);
+            } else {
+                retryTimer.schedule(() -> {
+                    try {
+                        io.execute(task);
+                    } catch (RejectedExecutionException closing) {
+                        LOG.warn("{}: closing; a retried try is dropped and its record will be redelivered",
+                                config.workerId());
+                    }
+                }, delay.toMillis(), TimeUnit.MILLISECONDS);
+            }
+        } catch (RejectedExecutionException closing) {
+            LOG.warn("{}: closing; a try is dropped and its record will be redelivered", config.workerId());
+        }
+    }
+
+    /**
+     * Whether a failed I/O try may succeed if tried again: object storage errors (unreachable, refused, a
+     * missing bucket) and Kafka's retriable errors (timeouts, no leader, not enough replicas). Anything else —
+     * a wrong image size, a message that breaks its schema, a record too large — fails at once.
+     */
+    protected boolean retryable(Throwable e) {
+        Throwable t = unwrap(e);
+        return t instanceof ObjectStore.StorageException || t instanceof RetriableException
+                || t instanceof java.io.UncheckedIOException;
+    }
+
+    private static Throwable unwrap(Throwable e) {
+        Throwable t = e;
+        while ((t instanceof CompletionException || t instanceof ExecutionException) && t.getCause() != null) {
+            t = t.getCause();
+        }
+        return t;
+    }
+
+    private String failureMessage(String what, Throwable e, int attempt) {
+        String tries = attempt == 1 ? "" : " after " + attempt + " tries";
+        return what + tries + ": " + describe(e);
+    }
+
+    /**
+     * One line for a status or a log: the S3 error code and message when storage answered with one (the SDK's own
+     * text dumps the whole HTTP exchange), else the first line of the message, at most 300 characters.
+     */
+    static String describe(Throwable e) {
+        Throwable t = unwrap(e);
+        for (Throwable c = t; c != null; c = c.getCause()) {
+            if (c instanceof ErrorResponseException response && response.errorResponse() != null) {
+                return response.errorResponse().code() + ": " + response.errorResponse().message();
+            }
+        }
+        String m = t.getMessage() == null ? t.getClass().getSimpleName() : t.getMessage();
+        int newline = m.indexOf('\n');
+        m = newline >= 0 ? m.substring(0, newline) : m;
+        return m.length() > 300 ? m.substring(0, 300) + "…" : m;
     }
 
     private void progress(Set<Job> jobs, int step, int steps) {
@@ -529,26 +731,40 @@ public abstract class StageWorker<M, T, O, R> implements AutoCloseable {
         if (job.remaining.decrementAndGet() != 0 || job.abandoned.get()) {
             return;
         }
-        if (view.isCancelled(job.request.jobId())) {
-            skipped.incrementAndGet();
-            markDone(job);
-            return;
-        }
-        CompletableFuture<?> output;
-        try {
-            output = complete(job);
-        } catch (RuntimeException e) {
-            output = CompletableFuture.failedFuture(e);
-        }
-        output.whenComplete((ok, e) -> {
-            if (e == null) {
-                succeeded.incrementAndGet();
+        completeLater(job, 1, Duration.ZERO);
+    }
+
+    /** Try number {@code attempt} of writing the job's output and final status, retried like {@link #persistLater}. */
+    private void completeLater(Job job, int attempt, Duration delay) {
+        Runnable task = () -> {
+            if (view.isCancelled(job.request.jobId())) {
+                skipped.incrementAndGet();
                 markDone(job);
-            } else {
-                LOG.error("{}: cannot write the output of {}", config.workerId(), job.request.jobId(), e);
-                fail(job, "output_error", String.valueOf(e.getMessage()));
+                return;
             }
-        });
+            CompletableFuture<?> output;
+            try {
+                output = complete(job);
+            } catch (RuntimeException e) {
+                output = CompletableFuture.failedFuture(e);
+            }
+            output.whenComplete((ok, e) -> {
+                if (e == null) {
+                    succeeded.incrementAndGet();
+                    markDone(job);
+                } else if (!retryLater(e, attempt, "write the output of " + job.request.jobId(),
+                        wait -> completeLater(job, attempt + 1, wait))) {
+                    LOG.error("{}: cannot write the output of {} (try {} of {})", config.workerId(),
+                            job.request.jobId(), attempt, config.retry().attempts(), e);
+                    fail(job, "output_error", failureMessage("cannot write the output", e, attempt));
+                }
+            });
+        };
+        if (attempt == 1) {
+            task.run();
+        } else {
+            later(delay, task);
+        }
     }
 
     /** Fails a job once: failed status, then its record counts as done. */
@@ -556,7 +772,9 @@ public abstract class StageWorker<M, T, O, R> implements AutoCloseable {
         if (!job.abandoned.compareAndSet(false, true)) {
             return;
         }
-        if (view.isCancelled(job.request.jobId())) {
+        JobStatus known = view.get(job.request.jobId()).orElse(null);
+        if (known != null && known.state().terminal()) {
+            // cancelled meanwhile, or finished by another delivery of the same record: leave that status
             skipped.incrementAndGet();
             markDone(job);
             return;

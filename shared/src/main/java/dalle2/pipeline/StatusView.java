@@ -2,13 +2,16 @@ package dalle2.pipeline;
 
 import dalle2.kafka.KafkaClients;
 import dalle2.kafka.Topics;
+import dalle2.messages.GenerationRequest;
 import dalle2.messages.InvalidMessageException;
 import dalle2.messages.JobState;
 import dalle2.messages.JobStatus;
 import dalle2.messages.Messages;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -17,8 +20,10 @@ import java.util.OptionalInt;
 import java.util.concurrent.ConcurrentSkipListSet;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.common.PartitionInfo;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.WakeupException;
@@ -32,13 +37,23 @@ import org.slf4j.LoggerFactory;
  * <p>Updates are applied monotonically ({@link JobState#mayFollow}): a redelivered message that repeats an
  * earlier stage never moves a job back, and nothing leaves a terminal state. At most {@code maxJobs} jobs are
  * kept; the least recently updated go first.
+ *
+ * <p>A view made with {@link #withQueuedRequests} (the gateway's) also follows the requests topic from the prior
+ * pool's committed offsets on: a request there that no status names yet — a job produced straight to Kafka and
+ * not taken by a prior worker — is answered as {@code queued}, with its parameters. Any status read from the
+ * status topic replaces that synthesized one. Requests below the committed offsets are not read: the prior pool
+ * is done with them, so their jobs have a status of their own.
  */
 public final class StatusView implements AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(StatusView.class);
     public static final int DEFAULT_MAX_JOBS = 100_000;
 
-    private record QueueEntry(String submittedAt, String jobId) {
+    /** Ordered by instant, not by text: "…00Z" and "…00.500Z" sort wrongly as strings. */
+    private record QueueEntry(Instant submittedAt, String jobId) {
+        static QueueEntry of(JobStatus s) {
+            return new QueueEntry(Instant.parse(s.timestamps().submittedAt()), s.jobId());
+        }
     }
 
     private static final Comparator<QueueEntry> QUEUE_ORDER =
@@ -47,7 +62,12 @@ public final class StatusView implements AutoCloseable {
     private final String bootstrap;
     private final int maxJobs;
     private final String clientId;
+    private final boolean followRequests;
+    private final Object lock = new Object();
+    /** Statuses read from the status topic (or written by this process). */
     private final Map<String, JobStatus> jobs;
+    /** Synthesized {@code queued} statuses of requests no status names yet; never holds a job of {@link #jobs}. */
+    private final Map<String, JobStatus> requested;
     private final ConcurrentSkipListSet<QueueEntry> queued = new ConcurrentSkipListSet<>(QUEUE_ORDER);
     private final CountDownLatch caughtUp = new CountDownLatch(1);
     private volatile boolean running = true;
@@ -56,21 +76,39 @@ public final class StatusView implements AutoCloseable {
     private final Thread thread;
 
     public StatusView(String bootstrap, int maxJobs, String role) {
+        this(bootstrap, maxJobs, role, false);
+    }
+
+    private StatusView(String bootstrap, int maxJobs, String role, boolean followRequests) {
         this.bootstrap = bootstrap;
         this.maxJobs = maxJobs;
+        this.followRequests = followRequests;
         this.clientId = KafkaClients.clientId(role + "-status-view");
-        this.jobs = new LinkedHashMap<>(1024, 0.75f, false) {
+        this.jobs = boundedMap();
+        this.requested = boundedMap();
+        this.thread = new Thread(this::run, clientId);
+        this.thread.setDaemon(true);
+    }
+
+    /**
+     * A view that also answers {@code queued} for requests on the requests topic that have no status yet (jobs
+     * submitted straight to Kafka), with their queue position. What a gateway reads.
+     */
+    public static StatusView withQueuedRequests(String bootstrap, int maxJobs, String role) {
+        return new StatusView(bootstrap, maxJobs, role, true);
+    }
+
+    private LinkedHashMap<String, JobStatus> boundedMap() {
+        return new LinkedHashMap<>(1024, 0.75f, false) {
             @Override
             protected boolean removeEldestEntry(Map.Entry<String, JobStatus> eldest) {
-                if (size() > StatusView.this.maxJobs) {
+                if (size() > maxJobs) {
                     forgetQueued(eldest.getValue());
                     return true;
                 }
                 return false;
             }
         };
-        this.thread = new Thread(this::run, clientId);
-        this.thread.setDaemon(true);
     }
 
     public StatusView start() {
@@ -78,7 +116,7 @@ public final class StatusView implements AutoCloseable {
         return this;
     }
 
-    /** Waits until the view has read the topic up to where it ended when the view started. */
+    /** Waits until the view has read its topics up to where they ended when the view started. */
     public boolean awaitCaughtUp(Duration timeout) throws InterruptedException {
         return caughtUp.await(timeout.toMillis(), TimeUnit.MILLISECONDS);
     }
@@ -87,9 +125,11 @@ public final class StatusView implements AutoCloseable {
         return caughtUp.getCount() == 0;
     }
 
+    /** The job's status; for a view that follows requests, a synthesized {@code queued} one when no status exists. */
     public Optional<JobStatus> get(String jobId) {
-        synchronized (jobs) {
-            return Optional.ofNullable(jobs.get(jobId));
+        synchronized (lock) {
+            JobStatus s = jobs.get(jobId);
+            return Optional.ofNullable(s != null ? s : requested.get(jobId));
         }
     }
 
@@ -97,8 +137,9 @@ public final class StatusView implements AutoCloseable {
         return get(jobId).map(s -> s.state() == JobState.CANCELLED).orElse(false);
     }
 
+    /** Jobs with a status of their own (not counting synthesized {@code queued} ones). */
     public int size() {
-        synchronized (jobs) {
+        synchronized (lock) {
             return jobs.size();
         }
     }
@@ -109,25 +150,27 @@ public final class StatusView implements AutoCloseable {
     }
 
     /**
-     * 1-based position among jobs still waiting for a prior worker, oldest first; empty unless the job is queued.
-     * Counts the jobs this view knows of (gateway submissions; Kafka submissions have no queued status).
+     * 1-based position among jobs still waiting for a prior worker, oldest {@code submitted_at} first; empty unless
+     * the job is queued. Counts the jobs this view knows of: gateway submissions, and for a view that follows
+     * requests, Kafka submissions too.
      */
     public OptionalInt queuePosition(String jobId) {
         JobStatus s = get(jobId).orElse(null);
         if (s == null || s.state() != JobState.QUEUED || s.timestamps().submittedAt() == null) {
             return OptionalInt.empty();
         }
-        QueueEntry key = new QueueEntry(s.timestamps().submittedAt(), jobId);
+        QueueEntry key = QueueEntry.of(s);
         return OptionalInt.of(queued.headSet(key).size() + 1);
     }
 
     /**
-     * Applies a status (read from the topic, or just written by this process, for read-your-writes).
+     * Applies a status (read from the topic, or just written by this process, for read-your-writes). It replaces
+     * a synthesized {@code queued} status whatever its state.
      *
      * @return whether it replaced what the view had
      */
     public boolean apply(JobStatus status) {
-        synchronized (jobs) {
+        synchronized (lock) {
             JobStatus previous = jobs.get(status.jobId());
             if (previous != null && !status.state().mayFollow(previous.state())) {
                 return false;
@@ -136,33 +179,80 @@ public final class StatusView implements AutoCloseable {
                 forgetQueued(previous);
                 jobs.remove(status.jobId());
             }
-            jobs.put(status.jobId(), status);
-            if (status.state() == JobState.QUEUED && status.timestamps().submittedAt() != null) {
-                queued.add(new QueueEntry(status.timestamps().submittedAt(), status.jobId()));
+            JobStatus synthesized = requested.remove(status.jobId());
+            if (synthesized != null) {
+                forgetQueued(synthesized);
             }
+            jobs.put(status.jobId(), status);
+            rememberQueued(status);
             return true;
+        }
+    }
+
+    /**
+     * Applies a request read from the requests topic: unless some status names the job already, the job is
+     * {@code queued} from the request's submission time on. A request whose record key is not its job id is
+     * ignored (the prior pool dead-letters it and reports the job failed).
+     */
+    void applyRequest(String recordKey, GenerationRequest request, Instant recordTime) {
+        if (Topics.keyProblem(recordKey, request.jobId()) != null) {
+            return;
+        }
+        String updatedAt = recordTime != null ? recordTime.toString() : request.submittedAt();
+        JobStatus synthesized = JobStatus.queued(request).with(JobState.QUEUED,
+                new JobStatus.Timestamps(request.submittedAt(), null, null, null, null, updatedAt), null);
+        synchronized (lock) {
+            if (jobs.containsKey(request.jobId()) || requested.containsKey(request.jobId())) {
+                return;
+            }
+            requested.put(request.jobId(), synthesized);
+            rememberQueued(synthesized);
+        }
+    }
+
+    private void rememberQueued(JobStatus s) {
+        if (s.state() == JobState.QUEUED && s.timestamps().submittedAt() != null) {
+            queued.add(QueueEntry.of(s));
         }
     }
 
     private void forgetQueued(JobStatus s) {
         if (s.state() == JobState.QUEUED && s.timestamps().submittedAt() != null) {
-            queued.remove(new QueueEntry(s.timestamps().submittedAt(), s.jobId()));
+            queued.remove(QueueEntry.of(s));
         }
     }
 
     private void run() {
         try (KafkaConsumer<String, byte[]> c = KafkaClients.readerConsumer(bootstrap, clientId)) {
             consumer = c;
-            List<TopicPartition> partitions = waitForPartitions(c);
-            if (partitions == null) {
+            List<TopicPartition> statusPartitions = waitForPartitions(c, Topics.STATUS);
+            if (statusPartitions == null) {
                 return;
+            }
+            List<TopicPartition> partitions = new ArrayList<>(statusPartitions);
+            Map<TopicPartition, Long> requestStarts = Map.of();
+            if (followRequests) {
+                List<TopicPartition> requestPartitions = waitForPartitions(c, Topics.REQUESTS);
+                if (requestPartitions == null) {
+                    return;
+                }
+                partitions.addAll(requestPartitions);
+                requestStarts = priorCommittedOffsets(requestPartitions);
+                LOG.debug("following {} from the prior pool's offsets {}", Topics.REQUESTS, requestStarts);
             }
             c.assign(partitions);
             c.seekToBeginning(partitions);
+            for (Map.Entry<TopicPartition, Long> start : requestStarts.entrySet()) {
+                c.seek(start.getKey(), start.getValue());
+            }
             Map<TopicPartition, Long> end = c.endOffsets(partitions);
             while (running) {
                 for (ConsumerRecord<String, byte[]> record : c.poll(Duration.ofMillis(200))) {
-                    applyRecord(record);
+                    if (record.topic().equals(Topics.STATUS)) {
+                        applyRecord(record);
+                    } else {
+                        applyRequestRecord(record);
+                    }
                 }
                 if (caughtUp.getCount() > 0 && reached(c, end)) {
                     LOG.debug("status view caught up: {} jobs", size());
@@ -180,9 +270,34 @@ public final class StatusView implements AutoCloseable {
         }
     }
 
-    private List<TopicPartition> waitForPartitions(KafkaConsumer<String, byte[]> c) {
+    /**
+     * Where the prior pool will read next, per requests partition: records before that are done (each has its
+     * status, or was dead-lettered). Partitions the pool never committed are read from the beginning, as a new
+     * prior group would.
+     */
+    private Map<TopicPartition, Long> priorCommittedOffsets(List<TopicPartition> partitions) {
+        Map<TopicPartition, Long> starts = new HashMap<>();
+        try (Admin admin = KafkaClients.admin(bootstrap, clientId + "-admin")) {
+            Map<TopicPartition, OffsetAndMetadata> committed = admin.listConsumerGroupOffsets(Topics.PRIOR_GROUP)
+                    .partitionsToOffsetAndMetadata().get(KafkaClients.ADMIN_API_TIMEOUT_MS, TimeUnit.MILLISECONDS);
+            for (TopicPartition tp : partitions) {
+                OffsetAndMetadata o = committed.get(tp);
+                if (o != null) {
+                    starts.put(tp, o.offset());
+                }
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (Exception e) {
+            LOG.warn("cannot read the prior pool's offsets ({}); following {} from the beginning", e.toString(),
+                    Topics.REQUESTS);
+        }
+        return starts;
+    }
+
+    private List<TopicPartition> waitForPartitions(KafkaConsumer<String, byte[]> c, String topic) {
         while (running) {
-            List<PartitionInfo> infos = c.partitionsFor(Topics.STATUS, Duration.ofSeconds(5));
+            List<PartitionInfo> infos = c.partitionsFor(topic, Duration.ofSeconds(5));
             if (infos != null && !infos.isEmpty()) {
                 List<TopicPartition> partitions = new ArrayList<>();
                 for (PartitionInfo info : infos) {
@@ -218,6 +333,19 @@ public final class StatusView implements AutoCloseable {
         } catch (InvalidMessageException e) {
             LOG.warn("ignoring unreadable status at {}-{}@{}: {}", record.topic(), record.partition(), record.offset(),
                     e.getMessage());
+        }
+    }
+
+    private void applyRequestRecord(ConsumerRecord<String, byte[]> record) {
+        if (record.value() == null) {
+            return;
+        }
+        Instant recordTime = record.timestamp() >= 0 ? Instant.ofEpochMilli(record.timestamp()) : null;
+        try {
+            applyRequest(record.key(), Messages.decodeRequest(record.value(), recordTime), recordTime);
+        } catch (InvalidMessageException e) {
+            LOG.debug("unreadable request at {}-{}@{} (the prior pool dead-letters it): {}", record.topic(),
+                    record.partition(), record.offset(), e.getMessage());
         }
     }
 

@@ -159,6 +159,30 @@ class MessagesTest {
     }
 
     @Test
+    void precedesTellsWhetherAJobHasNotYetReachedAStage() {
+        assertTrue(JobState.QUEUED.precedes(JobState.PRIOR));
+        assertTrue(JobState.PRIOR.precedes(JobState.DECODING));
+        assertFalse(JobState.PRIOR.precedes(JobState.PRIOR));
+        assertFalse(JobState.DECODING.precedes(JobState.PRIOR));
+        assertFalse(JobState.FAILED.precedes(JobState.DECODING), "a finished job precedes nothing");
+        assertFalse(JobState.CANCELLED.precedes(JobState.PRIOR));
+    }
+
+    @Test
+    void aKafkaRequestWithoutSubmittedAtWasSubmittedWhenItsRecordWasWritten() {
+        Instant recordTime = Instant.parse("2020-01-02T03:04:05Z");
+        GenerationRequest bare = Messages.decodeRequest(utf8("{\"job_id\":\"k-1\",\"prompt\":\"cat\"}"), recordTime);
+        assertEquals("2020-01-02T03:04:05Z", bare.submittedAt());
+        GenerationRequest dated = Messages.decodeRequest(
+                utf8("{\"job_id\":\"k-1\",\"prompt\":\"cat\",\"submitted_at\":\"2021-01-01T00:00:00Z\"}"), recordTime);
+        assertEquals("2021-01-01T00:00:00Z", dated.submittedAt(), "the client's own submitted_at is kept");
+        assertEquals(bare.seed(), dated.seed());
+        InvalidMessageException bad = assertThrows(InvalidMessageException.class,
+                () -> Messages.decodeRequest(utf8("{\"job_id\":\"k-1\",\"prompt\":\"cat\",\"n\":\"2\"}"), recordTime));
+        assertEquals("n", bad.field());
+    }
+
+    @Test
     void aDeadLetterCarriesTheOriginalBytesAndTheReason() {
         byte[] poison = {(byte) 0xff, 0x00, '{'};
         DeadLetter d = DeadLetter.of("generation.requests", 3, 17L, "job-x", poison, "malformed JSON", "prior-1");

@@ -1,0 +1,373 @@
+package dalle2.decoder;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.djl.Device;
+import dalle2.embedded.EmbeddedKafka;
+import dalle2.embedded.EmbeddedS3;
+import dalle2.inference.DallE2;
+import dalle2.inference.DecodeTask;
+import dalle2.inference.ImageDecoderModel;
+import dalle2.inference.ModelProvider;
+import dalle2.inference.SamplingParams;
+import dalle2.inference.TinyModels;
+import dalle2.json.Json;
+import dalle2.kafka.KafkaClients;
+import dalle2.kafka.Topics;
+import dalle2.messages.DeadLetter;
+import dalle2.messages.GenerationRequest;
+import dalle2.messages.ImageEmbeddings;
+import dalle2.messages.JobState;
+import dalle2.messages.JobStatus;
+import dalle2.messages.Messages;
+import dalle2.models.DecoderConfig;
+import dalle2.pipeline.RetryPolicy;
+import dalle2.pipeline.StageWorker;
+import dalle2.pipeline.StatusView;
+import dalle2.sampling.DdimSampler;
+import dalle2.storage.ObjectStore;
+import java.awt.image.BufferedImage;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.BooleanSupplier;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.Timeout;
+
+/**
+ * One decoder worker at a time (they share the decoder group) on a real in-JVM broker and S3Proxy, with the tiny
+ * real decoder: what a decoder does with mis-keyed records, with a storage that fails, and with cancellations
+ * that arrive while its model runs. Jobs are produced straight to the embeddings topic (no prior needed).
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+@Timeout(value = 120, unit = TimeUnit.SECONDS)
+class DecoderWorkerTest {
+
+    private EmbeddedKafka kafka;
+    private EmbeddedS3 s3;
+    private ModelProvider models;
+    private int dim;
+    private KafkaProducer<String, byte[]> producer;
+    private StatusView view;
+
+    @BeforeAll
+    void start() throws Exception {
+        kafka = EmbeddedKafka.start();
+        s3 = EmbeddedS3.inMemory();
+        Path dir = TinyModels.write(Files.createTempDirectory("decoder-worker-test"));
+        models = DallE2.provider(dir);
+        dim = Json.readFile(dir.resolve(DallE2.DECODER_DIR).resolve(DecoderConfig.FILE_NAME), DecoderConfig.class)
+                .conditionDim();
+        try (Admin admin = KafkaClients.admin(kafka.bootstrap(), "test-admin")) {
+            Topics.ensure(admin, Topics.specs(1, 2, 2), 30_000);
+        }
+        producer = KafkaClients.producer(kafka.bootstrap(), "test");
+        view = new StatusView(kafka.bootstrap(), 10_000, "test").start();
+        assertTrue(view.awaitCaughtUp(Duration.ofSeconds(30)));
+    }
+
+    @AfterAll
+    void stop() {
+        if (view != null) {
+            view.close();
+        }
+        if (producer != null) {
+            producer.close();
+        }
+        if (s3 != null) {
+            s3.close();
+        }
+        if (kafka != null) {
+            kafka.close();
+        }
+    }
+
+    // ---- record key = job id -----------------------------------------------------------------------------------
+
+    @Test
+    void anEmbeddingsRecordKeyedByAnotherIdOrByNothingIsDeadLetteredAndItsJobFailsNamingBoth() throws Exception {
+        try (Worker w = worker("keys", bucket("keys"), RetryPolicy.NONE, 1, Duration.ofMillis(20))) {
+            String jobId = "mis-keyed-" + UUID.randomUUID();
+            produce(Topics.EMBEDDINGS, "someone-else", Messages.encode(embeddings(jobId, 1, 2)));
+            String keyless = "keyless-" + UUID.randomUUID();
+            produce(Topics.EMBEDDINGS, null, Messages.encode(embeddings(keyless, 1, 2)));
+
+            DeadLetter letter = awaitDeadLetter(jobId);
+            assertEquals(Topics.EMBEDDINGS, letter.topic());
+            assertEquals("someone-else", letter.key(), "the original key is kept");
+            assertTrue(letter.reason().contains("someone-else") && letter.reason().contains(jobId), letter.reason());
+            JobStatus failed = awaitState(jobId, JobState.FAILED);
+            assertEquals("invalid_key", failed.error().code());
+            assertTrue(failed.error().message().contains("someone-else"), failed.error().message());
+            assertEquals(1, failed.request().n(), "the status carries the body's parameters");
+
+            assertTrue(awaitDeadLetter(keyless).reason().contains("no key"));
+            assertEquals("invalid_key", awaitState(keyless, JobState.FAILED).error().code());
+            assertEquals(0, w.worker.stats().images(), "nothing was drawn for either record");
+            assertTrue(w.store.stat(jobId + "/0.png").isEmpty());
+        }
+    }
+
+    // ---- retries of storage ------------------------------------------------------------------------------------
+
+    @Test
+    void anImageThatCannotBeStoredAtFirstIsStoredByALaterTryAndTheJobSucceeds() throws Exception {
+        String bucket = bucket("missing-late");   // created once the worker has failed to store into it
+        try (Worker w = worker("late", bucket, new RetryPolicy(5, Duration.ofMillis(300), Duration.ofSeconds(3)), 1,
+                Duration.ofMillis(20))) {
+            String jobId = "late-bucket-" + UUID.randomUUID();
+            produce(Topics.EMBEDDINGS, jobId, Messages.encode(embeddings(jobId, 1, 2)));
+            await("a failed put is retried", () -> w.worker.stats().retries() >= 1, Duration.ofSeconds(60));
+            w.store.ensureBucket();
+
+            JobStatus done = awaitState(jobId, JobState.SUCCEEDED);
+            assertEquals(List.of(jobId + "/0.png"), done.imageKeys());
+            assertTrue(w.store.stat(jobId + "/0.png").isPresent(), "the PNG is in storage");
+            assertEquals(0, w.worker.stats().jobsFailed());
+        }
+    }
+
+    @Test
+    void aStoreThatKeepsFailingFailsTheJobWithAStorageErrorAfterTheBoundedTries() throws Exception {
+        RetryPolicy retry = new RetryPolicy(3, Duration.ofMillis(100), Duration.ofSeconds(1));
+        try (Worker w = worker("never", bucket("missing-never"), retry, 1, Duration.ofMillis(20))) {
+            String jobId = "no-bucket-" + UUID.randomUUID();
+            produce(Topics.EMBEDDINGS, jobId, Messages.encode(embeddings(jobId, 1, 2)));
+            JobStatus failed = awaitState(jobId, JobState.FAILED);
+            assertEquals("storage_error", failed.error().code());
+            assertEquals("cannot store image 0 after 3 tries: NoSuchBucket: The specified bucket does not exist",
+                    failed.error().message());
+            assertEquals(2, w.worker.stats().retries(), "tried 3 times in all");
+            Duration took = Duration.between(Instant.parse(failed.timestamps().decoderStartedAt()),
+                    Instant.parse(failed.timestamps().finishedAt()));
+            assertTrue(took.compareTo(Duration.ofSeconds(20)) < 0, "failed in bounded time: " + took);
+        }
+    }
+
+    // ---- cancelling a running batch ----------------------------------------------------------------------------
+
+    @Test
+    void cancellingTheOnlyJobOfARunningBatchStopsTheModelWithinAFewStepsAndTheJobStaysCancelled() throws Exception {
+        int steps = GenerationRequest.MAX_STEPS;
+        try (Worker w = worker("cancel", bucket("cancel"), RetryPolicy.NONE, 1, Duration.ofMillis(20))) {
+            String jobId = "cancel-running-" + UUID.randomUUID();
+            produce(Topics.EMBEDDINGS, jobId, Messages.encode(embeddings(jobId, 1, steps)));
+            await("the decode is under way", () -> w.model.step.get() >= 5, Duration.ofSeconds(60));
+            cancel(jobId);
+            int stepAtCancel = w.model.step.get();
+            long cancelledAt = System.nanoTime();
+            double secondsPerStep = (w.model.lastStepNanos - w.model.firstStepNanos) / 1e9 / (stepAtCancel - 1);
+
+            await("the batch stops", () -> w.worker.stats().batchesStopped() == 1, Duration.ofSeconds(60));
+            double stoppedAfter = (System.nanoTime() - cancelledAt) / 1e9;
+            int stepAtStop = w.model.step.get();
+            double fullDecode = secondsPerStep * steps;
+            assertTrue(stepAtStop < steps / 2, "stopped at step " + stepAtStop + " of " + steps);
+            assertTrue(stoppedAfter < fullDecode / 4, String.format(
+                    "stopped %.2f s after the cancel; the whole decode takes ~%.1f s", stoppedAfter, fullDecode));
+            System.out.printf("cancel at step %d, stopped at step %d of %d, %.2f s later (whole decode ~%.1f s)%n",
+                    stepAtCancel, stepAtStop, steps, stoppedAfter, fullDecode);
+
+            await("the job counts as skipped", () -> w.worker.stats().jobsSkipped() == 1, Duration.ofSeconds(10));
+            assertEquals(0, w.worker.stats().jobsFailed(), "a cancelled batch is not a failure");
+            Thread.sleep(300);
+            assertEquals(JobState.CANCELLED, view.get(jobId).orElseThrow().state(), "the job stays cancelled");
+            assertTrue(w.store.stat(jobId + "/0.png").isEmpty(), "no image for the cancelled job");
+        }
+    }
+
+    @Test
+    void cancellingOneJobOfARunningBatchLetsTheOtherFinishAndStoresNothingForTheCancelledOne() throws Exception {
+        int steps = 40;
+        try (Worker w = worker("survivor", bucket("survivor"), RetryPolicy.NONE, 2, Duration.ofSeconds(5))) {
+            String cancelled = "batch-cancelled-" + UUID.randomUUID();
+            String survivor = "batch-survivor-" + UUID.randomUUID();
+            producer.send(new ProducerRecord<>(Topics.EMBEDDINGS, cancelled,
+                    Messages.encode(embeddings(cancelled, 1, steps))));
+            producer.send(new ProducerRecord<>(Topics.EMBEDDINGS, survivor,
+                    Messages.encode(embeddings(survivor, 1, steps)))).get(30, TimeUnit.SECONDS);
+            await("both jobs run in one batch", () -> w.model.batchSize.get() == 2 && w.model.step.get() >= 3,
+                    Duration.ofSeconds(60));
+            cancel(cancelled);
+
+            JobStatus done = awaitState(survivor, JobState.SUCCEEDED);
+            assertEquals(List.of(survivor + "/0.png"), done.imageKeys());
+            assertEquals(steps, w.model.step.get(), "the batch ran to its last step");
+            assertEquals(0, w.worker.stats().batchesStopped());
+            assertEquals(1, w.worker.stats().batches(), "one batch held both jobs");
+            await("the cancelled job counts as skipped", () -> w.worker.stats().jobsSkipped() == 1,
+                    Duration.ofSeconds(10));
+            assertEquals(JobState.CANCELLED, view.get(cancelled).orElseThrow().state());
+            assertTrue(w.store.stat(survivor + "/0.png").isPresent());
+            assertTrue(w.store.stat(cancelled + "/0.png").isEmpty(), "the cancelled job's image is not stored");
+        }
+    }
+
+    // ---- helpers -----------------------------------------------------------------------------------------------
+
+    /** A decoder worker, its store and its model, closed together. */
+    private final class Worker implements AutoCloseable {
+        final DecoderWorker worker;
+        final ObjectStore store;
+        final StepWatch model;
+
+        Worker(DecoderWorker worker, ObjectStore store, StepWatch model) {
+            this.worker = worker;
+            this.store = store;
+            this.model = model;
+        }
+
+        @Override
+        public void close() {
+            worker.close();
+            store.close();
+        }
+    }
+
+    /** A worker storing into {@code bucket}, which exists unless its name says "missing". */
+    private Worker worker(String id, String bucket, RetryPolicy retry, int maxBatch, Duration maxWait)
+            throws Exception {
+        ObjectStore store = new ObjectStore(new ObjectStore.Config(s3.endpoint(), s3.accessKey(), s3.secretKey(),
+                bucket));
+        if (!bucket.startsWith("missing")) {
+            store.ensureBucket();
+        }
+        StepWatch model = new StepWatch(models.decoderModel(Device.cpu()));
+        StageWorker.Config config = StageWorker.Config.defaults(kafka.bootstrap(), id, maxBatch)
+                .withMaxWait(maxWait).withRetry(retry);
+        DecoderWorker worker = new DecoderWorker(config, model, store);
+        worker.start(Duration.ofSeconds(30));
+        await("the worker owns the embeddings partitions", () -> worker.assignedPartitions() == 2,
+                Duration.ofSeconds(30));
+        return new Worker(worker, store, model);
+    }
+
+    /** The real decoder, watched: which step of which batch size it is at, and when steps finished. */
+    static final class StepWatch implements ImageDecoderModel {
+        final ImageDecoderModel model;
+        final AtomicInteger step = new AtomicInteger();
+        final AtomicInteger batchSize = new AtomicInteger();
+        volatile long firstStepNanos;
+        volatile long lastStepNanos;
+
+        StepWatch(ImageDecoderModel model) {
+            this.model = model;
+        }
+
+        @Override
+        public String version() {
+            return model.version();
+        }
+
+        @Override
+        public int imageSize() {
+            return model.imageSize();
+        }
+
+        @Override
+        public List<BufferedImage> decode(SamplingParams params, List<DecodeTask> tasks,
+                                          DdimSampler.Progress progress) {
+            step.set(0);
+            batchSize.set(tasks.size());
+            return model.decode(params, tasks, (done, total) -> {
+                long now = System.nanoTime();
+                if (done == 1) {
+                    firstStepNanos = now;
+                }
+                lastStepNanos = now;
+                step.set(done);
+                progress.onStep(done, total);
+            });
+        }
+
+        @Override
+        public void close() {
+            model.close();
+        }
+    }
+
+    private static String bucket(String name) {
+        return name + "-" + UUID.randomUUID().toString().substring(0, 8);
+    }
+
+    private ImageEmbeddings embeddings(String jobId, int n, int decoderSteps) {
+        GenerationRequest r = GenerationRequest.of(jobId, "a red apple", n, 7L, 2, decoderSteps, 0.0, 1.0, 1.0,
+                Instant.now(), null);
+        Random random = new Random(jobId.hashCode());
+        List<float[]> vectors = new ArrayList<>();
+        for (int k = 0; k < n; k++) {
+            float[] v = new float[dim];
+            double norm = 0;
+            for (int i = 0; i < dim; i++) {
+                v[i] = (float) random.nextGaussian();
+                norm += v[i] * v[i];
+            }
+            for (int i = 0; i < dim; i++) {
+                v[i] /= (float) Math.sqrt(norm);
+            }
+            vectors.add(v);
+        }
+        return ImageEmbeddings.of(r, "test-prior", vectors, Instant.now(), Instant.now());
+    }
+
+    /** What the gateway's DELETE does: a cancelled status on the status topic. */
+    private void cancel(String jobId) throws Exception {
+        JobStatus now = view.get(jobId).orElseThrow();
+        produce(Topics.STATUS, jobId, Messages.encode(now.cancelled(Instant.now())));
+    }
+
+    private void produce(String topic, String key, byte[] value) throws Exception {
+        producer.send(new ProducerRecord<>(topic, key, value)).get(30, TimeUnit.SECONDS);
+    }
+
+    private JobStatus awaitState(String jobId, JobState state) throws InterruptedException {
+        await(jobId + " becomes " + state.wire(),
+                () -> view.get(jobId).map(s -> s.state() == state).orElse(false), Duration.ofSeconds(60));
+        return view.get(jobId).orElseThrow();
+    }
+
+    private static void await(String what, BooleanSupplier condition, Duration timeout) throws InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (!condition.getAsBoolean()) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("timed out waiting until " + what);
+            }
+            Thread.sleep(10);
+        }
+    }
+
+    private DeadLetter awaitDeadLetter(String key) {
+        try (KafkaConsumer<String, byte[]> c = KafkaClients.readerConsumer(kafka.bootstrap(), "dlq")) {
+            List<TopicPartition> parts = c.partitionsFor(Topics.DEAD_LETTERS).stream()
+                    .map(p -> new TopicPartition(p.topic(), p.partition())).toList();
+            c.assign(parts);
+            c.seekToBeginning(parts);
+            long deadline = System.currentTimeMillis() + 30_000;
+            while (System.currentTimeMillis() < deadline) {
+                for (ConsumerRecord<String, byte[]> rec : c.poll(Duration.ofMillis(200))) {
+                    if (key.equals(rec.key())) {
+                        return Messages.decode(rec.value(), DeadLetter.class);
+                    }
+                }
+            }
+        }
+        throw new AssertionError("no dead letter for " + key);
+    }
+}
