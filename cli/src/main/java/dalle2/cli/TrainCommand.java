@@ -253,6 +253,11 @@ public final class TrainCommand implements Runnable {
         @Option(names = "--channel-mult", split = ",", defaultValue = "1,2,2") List<Integer> channelMult;
         @Option(names = "--blocks", defaultValue = "1") int blocks;
         @Option(names = "--attention", split = ",", defaultValue = "8") List<Integer> attention;
+        @Option(names = "--condition-scale", defaultValue = "1",
+                description = "factor on the unit-norm CLIP embedding before its projection, e.g. 16 = sqrt(256) "
+                        + "(default: ${DEFAULT-VALUE})") double conditionScale;
+        @Option(names = "--scale-shift", description = "condition the residual blocks by scale and shift of the "
+                + "normalised activations (ADM's AdaGN) instead of a per-channel bias") boolean scaleShift;
 
         @Override
         public Integer call() throws IOException {
@@ -262,7 +267,9 @@ public final class TrainCommand implements Runnable {
                 CorpusEmbeddings embeddings = source.load(common, corpus, manager);
                 DecoderConfig config = runConfig(common.out, "decoder-config.json",
                         DecoderConfig.of(common.imageSize, baseChannels, channelMult, blocks, attention)
-                                .withConditionDim(embeddings.dim()), DecoderConfig.class, common.resume);
+                                .withConditionDim(embeddings.dim())
+                                .withConditioning(conditionScale, scaleShift ? DecoderConfig.INJECTION_SCALE_SHIFT
+                                        : DecoderConfig.INJECTION_ADD), DecoderConfig.class, common.resume);
                 Decoder decoder = Decoder.create(config, manager, common.seed);
                 return run(common, new DecoderTrainingTask(decoder, corpus, embeddings,
                         corpus.sampleTable(common.repeats()), manager), manager);

@@ -29,6 +29,11 @@ import java.util.Set;
  * @param schedule             {@code linear} or {@code cosine}
  * @param prediction           what the network predicts: {@code epsilon}, {@code sample} or {@code v}
  * @param conditioningDropout  probability, in training, of replacing the embedding by the learned null one
+ * @param conditionScale       factor on the (unit-norm) CLIP embedding before its projection; √D gives its
+ *                             components unit scale like every other layer input. Absent in older files: 1
+ * @param conditionInjection   how the time + condition embedding enters each residual block: {@code add} (a
+ *                             per-channel bias, DDPM) or {@code scale_shift} (scales and shifts the normalised
+ *                             activations, ADM's AdaGN). Absent in older files: {@code add}
  */
 public record DecoderConfig(
         String modelType,
@@ -46,7 +51,9 @@ public record DecoderConfig(
         int timesteps,
         String schedule,
         String prediction,
-        double conditioningDropout) {
+        double conditioningDropout,
+        Double conditionScale,
+        String conditionInjection) {
 
     public static final String MODEL_TYPE = "decoder";
     public static final int FORMAT_VERSION = 1;
@@ -57,6 +64,8 @@ public record DecoderConfig(
     public static final int DEFAULT_ATTENTION_HEADS = 4;
     /** Conditioning dropout of unCLIP's decoder: the CLIP embedding is dropped 10% of the time. */
     public static final double DEFAULT_CONDITIONING_DROPOUT = 0.1;
+    public static final String INJECTION_ADD = "add";
+    public static final String INJECTION_SCALE_SHIFT = "scale_shift";
 
     public DecoderConfig {
         if (!MODEL_TYPE.equals(modelType)) {
@@ -125,6 +134,15 @@ public record DecoderConfig(
         if (!(conditioningDropout >= 0 && conditioningDropout < 1)) {
             throw new IllegalArgumentException("conditioning_dropout must be in [0, 1), got " + conditioningDropout);
         }
+        conditionScale = conditionScale == null ? 1.0 : conditionScale;
+        if (!(conditionScale > 0 && conditionScale < 1e6)) {
+            throw new IllegalArgumentException("condition_scale must be positive and finite, got " + conditionScale);
+        }
+        conditionInjection = conditionInjection == null ? INJECTION_ADD : conditionInjection;
+        if (!Set.of(INJECTION_ADD, INJECTION_SCALE_SHIFT).contains(conditionInjection)) {
+            throw new IllegalArgumentException("condition_injection must be add or scale_shift, got \""
+                    + conditionInjection + "\"");
+        }
     }
 
     /**
@@ -137,7 +155,7 @@ public record DecoderConfig(
                 channelMultipliers, blocksPerLevel, attentionResolutions, DEFAULT_ATTENTION_HEADS, 0.0,
                 DEFAULT_CONDITION_DIM, 4 * baseChannels, NoiseScheduler.DEFAULT_TIMESTEPS,
                 NoiseScheduler.Schedule.COSINE.configName(), PredictionType.EPSILON.configName(),
-                DEFAULT_CONDITIONING_DROPOUT);
+                DEFAULT_CONDITIONING_DROPOUT, 1.0, INJECTION_ADD);
     }
 
     /** The seed's decoder: 64×64 RGB, channels 64-128-256, two blocks per level, attention at 16×16. */
@@ -153,31 +171,43 @@ public record DecoderConfig(
     public DecoderConfig withImageChannels(int value) {
         return new DecoderConfig(modelType, formatVersion, imageSize, value, baseChannels, channelMultipliers,
                 blocksPerLevel, attentionResolutions, attentionHeads, dropout, conditionDim, timeEmbedDim, timesteps,
-                schedule, prediction, conditioningDropout);
+                schedule, prediction, conditioningDropout, conditionScale, conditionInjection);
     }
 
     public DecoderConfig withConditionDim(int value) {
         return new DecoderConfig(modelType, formatVersion, imageSize, imageChannels, baseChannels, channelMultipliers,
                 blocksPerLevel, attentionResolutions, attentionHeads, dropout, value, timeEmbedDim, timesteps,
-                schedule, prediction, conditioningDropout);
+                schedule, prediction, conditioningDropout, conditionScale, conditionInjection);
     }
 
     public DecoderConfig withBaseChannels(int value) {
         return new DecoderConfig(modelType, formatVersion, imageSize, imageChannels, value, channelMultipliers,
                 blocksPerLevel, attentionResolutions, attentionHeads, dropout, conditionDim, timeEmbedDim, timesteps,
-                schedule, prediction, conditioningDropout);
+                schedule, prediction, conditioningDropout, conditionScale, conditionInjection);
     }
 
     public DecoderConfig withDropout(double value, double conditioning) {
         return new DecoderConfig(modelType, formatVersion, imageSize, imageChannels, baseChannels, channelMultipliers,
                 blocksPerLevel, attentionResolutions, attentionHeads, value, conditionDim, timeEmbedDim, timesteps,
-                schedule, prediction, conditioning);
+                schedule, prediction, conditioning, conditionScale, conditionInjection);
     }
 
     public DecoderConfig withDiffusion(int steps, String scheduleName, String predictionName) {
         return new DecoderConfig(modelType, formatVersion, imageSize, imageChannels, baseChannels, channelMultipliers,
                 blocksPerLevel, attentionResolutions, attentionHeads, dropout, conditionDim, timeEmbedDim, steps,
-                scheduleName, predictionName, conditioningDropout);
+                scheduleName, predictionName, conditioningDropout, conditionScale, conditionInjection);
+    }
+
+    /** How the CLIP embedding conditions the U-Net: its scale and the injection ({@code add} or {@code scale_shift}). */
+    public DecoderConfig withConditioning(double scale, String injection) {
+        return new DecoderConfig(modelType, formatVersion, imageSize, imageChannels, baseChannels, channelMultipliers,
+                blocksPerLevel, attentionResolutions, attentionHeads, dropout, conditionDim, timeEmbedDim, timesteps,
+                schedule, prediction, conditioningDropout, scale, injection);
+    }
+
+    @JsonIgnore
+    public boolean scaleShift() {
+        return INJECTION_SCALE_SHIFT.equals(conditionInjection);
     }
 
     /** Reads {@code config.json} from a model directory. */

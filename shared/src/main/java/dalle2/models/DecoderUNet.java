@@ -125,6 +125,9 @@ public final class DecoderUNet extends AbstractBlock {
         NDArray nullArray = ps.getValue(nullCondition, x.getDevice(), training);      // (D)
         NDArray cond = condition.mul(keepColumn)
                 .add(keepColumn.neg().add(1f).mul(nullArray));                        // (B, D)
+        if (config.conditionScale() != 1.0) {
+            cond = cond.mul((float) (double) config.conditionScale());
+        }
         NDArray emb = timeEmbed.embed(ps, timesteps, training)
                 .add(forward1(conditionProjection, ps, cond, training));             // (B, E)
 
@@ -292,7 +295,9 @@ public final class DecoderUNet extends AbstractBlock {
             this.out = out;
             norm1 = addChildBlock("norm1", GroupNorm.forChannels(in));
             conv1 = addChildBlock("conv1", conv3x3(out));
-            embProjection = addChildBlock("emb_proj", Linear.builder().setUnits(out).build());
+            // scale_shift: the projection yields a scale and a shift per channel (ADM's AdaGN), else a bias
+            embProjection = addChildBlock("emb_proj",
+                    Linear.builder().setUnits(config.scaleShift() ? 2L * out : out).build());
             norm2 = addChildBlock("norm2", GroupNorm.forChannels(out));
             dropout = addChildBlock("dropout", Dropout.builder().optRate((float) config.dropout()).build());
             conv2 = addChildBlock("conv2", conv3x3(out));
@@ -309,9 +314,15 @@ public final class DecoderUNet extends AbstractBlock {
             long batch = x.getShape().get(0);
             NDArray h = Activation.swish(forward1(norm1, ps, x, training), 1f);
             h = forward1(conv1, ps, h, training);                                     // (B, C_out, s, s)
-            NDArray e = forward1(embProjection, ps, Activation.swish(emb, 1f), training); // (B, C_out)
-            h = h.add(e.reshape(batch, out, 1, 1));
-            h = Activation.swish(forward1(norm2, ps, h, training), 1f);
+            NDArray e = forward1(embProjection, ps, Activation.swish(emb, 1f), training); // (B, C_out or 2·C_out)
+            if (config.scaleShift()) {
+                NDList scaleShift = e.reshape(batch, 2L * out, 1, 1).split(2, 1);      // 2 × (B, C_out, 1, 1)
+                h = forward1(norm2, ps, h, training).mul(scaleShift.get(0).add(1f)).add(scaleShift.get(1));
+                h = Activation.swish(h, 1f);
+            } else {
+                h = h.add(e.reshape(batch, out, 1, 1));
+                h = Activation.swish(forward1(norm2, ps, h, training), 1f);
+            }
             h = forward1(dropout, ps, h, training);
             h = forward1(conv2, ps, h, training);                                     // (B, C_out, s, s)
             NDArray residual = skip == null ? x : forward1(skip, ps, x, training);

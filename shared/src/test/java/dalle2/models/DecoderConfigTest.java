@@ -73,6 +73,27 @@ class DecoderConfigTest {
     }
 
     @Test
+    void aFileWrittenBeforeTheConditioningFieldsReadsAsAPlainAddedEmbedding(@TempDir Path dir) throws IOException {
+        DecoderConfig scaled = DecoderConfig.tiny().withConditioning(16, DecoderConfig.INJECTION_SCALE_SHIFT);
+        scaled.write(dir);
+        assertEquals(scaled, DecoderConfig.read(dir));
+        String json = Json.write(DecoderConfig.tiny());
+        assertTrue(json.contains(",\"condition_scale\":1.0,\"condition_injection\":\"add\""), json);
+        Files.writeString(dir.resolve("config.json"),
+                json.replace(",\"condition_scale\":1.0,\"condition_injection\":\"add\"", ""));
+        DecoderConfig old = DecoderConfig.read(dir);
+        assertEquals(1.0, old.conditionScale());
+        assertEquals(DecoderConfig.INJECTION_ADD, old.conditionInjection());
+        assertEquals(DecoderConfig.tiny(), old);
+    }
+
+    @Test
+    void refusesAnUnknownInjectionOrANonPositiveScale() {
+        assertMessage("condition_injection", () -> DecoderConfig.tiny().withConditioning(1, "film"));
+        assertMessage("condition_scale", () -> DecoderConfig.tiny().withConditioning(0, DecoderConfig.INJECTION_ADD));
+    }
+
+    @Test
     void aFileWithAMissingFieldIsRefused(@TempDir Path dir) throws IOException {
         String json = Json.write(DecoderConfig.tiny());
         Files.writeString(dir.resolve("config.json"), json.replace("\"base_channels\":16,", ""));

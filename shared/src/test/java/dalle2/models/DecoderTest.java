@@ -99,8 +99,11 @@ class DecoderTest {
             NDArray again = decoder.sample(embeddings.get("1:2"), 5, 0.5f, 3f, new long[] {12}, DdimSampler.Progress.NONE);
             NDArray otherSeed = decoder.sample(embeddings.get("1:2"), 5, 0.5f, 3f, new long[] {14}, DdimSampler.Progress.NONE);
 
-            assertTrue(maxDifference(batch.get("1:2"), alone) <= 1e-5f);
-            assertEquals(0f, maxDifference(alone, again));
+            // float32 kernels block their sums differently for another batch size; after 5 guided steps that leaves
+            // ~1e-5 (measured 0.9–1.2e-5): 1e-4 is still 1/78 of one 8-bit level of the PNG (2/255)
+            float batchDifference = maxDifference(batch.get("1:2"), alone);
+            assertTrue(batchDifference <= 1e-4f, "alone vs in a batch of 3: " + batchDifference);
+            assertEquals(0f, maxDifference(alone, again), "the same call twice");
             assertTrue(maxDifference(alone, otherSeed) > 1e-2f);
         }
     }

@@ -40,6 +40,12 @@ class DecoderUNetTest {
         assertOutputShapeEqualsInputShape(DecoderConfig.tiny(), 3);
         assertOutputShapeEqualsInputShape(small64(), 2);
         assertOutputShapeEqualsInputShape(DecoderConfig.tiny().withImageChannels(1), 2);
+        assertOutputShapeEqualsInputShape(scaleShift(), 2);
+    }
+
+    /** The tiny decoder with a √D-scaled embedding that scales and shifts the normalised activations. */
+    static DecoderConfig scaleShift() {
+        return DecoderConfig.tiny().withConditioning(Math.sqrt(32), DecoderConfig.INJECTION_SCALE_SHIFT);
     }
 
     private static void assertOutputShapeEqualsInputShape(DecoderConfig config, int batch) {
@@ -66,8 +72,16 @@ class DecoderUNetTest {
 
     @Test
     void keepZeroReplacesTheEmbeddingByTheLearnedNullEmbedding() {
+        assertKeepZeroUsesTheNullEmbedding(DecoderConfig.tiny());
+    }
+
+    @Test
+    void scaleShiftConditioningAlsoDependsOnTheEmbeddingAndHonoursKeepZero() {
+        assertKeepZeroUsesTheNullEmbedding(scaleShift());
+    }
+
+    private static void assertKeepZeroUsesTheNullEmbedding(DecoderConfig config) {
         try (NDManager manager = DjlRuntime.newManager()) {
-            DecoderConfig config = DecoderConfig.tiny();
             Decoder decoder = withRandomWeights(Decoder.create(config, manager), 2);
             NDArray x = manager.randomNormal(new Shape(2, 3, 32, 32));
             NDArray t = manager.create(new long[] {100, 700});
@@ -92,9 +106,17 @@ class DecoderUNetTest {
 
     @Test
     void overfitsFourFixedImagesWithFixedEmbeddings() {
+        assertOverfits(DecoderConfig.tiny());
+    }
+
+    @Test
+    void overfitsWithScaleShiftConditioningToo() {
+        assertOverfits(scaleShift());
+    }
+
+    private static void assertOverfits(DecoderConfig config) {
         DjlRuntime.configure();
         try (NDManager manager = DjlRuntime.newManager()) {
-            DecoderConfig config = DecoderConfig.tiny();
             Decoder decoder = Decoder.create(config, manager, 3);
             Shape shape = new Shape(4, 3, 32, 32);
             NDArray images = manager.randomUniform(-1f, 1f, shape);
