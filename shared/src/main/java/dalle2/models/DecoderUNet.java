@@ -6,7 +6,6 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.AbstractBlock;
-import ai.djl.nn.Activation;
 import ai.djl.nn.Block;
 import ai.djl.nn.Parameter;
 import ai.djl.nn.convolutional.Conv2d;
@@ -16,6 +15,7 @@ import ai.djl.training.ParameterStore;
 import ai.djl.training.initializer.Initializer;
 import ai.djl.util.Pair;
 import ai.djl.util.PairList;
+import dalle2.djl.Differentiable;
 import java.nio.FloatBuffer;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -144,7 +144,7 @@ public final class DecoderUNet extends AbstractBlock {
             }
             h = block.forward(ps, new NDList(h, emb), training).head();
         }
-        h = Activation.swish(forward1(outputNorm, ps, h, training), 1f);
+        h = Differentiable.silu(forward1(outputNorm, ps, h, training));
         return new NDList(forward1(outputConv, ps, h, training));                    // (B, C_img, S, S)
     }
 
@@ -307,11 +307,11 @@ public final class DecoderUNet extends AbstractBlock {
             NDArray x = inputs.get(0);                                                // (B, C_in, s, s)
             NDArray emb = inputs.get(1);                                              // (B, E)
             long batch = x.getShape().get(0);
-            NDArray h = Activation.swish(forward1(norm1, ps, x, training), 1f);
+            NDArray h = Differentiable.silu(forward1(norm1, ps, x, training));
             h = forward1(conv1, ps, h, training);                                     // (B, C_out, s, s)
-            NDArray e = forward1(embProjection, ps, Activation.swish(emb, 1f), training); // (B, C_out)
+            NDArray e = forward1(embProjection, ps, Differentiable.silu(emb), training);  // (B, C_out)
             h = h.add(e.reshape(batch, out, 1, 1));
-            h = Activation.swish(forward1(norm2, ps, h, training), 1f);
+            h = Differentiable.silu(forward1(norm2, ps, h, training));
             h = forward1(dropout, ps, h, training);
             h = forward1(conv2, ps, h, training);                                     // (B, C_out, s, s)
             NDArray residual = skip == null ? x : forward1(skip, ps, x, training);
@@ -374,9 +374,8 @@ public final class DecoderUNet extends AbstractBlock {
             NDArray q = qkvAll.get(0);                                                // (B, heads, T, d)
             NDArray k = qkvAll.get(1);
             NDArray v = qkvAll.get(2);
-            NDArray weights = q.matMul(k.transpose(0, 1, 3, 2))
-                    .mul((float) (1.0 / Math.sqrt(headDim)))
-                    .softmax(-1);                                                     // (B, heads, T, T)
+            NDArray weights = Differentiable.mul(q.matMul(k.transpose(0, 1, 3, 2)),
+                    (float) (1.0 / Math.sqrt(headDim))).softmax(-1);                  // (B, heads, T, T)
             NDArray attended = weights.matMul(v)                                      // (B, heads, T, d)
                     .transpose(0, 2, 1, 3).reshape(batch, positions, channels);      // (B, T, C)
             NDArray out = forward1(projection, ps, attended, training)               // (B, T, C)
