@@ -220,7 +220,7 @@ public final class DecoderUNet extends AbstractBlock {
             } else if (parameter.getType() == Parameter.Type.GAMMA) {
                 java.util.Arrays.fill(values, 1f);
             }
-            array.set(FloatBuffer.wrap(values));
+            array.set(FloatBuffer.wrap(values));   // copied into storage the parameter's array keeps reachable
         }
     }
 

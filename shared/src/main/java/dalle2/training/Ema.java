@@ -94,7 +94,11 @@ public final class Ema implements AutoCloseable {
         }
     }
 
-    /** Exchanges the block's parameters and the averages; swap again to resume training. */
+    /**
+     * Exchanges the block's parameters and the averages; swap again to resume training. Call it between steps:
+     * {@code set} gives each array new storage (a direct buffer the array keeps reachable) and frees the old at
+     * the next garbage collection, so no graph or view of a parameter may be alive across a swap.
+     */
     public void swap(Block block) {
         for (Pair<String, Parameter> entry : block.getParameters()) {
             NDArray shadow = shadow(entry.getKey());
