@@ -11,6 +11,7 @@ import ai.djl.nn.Parameter;
 import ai.djl.training.ParameterStore;
 import ai.djl.training.initializer.ConstantInitializer;
 import ai.djl.util.PairList;
+import dalle2.djl.Differentiable;
 import dalle2.djl.DjlRuntime;
 import dalle2.inference.ImageTensors;
 import java.awt.image.BufferedImage;
@@ -199,7 +200,7 @@ public final class ClipEncoder implements AutoCloseable {
         NDArray labels = images.getManager().arange(0, (int) batch, 1, DataType.INT64);   // (B)
         NDArray imageLoss = crossEntropy(logitsPerImage, labels);
         NDArray textLoss = crossEntropy(logitsPerImage.transpose(), labels);
-        return imageLoss.add(textLoss).div(2f);                                            // ()
+        return Differentiable.div(imageLoss.add(textLoss), 2f);                            // ()
     }
 
     /**
@@ -221,7 +222,7 @@ public final class ClipEncoder implements AutoCloseable {
         NDArray textSums = textTargets.sum(new int[] {1}, true);
         NDArray textLoss = logitsPerImage.transpose().logSoftmax(1).mul(textTargets.div(textSums))
                 .sum(new int[] {1}).mean().neg();
-        return imageLoss.add(textLoss).div(2f);                                            // ()
+        return Differentiable.div(imageLoss.add(textLoss), 2f);                            // ()
     }
 
     /** Mean over rows of −log softmax(logits)[row, label]. */
@@ -312,8 +313,8 @@ public final class ClipEncoder implements AutoCloseable {
                     .singletonOrThrow();
             NDArray t = ps.getValue(logLogitScale, images.getDevice(), training);
             // start from an activation-side array so the result lives in the step's manager, not the model's
-            NDArray scale = images.getManager().zeros(new Shape(1)).add(t)
-                    .minimum((float) Math.log(ClipConfig.MAX_LOGIT_SCALE)).exp();         // (1)
+            NDArray scale = Differentiable.minimum(images.getManager().zeros(new Shape(1)).add(t),
+                    (float) Math.log(ClipConfig.MAX_LOGIT_SCALE)).exp();                   // (1)
             return new NDList(imageEmbeddings, textEmbeddings, scale);
         }
 

@@ -14,6 +14,7 @@ import ai.djl.nn.norm.LayerNorm;
 import ai.djl.training.ParameterStore;
 import ai.djl.training.initializer.NormalInitializer;
 import ai.djl.util.PairList;
+import dalle2.djl.Differentiable;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -84,7 +85,7 @@ public final class ClipTextTower extends AbstractBlock {
 
     /** Rows scaled to unit length (a zero row stays zero). */
     static NDArray l2Normalize(NDArray x) {
-        return x.div(x.square().sum(new int[] {-1}, true).sqrt().maximum(1e-12f));
+        return x.div(Differentiable.maximum(x.square().sum(new int[] {-1}, true).sqrt(), 1e-12f));
     }
 
     @Override

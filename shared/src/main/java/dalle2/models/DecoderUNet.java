@@ -6,7 +6,6 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.AbstractBlock;
-import ai.djl.nn.Activation;
 import ai.djl.nn.Block;
 import ai.djl.nn.Parameter;
 import ai.djl.nn.convolutional.Conv2d;
@@ -16,6 +15,7 @@ import ai.djl.training.ParameterStore;
 import ai.djl.training.initializer.Initializer;
 import ai.djl.util.Pair;
 import ai.djl.util.PairList;
+import dalle2.djl.Differentiable;
 import java.nio.FloatBuffer;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -126,7 +126,7 @@ public final class DecoderUNet extends AbstractBlock {
         NDArray cond = condition.mul(keepColumn)
                 .add(keepColumn.neg().add(1f).mul(nullArray));                        // (B, D)
         if (config.conditionScale() != 1.0) {
-            cond = cond.mul((float) (double) config.conditionScale());
+            cond = Differentiable.mul(cond, (float) (double) config.conditionScale());
         }
         NDArray emb = timeEmbed.embed(ps, timesteps, training)
                 .add(forward1(conditionProjection, ps, cond, training));             // (B, E)
@@ -147,7 +147,7 @@ public final class DecoderUNet extends AbstractBlock {
             }
             h = block.forward(ps, new NDList(h, emb), training).head();
         }
-        h = Activation.swish(forward1(outputNorm, ps, h, training), 1f);
+        h = Differentiable.silu(forward1(outputNorm, ps, h, training));
         return new NDList(forward1(outputConv, ps, h, training));                    // (B, C_img, S, S)
     }
 
@@ -223,7 +223,7 @@ public final class DecoderUNet extends AbstractBlock {
             } else if (parameter.getType() == Parameter.Type.GAMMA) {
                 java.util.Arrays.fill(values, 1f);
             }
-            array.set(FloatBuffer.wrap(values));
+            array.set(FloatBuffer.wrap(values));   // copied into storage the parameter's array keeps reachable
         }
     }
 
@@ -312,16 +312,16 @@ public final class DecoderUNet extends AbstractBlock {
             NDArray x = inputs.get(0);                                                // (B, C_in, s, s)
             NDArray emb = inputs.get(1);                                              // (B, E)
             long batch = x.getShape().get(0);
-            NDArray h = Activation.swish(forward1(norm1, ps, x, training), 1f);
+            NDArray h = Differentiable.silu(forward1(norm1, ps, x, training));
             h = forward1(conv1, ps, h, training);                                     // (B, C_out, s, s)
-            NDArray e = forward1(embProjection, ps, Activation.swish(emb, 1f), training); // (B, C_out or 2·C_out)
+            NDArray e = forward1(embProjection, ps, Differentiable.silu(emb), training); // (B, C_out or 2·C_out)
             if (config.scaleShift()) {
                 NDList scaleShift = e.reshape(batch, 2L * out, 1, 1).split(2, 1);      // 2 × (B, C_out, 1, 1)
                 h = forward1(norm2, ps, h, training).mul(scaleShift.get(0).add(1f)).add(scaleShift.get(1));
-                h = Activation.swish(h, 1f);
+                h = Differentiable.silu(h);
             } else {
                 h = h.add(e.reshape(batch, out, 1, 1));
-                h = Activation.swish(forward1(norm2, ps, h, training), 1f);
+                h = Differentiable.silu(forward1(norm2, ps, h, training));
             }
             h = forward1(dropout, ps, h, training);
             h = forward1(conv2, ps, h, training);                                     // (B, C_out, s, s)
@@ -385,9 +385,8 @@ public final class DecoderUNet extends AbstractBlock {
             NDArray q = qkvAll.get(0);                                                // (B, heads, T, d)
             NDArray k = qkvAll.get(1);
             NDArray v = qkvAll.get(2);
-            NDArray weights = q.matMul(k.transpose(0, 1, 3, 2))
-                    .mul((float) (1.0 / Math.sqrt(headDim)))
-                    .softmax(-1);                                                     // (B, heads, T, T)
+            NDArray weights = Differentiable.mul(q.matMul(k.transpose(0, 1, 3, 2)),
+                    (float) (1.0 / Math.sqrt(headDim))).softmax(-1);                  // (B, heads, T, T)
             NDArray attended = weights.matMul(v)                                      // (B, heads, T, d)
                     .transpose(0, 2, 1, 3).reshape(batch, positions, channels);      // (B, T, C)
             NDArray out = forward1(projection, ps, attended, training)               // (B, T, C)

@@ -88,6 +88,10 @@ public final class ModelWeights {
                         + String.join("; ", problems.subList(0, Math.min(5, problems.size())))
                         + (problems.size() > 5 ? "; …" : ""));
             }
+            // toByteBuffer() copies the values out of the decoded array (which closes with this scope); set()
+            // copies them again into a direct buffer of DJL's that becomes the parameter's storage and that the
+            // parameter's array keeps reachable. So nothing here aliases memory freed later. Never pass
+            // toByteBuffer(true) to set(): that buffer is a view of the source's memory.
             for (Pair<String, Parameter> entry : block.getParameters()) {
                 NDArray target = entry.getValue().getArray();
                 NDArray source = stored.get(entry.getKey());

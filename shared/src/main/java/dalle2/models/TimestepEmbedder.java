@@ -6,10 +6,10 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.AbstractBlock;
-import ai.djl.nn.Activation;
 import ai.djl.nn.core.Linear;
 import ai.djl.training.ParameterStore;
 import ai.djl.util.PairList;
+import dalle2.djl.Differentiable;
 
 /**
  * Embeds diffusion timesteps: fixed sinusoidal features of width 128 (Vaswani et al. 2017, section 3.5,
@@ -59,7 +59,7 @@ public final class TimestepEmbedder extends AbstractBlock {
                                      PairList<String, Object> params) {
         NDArray features = sinusoidal(inputs.singletonOrThrow());                    // (B, 128)
         NDArray hidden = in.forward(parameterStore, new NDList(features), training).singletonOrThrow();
-        hidden = Activation.swish(hidden, 1f);                                        // SiLU, (B, D)
+        hidden = Differentiable.silu(hidden);                                         // (B, D)
         return out.forward(parameterStore, new NDList(hidden), training);            // (B, D)
     }
 

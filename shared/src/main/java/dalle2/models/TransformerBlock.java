@@ -11,6 +11,7 @@ import ai.djl.nn.core.Linear;
 import ai.djl.nn.norm.LayerNorm;
 import ai.djl.training.ParameterStore;
 import ai.djl.util.PairList;
+import dalle2.djl.Differentiable;
 
 /**
  * A pre-LayerNorm transformer block (GPT-2 style): x + Attn(LN(x)), then x + MLP(LN(x)).
@@ -84,7 +85,7 @@ public final class TransformerBlock extends AbstractBlock {
         NDArray query = qkv.get(0);                                                          // (B, H, T, hd)
         NDArray key = qkv.get(1);
         NDArray value = qkv.get(2);
-        NDArray scores = query.matMul(key.transpose(0, 1, 3, 2)).div((float) Math.sqrt(headDim)); // (B, H, T, T)
+        NDArray scores = Differentiable.div(query.matMul(key.transpose(0, 1, 3, 2)), (float) Math.sqrt(headDim)); // (B, H, T, T)
         if (mask != null) {
             scores = scores.add(mask);
         }

@@ -9,6 +9,7 @@ import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.jni.JniUtils;
 import ai.djl.util.Pair;
 import ai.djl.util.PairList;
+import dalle2.djl.DjlRuntime;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -105,6 +106,16 @@ public final class AdamW implements AutoCloseable {
         if (!(learningRate >= 0) || Float.isInfinite(learningRate)) {
             throw new IllegalArgumentException("learning rate must be >= 0, got " + learningRate);
         }
+        // grad mode is per thread and on by default except on the thread that loaded the engine: an in-place
+        // update of a parameter under it fails ("a leaf Variable that requires grad is being used in an
+        // in-place operation"), so the update runs without it on any thread
+        DjlRuntime.withoutGradients(() -> {
+            update(parameters, learningRate);
+            return null;
+        });
+    }
+
+    private void update(PairList<String, Parameter> parameters, float learningRate) {
         NDArray first = firstArray(parameters);
         if (stateManager == null) {
             stateManager = first.getManager().newSubManager();

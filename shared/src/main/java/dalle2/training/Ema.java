@@ -8,6 +8,7 @@ import ai.djl.nn.Block;
 import ai.djl.nn.Parameter;
 import ai.djl.util.Pair;
 import ai.djl.util.PairList;
+import dalle2.djl.DjlRuntime;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -70,14 +71,19 @@ public final class Ema implements AutoCloseable {
     /** θ̄ ← θ̄ − (1 − d)·(θ̄ − θ), in place. */
     public void update(Block block) {
         float rate = 1f - decayAt(updates);
-        try (NDManager scope = manager.newSubManager()) {
-            for (Pair<String, Parameter> entry : block.getParameters()) {
-                NDArray shadow = shadow(entry.getKey());
-                NDArray difference = shadow.sub(entry.getValue().getArray());
-                difference.attach(scope);
-                shadow.subi(difference.muli(rate));
+        // without grad mode on any thread (it is on by default except on the engine's): under it θ̄ − θ would
+        // record a graph, and the in-place updates would chain every step's graph onto the averages
+        DjlRuntime.withoutGradients(() -> {
+            try (NDManager scope = manager.newSubManager()) {
+                for (Pair<String, Parameter> entry : block.getParameters()) {
+                    NDArray shadow = shadow(entry.getKey());
+                    NDArray difference = shadow.sub(entry.getValue().getArray());
+                    difference.attach(scope);
+                    shadow.subi(difference.muli(rate));
+                }
             }
-        }
+            return null;
+        });
         updates++;
     }
 
@@ -88,7 +94,11 @@ public final class Ema implements AutoCloseable {
         }
     }
 
-    /** Exchanges the block's parameters and the averages; swap again to resume training. */
+    /**
+     * Exchanges the block's parameters and the averages; swap again to resume training. Call it between steps:
+     * {@code set} gives each array new storage (a direct buffer the array keeps reachable) and frees the old at
+     * the next garbage collection, so no graph or view of a parameter may be alive across a swap.
+     */
     public void swap(Block block) {
         for (Pair<String, Parameter> entry : block.getParameters()) {
             NDArray shadow = shadow(entry.getKey());

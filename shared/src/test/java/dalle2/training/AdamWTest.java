@@ -126,4 +126,40 @@ class AdamWTest {
             assertTrue(wrongDecay.getMessage().contains("weight_decay = 0.01"), wrongDecay.getMessage());
         }
     }
+
+    /** The w of one update of f = ½(w − 3)² from w = 0.5, run on a new thread or on this one. */
+    private static float oneUpdate(boolean onANewThread) throws Exception {
+        java.util.concurrent.atomic.AtomicReference<Object> result = new java.util.concurrent.atomic.AtomicReference<>();
+        Runnable update = () -> {
+            try (NDManager manager = DjlRuntime.newManager(); AdamW optimizer = AdamW.withWeightDecay(0.1f)) {
+                Parameter w = parameter(manager, "w", new Shape(1, 1), 0.5f);
+                Parameter b = parameter(manager, "b", new Shape(1), 0.5f);
+                ParameterList parameters = new ParameterList();
+                parameters.add("w", w);
+                parameters.add("b", b);
+                backward(manager, w, b);
+                optimizer.step(parameters, 0.1f);
+                result.set(w.getArray().getFloat(0, 0));
+            } catch (RuntimeException e) {
+                result.set(e);
+            }
+        };
+        if (onANewThread) {
+            Thread thread = new Thread(update, "trainer-on-another-thread");
+            thread.start();
+            thread.join();
+        } else {
+            update.run();
+        }
+        if (result.get() instanceof RuntimeException e) {
+            throw e;
+        }
+        return (Float) result.get();
+    }
+
+    @Test
+    void updatesOnAThreadThatDidNotLoadTheEngineLikeOnTheMainThread() throws Exception {
+        // libtorch's grad mode is per thread and on by default; DJL turns it off only where the engine loaded
+        assertEquals(oneUpdate(false), oneUpdate(true));
+    }
 }
