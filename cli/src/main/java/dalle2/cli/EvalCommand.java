@@ -49,7 +49,7 @@ public final class EvalCommand implements Callable<Integer> {
     @Option(names = "--prior-steps", defaultValue = "32") int priorSteps;
     @Option(names = "--decoder-steps", defaultValue = "25") int decoderSteps;
     @Option(names = "--prior-guidance", defaultValue = "1.0") float priorGuidance;
-    @Option(names = "--decoder-guidance", defaultValue = "3.0") float decoderGuidance;
+    @Option(names = "--decoder-guidance", defaultValue = "5.0") float decoderGuidance;
     @Option(names = "--seed", defaultValue = "1") long seed;
     @Option(names = "--out", description = "also write the report (Markdown) here") Path out;
     @Option(names = "--clip-only", description = "only the CLIP figures (no prior or decoder needed)") boolean clipOnly;

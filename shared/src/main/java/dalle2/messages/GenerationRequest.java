@@ -46,7 +46,7 @@ public record GenerationRequest(
     public static final int DEFAULT_DECODER_STEPS = 50;
     public static final double DEFAULT_ETA = 0.0;
     public static final double DEFAULT_PRIOR_GUIDANCE = 2.0;
-    public static final double DEFAULT_DECODER_GUIDANCE = 3.0;
+    public static final double DEFAULT_DECODER_GUIDANCE = 5.0;
     public static final int MAX_IDEMPOTENCY_KEY_CHARS = 200;
 
     private static final Pattern JOB_ID = Pattern.compile("[A-Za-z0-9._-]{1,64}");
