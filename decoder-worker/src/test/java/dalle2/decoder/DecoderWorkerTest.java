@@ -4,8 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.Device;
-import dalle2.embedded.EmbeddedKafka;
-import dalle2.embedded.EmbeddedS3;
+import dalle2.embedded.EmbeddedServersExtension;
 import dalle2.inference.DallE2;
 import dalle2.inference.DecodeTask;
 import dalle2.inference.ImageDecoderModel;
@@ -39,17 +38,16 @@ import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BooleanSupplier;
-import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.TopicPartition;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * One decoder worker at a time (they share the decoder group) on a real in-JVM broker and S3Proxy, with the tiny
@@ -60,8 +58,9 @@ import org.junit.jupiter.api.Timeout;
 @Timeout(value = 120, unit = TimeUnit.SECONDS)
 class DecoderWorkerTest {
 
-    private EmbeddedKafka kafka;
-    private EmbeddedS3 s3;
+    @RegisterExtension
+    static final EmbeddedServersExtension servers = EmbeddedServersExtension.kafkaAndS3();
+
     private ModelProvider models;
     private int dim;
     private KafkaProducer<String, byte[]> producer;
@@ -69,34 +68,14 @@ class DecoderWorkerTest {
 
     @BeforeAll
     void start() throws Exception {
-        kafka = EmbeddedKafka.start();
-        s3 = EmbeddedS3.inMemory();
         Path dir = TinyModels.write(Files.createTempDirectory("decoder-worker-test"));
         models = DallE2.provider(dir);
         dim = Json.readFile(dir.resolve(DallE2.DECODER_DIR).resolve(DecoderConfig.FILE_NAME), DecoderConfig.class)
                 .conditionDim();
-        try (Admin admin = KafkaClients.admin(kafka.bootstrap(), "test-admin")) {
-            Topics.ensure(admin, Topics.specs(1, 2, 2), 30_000);
-        }
-        producer = KafkaClients.producer(kafka.bootstrap(), "test");
-        view = new StatusView(kafka.bootstrap(), 10_000, "test").start();
+        servers.createTopics(1, 2, 2);
+        producer = servers.closeAfterAll(KafkaClients.producer(servers.bootstrap(), "test"));
+        view = servers.closeAfterAll(new StatusView(servers.bootstrap(), 10_000, "test").start());
         assertTrue(view.awaitCaughtUp(Duration.ofSeconds(30)));
-    }
-
-    @AfterAll
-    void stop() {
-        if (view != null) {
-            view.close();
-        }
-        if (producer != null) {
-            producer.close();
-        }
-        if (s3 != null) {
-            s3.close();
-        }
-        if (kafka != null) {
-            kafka.close();
-        }
     }
 
     // ---- record key = job id -----------------------------------------------------------------------------------
@@ -244,13 +223,12 @@ class DecoderWorkerTest {
     /** A worker storing into {@code bucket}, which exists unless its name says "missing". */
     private Worker worker(String id, String bucket, RetryPolicy retry, int maxBatch, Duration maxWait)
             throws Exception {
-        ObjectStore store = new ObjectStore(new ObjectStore.Config(s3.endpoint(), s3.accessKey(), s3.secretKey(),
-                bucket));
+        ObjectStore store = new ObjectStore(servers.storage(bucket));
         if (!bucket.startsWith("missing")) {
             store.ensureBucket();
         }
         StepWatch model = new StepWatch(models.decoderModel(Device.cpu()));
-        StageWorker.Config config = StageWorker.Config.defaults(kafka.bootstrap(), id, maxBatch)
+        StageWorker.Config config = StageWorker.Config.defaults(servers.bootstrap(), id, maxBatch)
                 .withMaxWait(maxWait).withRetry(retry);
         DecoderWorker worker = new DecoderWorker(config, model, store);
         worker.start(Duration.ofSeconds(30));
@@ -354,7 +332,7 @@ class DecoderWorkerTest {
     }
 
     private DeadLetter awaitDeadLetter(String key) {
-        try (KafkaConsumer<String, byte[]> c = KafkaClients.readerConsumer(kafka.bootstrap(), "dlq")) {
+        try (KafkaConsumer<String, byte[]> c = KafkaClients.readerConsumer(servers.bootstrap(), "dlq")) {
             List<TopicPartition> parts = c.partitionsFor(Topics.DEAD_LETTERS).stream()
                     .map(p -> new TopicPartition(p.topic(), p.partition())).toList();
             c.assign(parts);

@@ -23,31 +23,24 @@ import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 @Timeout(90)
 class EmbeddedServersTest {
+
+    @RegisterExtension
+    static final EmbeddedServersExtension servers = EmbeddedServersExtension.kafkaAndS3();
 
     private static EmbeddedKafka kafka;
     private static EmbeddedS3 s3;
 
     @BeforeAll
-    static void start() {
-        kafka = EmbeddedKafka.start();
-        s3 = EmbeddedS3.inMemory();
-    }
-
-    @AfterAll
-    static void stop() {
-        if (kafka != null) {
-            kafka.close();
-        }
-        if (s3 != null) {
-            s3.close();
-        }
+    static void useTheExtensionsServers() {
+        kafka = servers.kafka();
+        s3 = servers.s3();
     }
 
     @Test

@@ -7,8 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dalle2.embedded.EmbeddedKafka;
-import dalle2.embedded.EmbeddedS3;
+import dalle2.embedded.EmbeddedServersExtension;
 import dalle2.kafka.KafkaClients;
 import dalle2.kafka.Topics;
 import dalle2.messages.GenerationRequest;
@@ -33,10 +32,10 @@ import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.TopicPartition;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
@@ -44,37 +43,19 @@ import org.junit.jupiter.params.provider.CsvSource;
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
 class GatewayApiTest {
 
-    private static EmbeddedKafka kafka;
-    private static EmbeddedS3 s3;
-    private static Gateway gateway;
-    private static Vertx clientVertx;
+    @RegisterExtension
+    static final EmbeddedServersExtension servers = EmbeddedServersExtension.kafkaAndS3();
+
     private static WebClient client;
 
     @BeforeAll
     static void start() throws Exception {
-        kafka = EmbeddedKafka.start();
-        s3 = EmbeddedS3.inMemory();
-        gateway = Gateway.start(GatewayConfig.of("127.0.0.1", 0, kafka.bootstrap(),
-                new ObjectStore.Config(s3.endpoint(), s3.accessKey(), s3.secretKey(), "images")));
-        clientVertx = Vertx.vertx();
+        Gateway gateway = servers.closeAfterAll(Gateway.start(GatewayConfig.of("127.0.0.1", 0, servers.bootstrap(),
+                servers.storage("images"))));
+        Vertx clientVertx = Vertx.vertx();
+        servers.closeAfterAll(() -> clientVertx.close().await());
         client = WebClient.create(clientVertx, new WebClientOptions().setDefaultHost("127.0.0.1")
                 .setDefaultPort(gateway.port()));
-    }
-
-    @AfterAll
-    static void stop() throws Exception {
-        if (clientVertx != null) {
-            clientVertx.close().await();
-        }
-        if (gateway != null) {
-            gateway.close();
-        }
-        if (s3 != null) {
-            s3.close();
-        }
-        if (kafka != null) {
-            kafka.close();
-        }
     }
 
     private static HttpResponse<Buffer> post(String json) {
@@ -196,8 +177,8 @@ class GatewayApiTest {
                 Instant.now(), null);
         byte[] png0 = {(byte) 0x89, 'P', 'N', 'G', 0};
         byte[] png1 = {(byte) 0x89, 'P', 'N', 'G', 1};
-        try (ObjectStore store = new ObjectStore(new ObjectStore.Config(s3.endpoint(), s3.accessKey(), s3.secretKey(),
-                "images")); KafkaProducer<String, byte[]> producer = KafkaClients.producer(kafka.bootstrap(), "t")) {
+        try (ObjectStore store = new ObjectStore(servers.storage("images"));
+             KafkaProducer<String, byte[]> producer = KafkaClients.producer(servers.bootstrap(), "t")) {
             store.putPng(ObjectStore.imageKey("manual-job", 0), png0);
             store.putPng(ObjectStore.imageKey("manual-job", 1), png1);
             JobStatus done = JobStatus.queued(request).withModel("decoder", "d-test")
@@ -256,7 +237,7 @@ class GatewayApiTest {
     }
 
     private static GenerationRequest readRequest(String id) {
-        try (KafkaConsumer<String, byte[]> c = KafkaClients.readerConsumer(kafka.bootstrap(), "test-reader")) {
+        try (KafkaConsumer<String, byte[]> c = KafkaClients.readerConsumer(servers.bootstrap(), "test-reader")) {
             List<TopicPartition> parts = c.partitionsFor(Topics.REQUESTS).stream()
                     .map(p -> new TopicPartition(p.topic(), p.partition())).toList();
             c.assign(parts);

@@ -4,8 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dalle2.embedded.EmbeddedKafka;
-import dalle2.embedded.EmbeddedS3;
+import dalle2.embedded.EmbeddedServersExtension;
 import dalle2.kafka.KafkaClients;
 import dalle2.kafka.Topics;
 import dalle2.messages.GenerationRequest;
@@ -13,7 +12,6 @@ import dalle2.messages.JobState;
 import dalle2.messages.JobStatus;
 import dalle2.messages.Messages;
 import dalle2.pipeline.StatusView;
-import dalle2.storage.ObjectStore;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.json.JsonObject;
@@ -34,10 +32,10 @@ import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
 import org.apache.kafka.common.TopicPartition;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * A job produced straight to the requests topic is visible over HTTP from the moment it is on the topic, before
@@ -47,45 +45,22 @@ import org.junit.jupiter.api.Timeout;
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
 class KafkaSubmissionStatusTest {
 
-    private static EmbeddedKafka kafka;
-    private static EmbeddedS3 s3;
-    private static Gateway gateway;
-    private static Vertx clientVertx;
+    @RegisterExtension
+    static final EmbeddedServersExtension servers = EmbeddedServersExtension.kafkaAndS3();
+
     private static WebClient client;
     private static KafkaProducer<String, byte[]> producer;
 
     @BeforeAll
     static void start() throws Exception {
-        kafka = EmbeddedKafka.start();
-        s3 = EmbeddedS3.inMemory();
-        try (Admin admin = KafkaClients.admin(kafka.bootstrap(), "test-admin")) {
-            Topics.ensure(admin, Topics.specs(1, 1, 2), 30_000);
-        }
-        producer = KafkaClients.producer(kafka.bootstrap(), "test");
-        gateway = Gateway.start(GatewayConfig.of("127.0.0.1", 0, kafka.bootstrap(),
-                new ObjectStore.Config(s3.endpoint(), s3.accessKey(), s3.secretKey(), "images")));
-        clientVertx = Vertx.vertx();
+        servers.createTopics(1, 1, 2);
+        producer = servers.closeAfterAll(KafkaClients.producer(servers.bootstrap(), "test"));
+        Gateway gateway = servers.closeAfterAll(Gateway.start(GatewayConfig.of("127.0.0.1", 0, servers.bootstrap(),
+                servers.storage("images"))));
+        Vertx clientVertx = Vertx.vertx();
+        servers.closeAfterAll(() -> clientVertx.close().await());
         client = WebClient.create(clientVertx, new WebClientOptions().setDefaultHost("127.0.0.1")
                 .setDefaultPort(gateway.port()));
-    }
-
-    @AfterAll
-    static void stop() throws Exception {
-        if (clientVertx != null) {
-            clientVertx.close().await();
-        }
-        if (gateway != null) {
-            gateway.close();
-        }
-        if (producer != null) {
-            producer.close();
-        }
-        if (s3 != null) {
-            s3.close();
-        }
-        if (kafka != null) {
-            kafka.close();
-        }
     }
 
     @Test
@@ -164,11 +139,11 @@ class KafkaSubmissionStatusTest {
         RecordMetadata doneAt = produceRequest(done, done, null, json(request(done)));
         produceRequest(waiting, waiting, null, json(request(waiting)));
         // what a prior worker does once it has written the job's output: commit past its request
-        try (Admin admin = KafkaClients.admin(kafka.bootstrap(), "test-admin")) {
+        try (Admin admin = KafkaClients.admin(servers.bootstrap(), "test-admin")) {
             admin.alterConsumerGroupOffsets(Topics.PRIOR_GROUP, Map.of(new TopicPartition(Topics.REQUESTS,
                     doneAt.partition()), new OffsetAndMetadata(doneAt.offset() + 1))).all().get(10, TimeUnit.SECONDS);
         }
-        try (StatusView fresh = StatusView.withQueuedRequests(kafka.bootstrap(), 1000, "test").start()) {
+        try (StatusView fresh = StatusView.withQueuedRequests(servers.bootstrap(), 1000, "test").start()) {
             assertTrue(fresh.awaitCaughtUp(Duration.ofSeconds(30)));
             assertTrue(fresh.get(done).isEmpty(), "a request the prior pool is done with is not read");
             assertEquals(JobState.QUEUED, fresh.get(waiting).orElseThrow().state());

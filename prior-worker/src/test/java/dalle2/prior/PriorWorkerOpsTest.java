@@ -4,7 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dalle2.embedded.EmbeddedKafka;
+import dalle2.embedded.EmbeddedServersExtension;
 import dalle2.inference.DallE2;
 import dalle2.inference.TinyModels;
 import dalle2.json.Json;
@@ -26,7 +26,6 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
@@ -34,6 +33,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -52,7 +52,9 @@ class PriorWorkerOpsTest {
     @TempDir
     Path models;
 
-    private EmbeddedKafka kafka;
+    @RegisterExtension
+    static final EmbeddedServersExtension servers = EmbeddedServersExtension.kafkaOnly();
+
     private WorkerOpsServer ops;
     private PriorWorker worker;
     private KafkaProducer<String, byte[]> producer;
@@ -60,19 +62,8 @@ class PriorWorkerOpsTest {
 
     @BeforeAll
     void startBrokerAndOpsServer() throws Exception {
-        kafka = EmbeddedKafka.start();
-        ops = WorkerOpsServer.start("127.0.0.1", 0, kafka.bootstrap());
-        producer = KafkaClients.producer(kafka.bootstrap(), "ops-test-producer");
-    }
-
-    @AfterAll
-    void stopEverything() {
-        if (worker != null) {
-            worker.close();
-        }
-        producer.close();
-        ops.close();
-        kafka.close();
+        ops = servers.closeAfterAll(WorkerOpsServer.start("127.0.0.1", 0, servers.bootstrap()));
+        producer = servers.closeAfterAll(KafkaClients.producer(servers.bootstrap(), "ops-test-producer"));
     }
 
     @Test
@@ -90,8 +81,8 @@ class PriorWorkerOpsTest {
     @Test
     @Order(2)
     void aStartedWorkerIsAliveAndReadyOnceItsStatusViewCaughtUpAndKafkaAnswers() throws Exception {
-        worker = new PriorWorker(StageWorker.Config.defaults(kafka.bootstrap(), WORKER_ID, 4),
-                DallE2.provider(TinyModels.write(models)).embeddingModel());
+        worker = servers.closeAfterAll(new PriorWorker(StageWorker.Config.defaults(servers.bootstrap(), WORKER_ID, 4),
+                DallE2.provider(TinyModels.write(models)).embeddingModel()));
         worker.start(Duration.ofSeconds(60));
         ops.watch(worker);
 

@@ -3,7 +3,7 @@ package dalle2.prior;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dalle2.embedded.EmbeddedKafka;
+import dalle2.embedded.EmbeddedServersExtension;
 import dalle2.inference.DallE2;
 import dalle2.inference.TinyModels;
 import dalle2.kafka.KafkaClients;
@@ -26,17 +26,16 @@ import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
-import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.TopicPartition;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * A prior worker with the tiny real CLIP + prior on a real in-JVM broker, fed straight over Kafka the way a client
@@ -47,39 +46,22 @@ import org.junit.jupiter.api.Timeout;
 @Timeout(value = 90, unit = TimeUnit.SECONDS)
 class PriorWorkerTest {
 
-    private EmbeddedKafka kafka;
+    @RegisterExtension
+    static final EmbeddedServersExtension servers = EmbeddedServersExtension.kafkaOnly();
+
     private KafkaProducer<String, byte[]> producer;
     private StatusView view;
     private PriorWorker worker;
 
     @BeforeAll
     void start() throws Exception {
-        kafka = EmbeddedKafka.start();
-        try (Admin admin = KafkaClients.admin(kafka.bootstrap(), "test-admin")) {
-            Topics.ensure(admin, Topics.specs(2, 2, 2), 30_000);
-        }
-        producer = KafkaClients.producer(kafka.bootstrap(), "test");
-        view = new StatusView(kafka.bootstrap(), 10_000, "test").start();
+        servers.createTopics(2, 2, 2);
+        producer = servers.closeAfterAll(KafkaClients.producer(servers.bootstrap(), "test"));
+        view = servers.closeAfterAll(new StatusView(servers.bootstrap(), 10_000, "test").start());
         assertTrue(view.awaitCaughtUp(Duration.ofSeconds(30)));
-        worker = new PriorWorker(StageWorker.Config.defaults(kafka.bootstrap(), "prior-test", 4),
-                DallE2.provider(TinyModels.write(Files.createTempDirectory("prior-worker-test"))).embeddingModel());
+        worker = servers.closeAfterAll(new PriorWorker(StageWorker.Config.defaults(servers.bootstrap(), "prior-test", 4),
+                DallE2.provider(TinyModels.write(Files.createTempDirectory("prior-worker-test"))).embeddingModel()));
         worker.start(Duration.ofSeconds(30));
-    }
-
-    @AfterAll
-    void stop() {
-        if (worker != null) {
-            worker.close();
-        }
-        if (view != null) {
-            view.close();
-        }
-        if (producer != null) {
-            producer.close();
-        }
-        if (kafka != null) {
-            kafka.close();
-        }
     }
 
     @Test
@@ -171,7 +153,7 @@ class PriorWorkerTest {
     /** Every record keyed {@code key} on the topic now, oldest first per partition. */
     private <T> List<T> allRecords(String topic, String key, Class<T> type) {
         List<T> found = new ArrayList<>();
-        try (KafkaConsumer<String, byte[]> c = KafkaClients.readerConsumer(kafka.bootstrap(), "test-reader")) {
+        try (KafkaConsumer<String, byte[]> c = KafkaClients.readerConsumer(servers.bootstrap(), "test-reader")) {
             List<TopicPartition> parts = c.partitionsFor(topic).stream()
                     .map(p -> new TopicPartition(p.topic(), p.partition())).toList();
             c.assign(parts);
