@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dalle2.decoder.DecoderWorker;
+import dalle2.embedded.TopicRecords;
 import dalle2.inference.ModelProvider;
 import dalle2.json.Json;
 import dalle2.kafka.KafkaClients;
@@ -34,11 +35,8 @@ import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import javax.imageio.ImageIO;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.TopicPartition;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -273,20 +271,7 @@ abstract class PipelineContract {
     }
 
     private DeadLetter awaitDeadLetter(String key) {
-        try (KafkaConsumer<String, byte[]> c = KafkaClients.readerConsumer(infrastructure().kafkaBootstrap(), "dlq")) {
-            List<TopicPartition> parts = c.partitionsFor(Topics.DEAD_LETTERS).stream()
-                    .map(p -> new TopicPartition(p.topic(), p.partition())).toList();
-            c.assign(parts);
-            c.seekToBeginning(parts);
-            long deadline = System.currentTimeMillis() + 30_000;
-            while (System.currentTimeMillis() < deadline) {
-                for (ConsumerRecord<String, byte[]> rec : c.poll(Duration.ofMillis(200))) {
-                    if (key.equals(rec.key())) {
-                        return Messages.decode(rec.value(), DeadLetter.class);
-                    }
-                }
-            }
-        }
-        throw new AssertionError("no dead letter for " + key);
+        return TopicRecords.awaitFirst(infrastructure().kafkaBootstrap(), Topics.DEAD_LETTERS, key, DeadLetter.class,
+                Duration.ofSeconds(30));
     }
 }

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.Device;
 import dalle2.embedded.EmbeddedServersExtension;
+import dalle2.embedded.TopicRecords;
 import dalle2.inference.DallE2;
 import dalle2.inference.DecodeTask;
 import dalle2.inference.ImageDecoderModel;
@@ -38,11 +39,8 @@ import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BooleanSupplier;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.TopicPartition;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
@@ -332,20 +330,7 @@ class DecoderWorkerTest {
     }
 
     private DeadLetter awaitDeadLetter(String key) {
-        try (KafkaConsumer<String, byte[]> c = KafkaClients.readerConsumer(servers.bootstrap(), "dlq")) {
-            List<TopicPartition> parts = c.partitionsFor(Topics.DEAD_LETTERS).stream()
-                    .map(p -> new TopicPartition(p.topic(), p.partition())).toList();
-            c.assign(parts);
-            c.seekToBeginning(parts);
-            long deadline = System.currentTimeMillis() + 30_000;
-            while (System.currentTimeMillis() < deadline) {
-                for (ConsumerRecord<String, byte[]> rec : c.poll(Duration.ofMillis(200))) {
-                    if (key.equals(rec.key())) {
-                        return Messages.decode(rec.value(), DeadLetter.class);
-                    }
-                }
-            }
-        }
-        throw new AssertionError("no dead letter for " + key);
+        return TopicRecords.awaitFirst(servers.bootstrap(), Topics.DEAD_LETTERS, key, DeadLetter.class,
+                Duration.ofSeconds(30));
     }
 }

@@ -8,18 +8,16 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dalle2.embedded.EmbeddedServersExtension;
+import dalle2.embedded.TopicRecords;
 import dalle2.kafka.KafkaClients;
 import dalle2.kafka.Topics;
 import dalle2.messages.GenerationRequest;
 import dalle2.messages.JobStatus;
 import dalle2.messages.Messages;
 import dalle2.storage.ObjectStore;
-import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.client.HttpResponse;
-import io.vertx.ext.web.client.WebClient;
-import io.vertx.ext.web.client.WebClientOptions;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -27,11 +25,8 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.TopicPartition;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -46,26 +41,20 @@ class GatewayApiTest {
     @RegisterExtension
     static final EmbeddedServersExtension servers = EmbeddedServersExtension.kafkaAndS3();
 
-    private static WebClient client;
+    private static GatewayTestClient client;
 
     @BeforeAll
     static void start() throws Exception {
         Gateway gateway = servers.closeAfterAll(Gateway.start(GatewayConfig.of("127.0.0.1", 0, servers.bootstrap(),
                 servers.storage("images"))));
-        Vertx clientVertx = Vertx.vertx();
-        servers.closeAfterAll(() -> clientVertx.close().await());
-        client = WebClient.create(clientVertx, new WebClientOptions().setDefaultHost("127.0.0.1")
-                .setDefaultPort(gateway.port()));
+        client = servers.closeAfterAll(new GatewayTestClient(gateway.port()));
     }
 
     private static HttpResponse<Buffer> post(String json) {
-        return client.post("/v1/generations").putHeader("Content-Type", "application/json")
+        return client.web().post("/v1/generations").putHeader("Content-Type", "application/json")
                 .sendBuffer(Buffer.buffer(json)).await();
     }
 
-    private static HttpResponse<Buffer> get(String path) {
-        return client.get(path).send().await();
-    }
 
     @Test
     void aValidSubmissionIsAcceptedOnlyOnceDurableAndItsRequestIsOnTheRequestsTopic() throws Exception {
@@ -76,7 +65,7 @@ class GatewayApiTest {
         assertEquals("queued", body.getString("status"));
         assertEquals("/v1/generations/" + id, r.getHeader("Location"));
 
-        JsonObject status = get("/v1/generations/" + id).bodyAsJsonObject();
+        JsonObject status = client.get("/v1/generations/" + id).bodyAsJsonObject();
         assertEquals("queued", status.getString("state"));
         assertEquals(7L, status.getJsonObject("params").getLong("seed"));
         assertEquals(5, status.getJsonObject("params").getInteger("decoder_steps"));
@@ -93,7 +82,7 @@ class GatewayApiTest {
     @Test
     void aSubmissionWithoutASeedGetsOneAndReportsIt() {
         String id = post("{\"prompt\":\"x\"}").bodyAsJsonObject().getString("id");
-        JsonObject params = get("/v1/generations/" + id).bodyAsJsonObject().getJsonObject("params");
+        JsonObject params = client.get("/v1/generations/" + id).bodyAsJsonObject().getJsonObject("params");
         assertNotNull(params.getLong("seed"));
         assertEquals(1, params.getInteger("n"));
     }
@@ -101,14 +90,14 @@ class GatewayApiTest {
     @Test
     void theSameIdempotencyKeyReturnsTheSameJobAndADifferentBodyWithItConflicts() {
         String body = "{\"prompt\":\"idempotent\",\"n\":1}";
-        HttpResponse<Buffer> first = client.post("/v1/generations").putHeader("Content-Type", "application/json")
+        HttpResponse<Buffer> first = client.web().post("/v1/generations").putHeader("Content-Type", "application/json")
                 .putHeader("Idempotency-Key", "key-123").sendBuffer(Buffer.buffer(body)).await();
-        HttpResponse<Buffer> again = client.post("/v1/generations").putHeader("Content-Type", "application/json")
+        HttpResponse<Buffer> again = client.web().post("/v1/generations").putHeader("Content-Type", "application/json")
                 .putHeader("Idempotency-Key", "key-123").sendBuffer(Buffer.buffer(body)).await();
         assertEquals(202, first.statusCode());
         assertEquals(200, again.statusCode());
         assertEquals(first.bodyAsJsonObject().getString("id"), again.bodyAsJsonObject().getString("id"));
-        HttpResponse<Buffer> other = client.post("/v1/generations").putHeader("Content-Type", "application/json")
+        HttpResponse<Buffer> other = client.web().post("/v1/generations").putHeader("Content-Type", "application/json")
                 .putHeader("Idempotency-Key", "key-123").sendBuffer(Buffer.buffer("{\"prompt\":\"else\"}")).await();
         assertEquals(409, other.statusCode());
         assertEquals("idempotency_key_reused", other.bodyAsJsonObject().getJsonObject("error").getString("code"));
@@ -148,26 +137,26 @@ class GatewayApiTest {
     void anOverlongPromptAnEmptyBodyAWrongContentTypeAndUnknownPathsAreErrorsNot500() {
         assertEquals(400, post("{\"prompt\":\"" + "x".repeat(1001) + "\"}").statusCode());
         assertEquals(400, post("").statusCode());
-        HttpResponse<Buffer> text = client.post("/v1/generations").putHeader("Content-Type", "text/plain")
+        HttpResponse<Buffer> text = client.web().post("/v1/generations").putHeader("Content-Type", "text/plain")
                 .sendBuffer(Buffer.buffer("{\"prompt\":\"p\"}")).await();
         assertEquals(415, text.statusCode());
         assertEquals("unsupported_media_type", text.bodyAsJsonObject().getJsonObject("error").getString("code"));
-        HttpResponse<Buffer> missing = get("/v1/generations/no-such-job");
+        HttpResponse<Buffer> missing = client.get("/v1/generations/no-such-job");
         assertEquals(404, missing.statusCode());
         assertEquals("not_found", missing.bodyAsJsonObject().getJsonObject("error").getString("code"));
-        assertEquals(404, get("/v2/nothing").statusCode());
-        assertEquals(404, get("/v1/generations/bad%20id").statusCode());
+        assertEquals(404, client.get("/v2/nothing").statusCode());
+        assertEquals(404, client.get("/v1/generations/bad%20id").statusCode());
         assertEquals(413, post("{\"prompt\":\"" + "x".repeat(70_000) + "\"}").statusCode());
     }
 
     @Test
     void deleteCancelsAQueuedJobOnceAndAnUnknownJobIs404() {
         String id = post("{\"prompt\":\"to cancel\"}").bodyAsJsonObject().getString("id");
-        HttpResponse<Buffer> r = client.delete("/v1/generations/" + id).send().await();
+        HttpResponse<Buffer> r = client.delete("/v1/generations/" + id);
         assertEquals(202, r.statusCode());
-        assertEquals("cancelled", get("/v1/generations/" + id).bodyAsJsonObject().getString("state"));
-        assertEquals(200, client.delete("/v1/generations/" + id).send().await().statusCode());
-        assertEquals(404, client.delete("/v1/generations/unknown-job").send().await().statusCode());
+        assertEquals("cancelled", client.get("/v1/generations/" + id).bodyAsJsonObject().getString("state"));
+        assertEquals(200, client.delete("/v1/generations/" + id).statusCode());
+        assertEquals(404, client.delete("/v1/generations/unknown-job").statusCode());
     }
 
     @Test
@@ -185,13 +174,13 @@ class GatewayApiTest {
                     .succeeded(List.of("manual-job/0.png", "manual-job/1.png"), Instant.now());
             producer.send(new ProducerRecord<>(Topics.STATUS, "manual-job", Messages.encode(done))).get();
         }
-        JsonObject status = awaitState("manual-job", "succeeded");
+        JsonObject status = client.awaitState("manual-job", "succeeded");
         assertNull(status.getValue("queue_position"));
         assertEquals("d-test", status.getJsonObject("models").getString("decoder"));
         JsonObject image1 = status.getJsonArray("images").getJsonObject(1);
         assertEquals("/v1/generations/manual-job/images/1.png", image1.getString("url"));
 
-        HttpResponse<Buffer> png = get(image1.getString("url"));
+        HttpResponse<Buffer> png = client.get(image1.getString("url"));
         assertEquals(200, png.statusCode());
         assertEquals("image/png", png.getHeader("Content-Type"));
         assertArrayEquals(png1, png.bodyAsBuffer().getBytes());
@@ -199,21 +188,21 @@ class GatewayApiTest {
                 URI.create(image1.getString("presigned_url"))).build(),
                 java.net.http.HttpResponse.BodyHandlers.ofByteArray()).body();
         assertArrayEquals(png1, viaPresigned);
-        assertEquals(404, get("/v1/generations/manual-job/images/2.png").statusCode());
-        assertEquals(404, get("/v1/generations/manual-job/images/x.png").statusCode());
-        assertEquals(409, client.delete("/v1/generations/manual-job").send().await().statusCode());
+        assertEquals(404, client.get("/v1/generations/manual-job/images/2.png").statusCode());
+        assertEquals(404, client.get("/v1/generations/manual-job/images/x.png").statusCode());
+        assertEquals(409, client.delete("/v1/generations/manual-job").statusCode());
     }
 
     @Test
     void healthReadinessMetricsAndTheOpenApiDocumentAreServed() {
-        assertEquals(200, get("/healthz").statusCode());
-        HttpResponse<Buffer> ready = get("/readyz");
+        assertEquals(200, client.get("/healthz").statusCode());
+        HttpResponse<Buffer> ready = client.get("/readyz");
         assertEquals(200, ready.statusCode(), ready.bodyAsString());
         assertEquals("ok", ready.bodyAsJsonObject().getJsonObject("checks").getString("kafka"));
-        HttpResponse<Buffer> metrics = get("/metrics");
+        HttpResponse<Buffer> metrics = client.get("/metrics");
         assertEquals(200, metrics.statusCode());
         assertTrue(metrics.bodyAsString().contains("vertx_http_server"), "Vert.x HTTP server metrics");
-        HttpResponse<Buffer> openapi = get("/openapi.yaml");
+        HttpResponse<Buffer> openapi = client.get("/openapi.yaml");
         assertEquals(200, openapi.statusCode());
         String doc = openapi.bodyAsString();
         for (String path : List.of("/v1/generations:", "/v1/generations/{id}:", "/v1/generations/{id}/images/{k}.png:",
@@ -222,35 +211,9 @@ class GatewayApiTest {
         }
     }
 
-    private static JsonObject awaitState(String id, String state) throws InterruptedException {
-        long deadline = System.currentTimeMillis() + 20_000;
-        while (true) {
-            HttpResponse<Buffer> r = get("/v1/generations/" + id);
-            if (r.statusCode() == 200 && state.equals(r.bodyAsJsonObject().getString("state"))) {
-                return r.bodyAsJsonObject();
-            }
-            if (System.currentTimeMillis() > deadline) {
-                throw new AssertionError("job " + id + " never reached " + state + ": " + r.bodyAsString());
-            }
-            Thread.sleep(50);
-        }
-    }
 
     private static GenerationRequest readRequest(String id) {
-        try (KafkaConsumer<String, byte[]> c = KafkaClients.readerConsumer(servers.bootstrap(), "test-reader")) {
-            List<TopicPartition> parts = c.partitionsFor(Topics.REQUESTS).stream()
-                    .map(p -> new TopicPartition(p.topic(), p.partition())).toList();
-            c.assign(parts);
-            c.seekToBeginning(parts);
-            long deadline = System.currentTimeMillis() + 10_000;
-            while (System.currentTimeMillis() < deadline) {
-                for (ConsumerRecord<String, byte[]> rec : c.poll(Duration.ofMillis(200))) {
-                    if (id.equals(rec.key())) {
-                        return Messages.decode(rec.value(), GenerationRequest.class);
-                    }
-                }
-            }
-        }
-        throw new AssertionError("request " + id + " not on " + Topics.REQUESTS);
+        return TopicRecords.awaitFirst(servers.bootstrap(), Topics.REQUESTS, id, GenerationRequest.class,
+                Duration.ofSeconds(10));
     }
 }

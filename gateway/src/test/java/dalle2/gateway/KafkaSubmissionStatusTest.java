@@ -12,12 +12,7 @@ import dalle2.messages.JobState;
 import dalle2.messages.JobStatus;
 import dalle2.messages.Messages;
 import dalle2.pipeline.StatusView;
-import io.vertx.core.Vertx;
-import io.vertx.core.buffer.Buffer;
 import io.vertx.core.json.JsonObject;
-import io.vertx.ext.web.client.HttpResponse;
-import io.vertx.ext.web.client.WebClient;
-import io.vertx.ext.web.client.WebClientOptions;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
@@ -48,7 +43,7 @@ class KafkaSubmissionStatusTest {
     @RegisterExtension
     static final EmbeddedServersExtension servers = EmbeddedServersExtension.kafkaAndS3();
 
-    private static WebClient client;
+    private static GatewayTestClient client;
     private static KafkaProducer<String, byte[]> producer;
 
     @BeforeAll
@@ -57,10 +52,7 @@ class KafkaSubmissionStatusTest {
         producer = servers.closeAfterAll(KafkaClients.producer(servers.bootstrap(), "test"));
         Gateway gateway = servers.closeAfterAll(Gateway.start(GatewayConfig.of("127.0.0.1", 0, servers.bootstrap(),
                 servers.storage("images"))));
-        Vertx clientVertx = Vertx.vertx();
-        servers.closeAfterAll(() -> clientVertx.close().await());
-        client = WebClient.create(clientVertx, new WebClientOptions().setDefaultHost("127.0.0.1")
-                .setDefaultPort(gateway.port()));
+        client = servers.closeAfterAll(new GatewayTestClient(gateway.port()));
     }
 
     @Test
@@ -74,14 +66,14 @@ class KafkaSubmissionStatusTest {
         // "2001-01-01T00:00:00.500Z" sorts before "2001-01-01T00:00:00Z" as text: the queue orders instants
         produceRequest(second, second, earlier.plusMillis(500), "{\"job_id\":\"" + second + "\",\"prompt\":\"x\"}");
 
-        JsonObject s = awaitState(first, "queued");
+        JsonObject s = client.awaitState(first, "queued");
         assertEquals(3, s.getJsonObject("params").getInteger("n"));
         assertEquals(9L, s.getJsonObject("params").getLong("seed"));
         assertEquals(7, s.getJsonObject("params").getInteger("decoder_steps"));
         assertEquals(earlier.toString(), s.getJsonObject("timestamps").getString("submitted_at"),
                 "submitted when its record was written");
         assertEquals(1, s.getInteger("queue_position"));
-        assertEquals(2, awaitState(second, "queued").getInteger("queue_position"));
+        assertEquals(2, client.awaitState(second, "queued").getInteger("queue_position"));
     }
 
     @Test
@@ -89,11 +81,11 @@ class KafkaSubmissionStatusTest {
         String taken = "kafka-taken-" + UUID.randomUUID();
         GenerationRequest request = request(taken);
         produceRequest(taken, taken, null, json(request));
-        awaitState(taken, "queued");
+        client.awaitState(taken, "queued");
         JobStatus queued = JobStatus.queued(request);
         produce(Topics.STATUS, taken, Messages.encode(queued.with(JobState.PRIOR,
                 queued.timestamps().withPriorStarted(Instant.now()), new JobStatus.Progress("prior", 0, 2))));
-        JsonObject prior = awaitState(taken, "prior");
+        JsonObject prior = client.awaitState(taken, "prior");
         assertNull(prior.getValue("queue_position"));
 
         // a request read after its job's status (a redelivery, or a view catching up) does not bring "queued" back
@@ -101,21 +93,21 @@ class KafkaSubmissionStatusTest {
         GenerationRequest doneRequest = request(done);
         produce(Topics.STATUS, done, Messages.encode(JobStatus.queued(doneRequest)
                 .succeeded(List.of(done + "/0.png"), Instant.now())));
-        awaitState(done, "succeeded");
+        client.awaitState(done, "succeeded");
         produceRequest(done, done, null, json(doneRequest));
         String marker = "kafka-marker-" + UUID.randomUUID();
         produceRequest(marker, marker, null, json(request(marker)));
-        awaitState(marker, "queued");
-        assertEquals("succeeded", get("/v1/generations/" + done).bodyAsJsonObject().getString("state"));
+        client.awaitState(marker, "queued");
+        assertEquals("succeeded", client.get("/v1/generations/" + done).bodyAsJsonObject().getString("state"));
     }
 
     @Test
     void aQueuedKafkaSubmissionCanBeCancelled() throws Exception {
         String id = "kafka-cancel-" + UUID.randomUUID();
         produceRequest(id, id, null, json(request(id)));
-        awaitState(id, "queued");
-        assertEquals(202, client.delete("/v1/generations/" + id).send().await().statusCode());
-        awaitState(id, "cancelled");
+        client.awaitState(id, "queued");
+        assertEquals(202, client.delete("/v1/generations/" + id).statusCode());
+        client.awaitState(id, "cancelled");
     }
 
     @Test
@@ -126,10 +118,11 @@ class KafkaSubmissionStatusTest {
         produceRequest(null, keyless, null, json(request(keyless)));
         String marker = "kafka-marker-" + UUID.randomUUID();
         produceRequest(marker, marker, null, json(request(marker)));
-        awaitState(marker, "queued");
-        assertEquals(404, get("/v1/generations/" + misKeyed).statusCode(), "the prior pool fails it (invalid_key)");
-        assertEquals(404, get("/v1/generations/" + keyless).statusCode());
-        assertEquals(404, get("/v1/generations/other-key").statusCode());
+        client.awaitState(marker, "queued");
+        assertEquals(404, client.get("/v1/generations/" + misKeyed).statusCode(),
+                "the prior pool fails it (invalid_key)");
+        assertEquals(404, client.get("/v1/generations/" + keyless).statusCode());
+        assertEquals(404, client.get("/v1/generations/other-key").statusCode());
     }
 
     @Test
@@ -172,23 +165,5 @@ class KafkaSubmissionStatusTest {
 
     private static void produce(String topic, String key, byte[] value) throws Exception {
         producer.send(new ProducerRecord<>(topic, key, value)).get(30, TimeUnit.SECONDS);
-    }
-
-    private static HttpResponse<Buffer> get(String path) {
-        return client.get(path).send().await();
-    }
-
-    private static JsonObject awaitState(String id, String state) throws InterruptedException {
-        long deadline = System.currentTimeMillis() + 20_000;
-        while (true) {
-            HttpResponse<Buffer> r = get("/v1/generations/" + id);
-            if (r.statusCode() == 200 && state.equals(r.bodyAsJsonObject().getString("state"))) {
-                return r.bodyAsJsonObject();
-            }
-            if (System.currentTimeMillis() > deadline) {
-                throw new AssertionError("job " + id + " never reached " + state + ": " + r.bodyAsString());
-            }
-            Thread.sleep(20);
-        }
     }
 }

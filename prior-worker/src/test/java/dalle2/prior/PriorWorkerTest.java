@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dalle2.embedded.EmbeddedServersExtension;
+import dalle2.embedded.TopicRecords;
 import dalle2.inference.DallE2;
 import dalle2.inference.TinyModels;
 import dalle2.kafka.KafkaClients;
@@ -26,11 +27,8 @@ import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.TopicPartition;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
@@ -59,7 +57,8 @@ class PriorWorkerTest {
         producer = servers.closeAfterAll(KafkaClients.producer(servers.bootstrap(), "test"));
         view = servers.closeAfterAll(new StatusView(servers.bootstrap(), 10_000, "test").start());
         assertTrue(view.awaitCaughtUp(Duration.ofSeconds(30)));
-        worker = servers.closeAfterAll(new PriorWorker(StageWorker.Config.defaults(servers.bootstrap(), "prior-test", 4),
+        worker = servers.closeAfterAll(new PriorWorker(
+                StageWorker.Config.defaults(servers.bootstrap(), "prior-test", 4),
                 DallE2.provider(TinyModels.write(Files.createTempDirectory("prior-worker-test"))).embeddingModel()));
         worker.start(Duration.ofSeconds(30));
     }
@@ -152,21 +151,6 @@ class PriorWorkerTest {
 
     /** Every record keyed {@code key} on the topic now, oldest first per partition. */
     private <T> List<T> allRecords(String topic, String key, Class<T> type) {
-        List<T> found = new ArrayList<>();
-        try (KafkaConsumer<String, byte[]> c = KafkaClients.readerConsumer(servers.bootstrap(), "test-reader")) {
-            List<TopicPartition> parts = c.partitionsFor(topic).stream()
-                    .map(p -> new TopicPartition(p.topic(), p.partition())).toList();
-            c.assign(parts);
-            c.seekToBeginning(parts);
-            var end = c.endOffsets(parts);
-            while (parts.stream().anyMatch(tp -> c.position(tp) < end.get(tp))) {
-                for (ConsumerRecord<String, byte[]> rec : c.poll(Duration.ofMillis(200))) {
-                    if (key.equals(rec.key())) {
-                        found.add(Messages.decode(rec.value(), type));
-                    }
-                }
-            }
-        }
-        return found;
+        return TopicRecords.all(servers.bootstrap(), topic, key, type);
     }
 }
