@@ -2,6 +2,7 @@ package dalle2.cli;
 
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDManager;
+import com.fasterxml.jackson.databind.JsonNode;
 import dalle2.data.DatasetOptions;
 import dalle2.data.DatasetSpec;
 import dalle2.data.HeldOutSplit;
@@ -146,14 +147,44 @@ public final class TrainCommand implements Runnable {
         return 0;
     }
 
-    /** Saves the run's model config on first start and reads it back on resume, so flags cannot drift. */
+    /**
+     * Saves the run's model config on first start and reads it back on resume. Resuming with flags that ask for
+     * another model is refused, naming the settings that differ: the checkpoint's weights fit only the model it was
+     * started with, and silently continuing that one would train (and ship) what the flags do not say.
+     */
     static <T> T runConfig(Path out, String file, T fresh, Class<T> type, boolean resume) {
         Path path = out.resolve(file);
         if (resume && Files.isRegularFile(path)) {
-            return Json.readFile(path, type);
+            T saved = Json.readFile(path, type);
+            List<String> changed = changedSettings(saved, fresh);
+            if (!changed.isEmpty()) {
+                throw new IllegalArgumentException(out + " was started with other model settings ("
+                        + String.join(", ", changed) + "): resume it with the flags it was started with, or train "
+                        + "into a new --out");
+            }
+            return saved;
         }
         Json.writeFile(path, fresh);
         return fresh;
+    }
+
+    /** "name saved → asked" for every top-level setting that differs between two configs of the same type. */
+    static List<String> changedSettings(Object saved, Object asked) {
+        JsonNode before = Json.mapper().valueToTree(saved);
+        JsonNode after = Json.mapper().valueToTree(asked);
+        List<String> changed = new ArrayList<>();
+        before.fieldNames().forEachRemaining(name -> {
+            JsonNode was = before.get(name);
+            JsonNode is = after.get(name);
+            if (!was.equals(is)) {
+                changed.add(name + " " + text(was) + " → " + text(is));
+            }
+        });
+        return changed;
+    }
+
+    private static String text(JsonNode node) {
+        return node == null ? "nothing" : node.isValueNode() ? node.asText() : node.toString();
     }
 
     @Command(name = "clip", mixinStandardHelpOptions = true, description = "Contrastive CLIP training on image-caption pairs.")
