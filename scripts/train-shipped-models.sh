@@ -36,7 +36,7 @@ retry ./dalle2 train prior --data-dir "$data" --clip "$runs/clip/model" --embedd
 
 retry ./dalle2 train decoder --data-dir "$data" --clip "$runs/clip/model" --embeddings "$runs/embeddings" \
   --out "$runs/decoder" --steps "$decoder_steps" --batch-size 32 --lr 3e-4 --min-lr 3e-5 --warmup 200 \
-  --base-channels 32 --channel-mult 1,2,2 --blocks 1 --attention 8 \
+  --base-channels 32 --channel-mult 1,2,2 --blocks 1 --attention 8 --condition-scale 16 --scale-shift \
   --checkpoint-every 250 --log-interval 50 --sample-every 1000 --resume
 
 for model in clip prior decoder; do

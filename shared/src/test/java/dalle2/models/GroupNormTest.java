@@ -4,11 +4,13 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
+import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import ai.djl.training.GradientCollector;
 import ai.djl.training.ParameterStore;
 import dalle2.djl.DjlRuntime;
 import java.nio.FloatBuffer;
@@ -95,5 +97,68 @@ class GroupNormTest {
             }
             assertEquals(before, model.getManagedArrays().size());
         }
+    }
+
+    @Test
+    void gradientsWithRespectToInputScaleAndShiftMatchTheTextbookFormula() {
+        int batch = 3, channels = 8, groups = 4, side = 5;
+        Shape shape = new Shape(batch, channels, side, side);
+        try (NDManager manager = DjlRuntime.newManager()) {
+            manager.getEngine().setRandomSeed(11);
+            NDArray input = manager.randomNormal(0f, 2f, shape, DataType.FLOAT32).add(0.5f);
+            NDArray weights = manager.randomNormal(shape);                       // loss = Σ w · norm(x)
+            NDArray gamma = manager.randomNormal(new Shape(channels));
+            NDArray beta = manager.randomNormal(new Shape(channels));
+
+            float[][] fused = gradients(input, weights, gamma, beta, (x, g, b) -> {
+                GroupNorm norm = new GroupNorm(groups, channels);
+                norm.initialize(manager, DataType.FLOAT32, shape);
+                norm.getParameters().get("gamma").getArray().set(g.toFloatArray());
+                norm.getParameters().get("beta").getArray().set(b.toFloatArray());
+                NDArray gammaParameter = norm.getParameters().get("gamma").getArray();
+                NDArray betaParameter = norm.getParameters().get("beta").getArray();
+                gammaParameter.setRequiresGradient(true);
+                betaParameter.setRequiresGradient(true);
+                NDArray y = norm.forward(new ParameterStore(manager, false), new NDList(x), true).singletonOrThrow();
+                return new NDArray[] {y, gammaParameter, betaParameter};
+            });
+            float[][] textbook = gradients(input, weights, gamma, beta, (x, g, b) -> {
+                g.setRequiresGradient(true);
+                b.setRequiresGradient(true);
+                NDArray grouped = x.reshape(batch, groups, -1);
+                NDArray centered = grouped.sub(grouped.mean(new int[] {2}, true));
+                NDArray variance = centered.square().mean(new int[] {2}, true);
+                NDArray normalised = centered.div(variance.add(manager.create(GroupNorm.EPSILON)).sqrt()).reshape(shape);
+                NDArray y = normalised.mul(g.reshape(1, channels, 1, 1)).add(b.reshape(1, channels, 1, 1));
+                return new NDArray[] {y, g, b};
+            });
+
+            String[] names = {"output", "d/dx", "d/dγ", "d/dβ"};
+            for (int k = 0; k < names.length; k++) {
+                assertEquals(textbook[k].length, fused[k].length, names[k]);
+                for (int i = 0; i < fused[k].length; i++) {
+                    assertEquals(textbook[k][i], fused[k][i], 2e-5 * (1 + Math.abs(textbook[k][i])),
+                            names[k] + " element " + i);
+                }
+            }
+        }
+    }
+
+    /** f gives {y, γ, β} with γ and β tracked; returns y, then the gradients of Σ w·y for x, γ and β. */
+    private static float[][] gradients(NDArray input, NDArray weights, NDArray gamma, NDArray beta,
+                                       NormFunction f) {
+        NDArray x = input.duplicate();
+        x.setRequiresGradient(true);
+        try (GradientCollector collector = Engine.getInstance().newGradientCollector()) {
+            NDArray[] out = f.apply(x, gamma.duplicate(), beta.duplicate());
+            collector.backward(out[0].mul(weights).sum());
+            return new float[][] {out[0].toFloatArray(), x.getGradient().toFloatArray(),
+                    out[1].getGradient().toFloatArray(), out[2].getGradient().toFloatArray()};
+        }
+    }
+
+    @FunctionalInterface
+    private interface NormFunction {
+        NDArray[] apply(NDArray x, NDArray gamma, NDArray beta);
     }
 }
