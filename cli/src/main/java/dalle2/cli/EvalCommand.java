@@ -165,16 +165,8 @@ public final class EvalCommand implements Callable<Integer> {
 
         int size = dalle2.clip().config().imageSize();
         ImageCaptionDataset fashionTrain = DatasetSpec.parse("fashion-mnist").open(dataDir, DatasetOptions.of(size));
-        List<List<BufferedImage>> oracleSources = new ArrayList<>();
-        for (int c = 0; c < classPrompts.size(); c++) {
-            oracleSources.add(new ArrayList<>());
-        }
-        for (ImageCaptionItem item : fashionTrain.items()) {
-            List<BufferedImage> bucket = oracleSources.get(item.label());
-            if (bucket.size() < stagePerClass) {
-                item.loadImage().ifPresent(bucket::add);
-            }
-        }
+        List<List<BufferedImage>> oracleSources =
+                FashionMnistDataset.firstImagesOfEachClass(fashionTrain, stagePerClass);
         FashionEvaluation.Result oracle = new FashionEvaluation(judge, fashionTest).evaluate(prompt -> {
             int label = classPrompts.indexOf(prompt);
             return dalle2.decode(dalle2.encodeImages(oracleSources.get(label)), seed, decoder);

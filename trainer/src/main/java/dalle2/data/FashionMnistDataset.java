@@ -82,6 +82,25 @@ public final class FashionMnistDataset {
         return List.copyOf(captions);
     }
 
+    /**
+     * The first {@code perClass} images of each class in the dataset's order (index = label), fewer where the
+     * dataset has fewer or an image does not load; items labelled outside the ten classes are ignored. Loads only
+     * what it keeps.
+     */
+    public static List<List<BufferedImage>> firstImagesOfEachClass(ImageCaptionDataset labelled, int perClass) {
+        List<List<BufferedImage>> byClass = new ArrayList<>();
+        for (int c = 0; c < CLASSES.size(); c++) {
+            byClass.add(new ArrayList<>());
+        }
+        for (ImageCaptionItem item : labelled.items()) {
+            int c = item.label();
+            if (c >= 0 && c < CLASSES.size() && byClass.get(c).size() < perClass) {
+                item.loadImage().ifPresent(byClass.get(c)::add);
+            }
+        }
+        return byClass;
+    }
+
     /** The label of a class name ("ankle boot" -> 9), or -1. */
     public static int labelOf(String className) {
         return CLASSES.indexOf(className.trim().toLowerCase(Locale.ROOT));

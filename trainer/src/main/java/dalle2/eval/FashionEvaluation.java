@@ -2,13 +2,11 @@ package dalle2.eval;
 
 import dalle2.data.FashionMnistDataset;
 import dalle2.data.ImageCaptionDataset;
-import dalle2.data.ImageCaptionItem;
 import java.awt.image.BufferedImage;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Objects;
-import java.util.Optional;
 import java.util.function.Function;
 
 /**
@@ -126,20 +124,12 @@ public final class FashionEvaluation {
             throw new IllegalArgumentException("need at least 1 image per class, got " + perClass);
         }
         int classes = FashionMnistDataset.CLASSES.size();
+        // per class: the first N real test images are the reference, the next (up to) N the floor's second sample
         List<List<BufferedImage>> reference = new ArrayList<>();
         List<List<BufferedImage>> floor = new ArrayList<>();
-        for (int c = 0; c < classes; c++) {
-            reference.add(new ArrayList<>());
-            floor.add(new ArrayList<>());
-        }
-        for (ImageCaptionItem item : realTest.items()) {
-            int c = item.label();
-            if (c < 0 || c >= classes || floor.get(c).size() >= perClass) {
-                continue;
-            }
-            List<BufferedImage> target = reference.get(c).size() < perClass ? reference.get(c) : floor.get(c);
-            Optional<BufferedImage> image = item.loadImage();
-            image.ifPresent(target::add);
+        for (List<BufferedImage> real : FashionMnistDataset.firstImagesOfEachClass(realTest, 2 * perClass)) {
+            reference.add(real.subList(0, Math.min(perClass, real.size())));
+            floor.add(real.subList(Math.min(perClass, real.size()), real.size()));
         }
         for (int c = 0; c < classes; c++) {
             if (reference.get(c).size() < perClass || floor.get(c).isEmpty()) {

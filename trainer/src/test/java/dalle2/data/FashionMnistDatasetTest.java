@@ -47,6 +47,23 @@ class FashionMnistDatasetTest {
     }
 
     @Test
+    void theFirstImagesOfEachClassComeInDatasetOrderUpToTheAskedCount() throws IOException {
+        writeTrainingSplit(new byte[] {3, 0, 3});
+        ImageCaptionDataset d = FashionMnistDataset.open(dir, FashionMnistDataset.Split.TRAIN, DatasetOptions.of(32));
+
+        List<List<BufferedImage>> one = FashionMnistDataset.firstImagesOfEachClass(d, 1);
+        List<List<BufferedImage>> all = FashionMnistDataset.firstImagesOfEachClass(d, 5);
+
+        assertEquals(FashionMnistDataset.CLASSES.size(), one.size());
+        assertEquals(List.of(1, 0, 0, 1, 0, 0, 0, 0, 0, 0), one.stream().map(List::size).toList());
+        assertEquals(List.of(1, 0, 0, 2, 0, 0, 0, 0, 0, 0), all.stream().map(List::size).toList());
+        // image i has its bright pixel at (i, i), 2 px in from the padding
+        assertEquals(0xC8C8C8, Fixtures.rgb(one.get(3).get(0), 2, 2), "class 3 starts with image 0");
+        assertEquals(0xC8C8C8, Fixtures.rgb(all.get(3).get(1), 4, 4), "then image 2");
+        assertEquals(0xC8C8C8, Fixtures.rgb(one.get(0).get(0), 3, 3), "class 0 is image 1");
+    }
+
+    @Test
     void imagesArePaddedWithBlackToThirtyTwoAsRgb() throws IOException {
         writeTrainingSplit(new byte[] {0, 9, 3});
         ImageCaptionDataset d = FashionMnistDataset.open(dir, FashionMnistDataset.Split.TRAIN, DatasetOptions.of(32));
