@@ -23,7 +23,6 @@ import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -34,19 +33,10 @@ class EmbeddedServersTest {
     @RegisterExtension
     static final EmbeddedServersExtension servers = EmbeddedServersExtension.kafkaAndS3();
 
-    private static EmbeddedKafka kafka;
-    private static EmbeddedS3 s3;
-
-    @BeforeAll
-    static void useTheExtensionsServers() {
-        kafka = servers.kafka();
-        s3 = servers.s3();
-    }
-
     @Test
     void theBrokerListensOnLoopbackAndARecordProducedWithAcksAllIsConsumedByAGroupMember() throws Exception {
-        assertTrue(kafka.bootstrap().startsWith("127.0.0.1:"), kafka.bootstrap());
-        try (Admin admin = KafkaClients.admin(kafka.bootstrap(), "test")) {
+        assertTrue(servers.bootstrap().startsWith("127.0.0.1:"), servers.bootstrap());
+        try (Admin admin = KafkaClients.admin(servers.bootstrap(), "test")) {
             Topics.ensure(admin, Topics.specs(2, 2, 2), 10_000);
             assertTrue(admin.listTopics().names().get().containsAll(
                     List.of(Topics.REQUESTS, Topics.EMBEDDINGS, Topics.STATUS, Topics.DEAD_LETTERS)));
@@ -57,12 +47,12 @@ class EmbeddedServersTest {
             Topics.ensure(admin, Topics.specs(2, 2, 2), 10_000); // idempotent
         }
         RecordMetadata sent;
-        try (KafkaProducer<String, byte[]> producer = KafkaClients.producer(kafka.bootstrap(), "test-producer")) {
+        try (KafkaProducer<String, byte[]> producer = KafkaClients.producer(servers.bootstrap(), "test-producer")) {
             sent = producer.send(new ProducerRecord<>(Topics.REQUESTS, "job-1", "hello".getBytes(StandardCharsets.UTF_8)))
                     .get();
         }
         List<ConsumerRecord<String, byte[]>> got = new ArrayList<>();
-        try (KafkaConsumer<String, byte[]> consumer = KafkaClients.groupConsumer(kafka.bootstrap(), "test-group", "c1")) {
+        try (KafkaConsumer<String, byte[]> consumer = KafkaClients.groupConsumer(servers.bootstrap(), "test-group", "c1")) {
             consumer.subscribe(List.of(Topics.REQUESTS));
             long deadline = System.currentTimeMillis() + 30_000;
             while (got.isEmpty() && System.currentTimeMillis() < deadline) {
@@ -79,8 +69,7 @@ class EmbeddedServersTest {
     @Test
     void theMinioClientPutsGetsListsAndPresignsAgainstS3Proxy() throws Exception {
         byte[] png = {(byte) 0x89, 'P', 'N', 'G', 13, 10, 26, 10, 1, 2, 3};
-        try (ObjectStore store = new ObjectStore(new ObjectStore.Config(s3.endpoint(), s3.accessKey(), s3.secretKey(),
-                "images"))) {
+        try (ObjectStore store = new ObjectStore(servers.storage("images"))) {
             assertFalse(store.reachable(), "no bucket yet");
             store.ensureBucket();
             store.ensureBucket();
@@ -106,6 +95,7 @@ class EmbeddedServersTest {
                     .build(), HttpResponse.BodyHandlers.ofByteArray());
             assertEquals(403, tampered.statusCode(), "S3Proxy checks the signature");
         }
+        EmbeddedS3 s3 = servers.s3();
         try (ObjectStore wrongSecret = new ObjectStore(new ObjectStore.Config(s3.endpoint(), s3.accessKey(), "wrong",
                 "images"))) {
             assertFalse(wrongSecret.reachable());
