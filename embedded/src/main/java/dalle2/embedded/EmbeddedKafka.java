@@ -104,19 +104,42 @@ public final class EmbeddedKafka implements AutoCloseable {
         return p;
     }
 
-    private static void format(Path dataDir, Path propsFile) {
+    /**
+     * Formats the log directory on first use only. A directory formatted before keeps its cluster id: formatting
+     * it again with a new id (even with {@code --ignore-formatted}) leaves a bootstrap record whose id the broker
+     * then refuses against its own {@code meta.properties} ("Invalid cluster.id").
+     */
+    private static void format(Path dataDir, Path propsFile) throws IOException {
+        if (existingClusterId(dataDir) != null) {
+            return;
+        }
         ByteArrayOutputStream log = new ByteArrayOutputStream();
         String clusterId = Uuid.randomUuid().toString();
         int code;
         try (PrintStream out = new PrintStream(log, true, StandardCharsets.UTF_8)) {
-            // --ignore-formatted: a data directory from an earlier run keeps its cluster id and data
-            code = StorageTool.execute(new String[] {"format", "-t", clusterId, "-c", propsFile.toString(),
-                    "--ignore-formatted"}, out);
+            code = StorageTool.execute(new String[] {"format", "-t", clusterId, "-c", propsFile.toString()}, out);
         }
         if (code != 0) {
             throw new IllegalStateException("kafka storage format failed in " + dataDir + ": "
                     + log.toString(StandardCharsets.UTF_8));
         }
+    }
+
+    /** The cluster id a formatted log directory carries, or null when it was never formatted. */
+    static String existingClusterId(Path dataDir) throws IOException {
+        Path meta = dataDir.resolve("logs").resolve("meta.properties");
+        if (!Files.isRegularFile(meta)) {
+            return null;
+        }
+        Properties p = new Properties();
+        try (var in = Files.newInputStream(meta)) {
+            p.load(in);
+        }
+        String id = p.getProperty("cluster.id");
+        if (id == null || id.isBlank()) {
+            throw new IllegalStateException(meta + " has no cluster.id; move the folder away to start afresh");
+        }
+        return id;
     }
 
     private void awaitReady(long timeoutMs) {

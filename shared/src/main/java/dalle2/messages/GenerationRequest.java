@@ -59,6 +59,7 @@ public record GenerationRequest(
         InvalidMessageException.require(!jobId.equals(".") && !jobId.equals(".."), "job_id",
                 "job_id must not be . or ..");
         InvalidMessageException.require(prompt != null, "prompt", "prompt is required");
+        InvalidMessageException.requireWellFormed(prompt, "prompt");
         InvalidMessageException.require(!prompt.isBlank(), "prompt", "prompt must not be empty");
         InvalidMessageException.require(prompt.length() <= MAX_PROMPT_CHARS, "prompt",
                 "prompt must be at most " + MAX_PROMPT_CHARS + " characters, got " + prompt.length());
@@ -84,6 +85,7 @@ public record GenerationRequest(
         InvalidMessageException.require(idempotencyKey == null
                         || (!idempotencyKey.isEmpty() && idempotencyKey.length() <= MAX_IDEMPOTENCY_KEY_CHARS),
                 "idempotency_key", "idempotency_key must be 1-" + MAX_IDEMPOTENCY_KEY_CHARS + " characters");
+        InvalidMessageException.requireWellFormed(idempotencyKey, "idempotency_key");
     }
 
     /** A request as the gateway builds it; null parameters take their defaults. */

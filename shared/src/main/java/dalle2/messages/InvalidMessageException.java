@@ -23,6 +23,27 @@ public final class InvalidMessageException extends IllegalArgumentException {
         return field;
     }
 
+    /**
+     * Refuses text that is not valid Unicode: a lone UTF-16 surrogate (JSON's {@code "\ud800"}) decodes to a Java
+     * string that cannot be written as UTF-8, so it would break every later encoder (tokenizer, PNG text, logs).
+     */
+    public static void requireWellFormed(String text, String field) {
+        if (text == null) {
+            return;
+        }
+        for (int i = 0; i < text.length(); i++) {
+            char c = text.charAt(i);
+            if (Character.isHighSurrogate(c) && i + 1 < text.length() && Character.isLowSurrogate(text.charAt(i + 1))) {
+                i++;
+            } else if (Character.isSurrogate(c)) {
+                throw new InvalidMessageException(field, field + " is not valid Unicode text: lone surrogate U+"
+                        + String.format("%04X", (int) c) + " at index " + i);
+            } else if (c == 0) {
+                throw new InvalidMessageException(field, field + " must not contain the NUL character (index " + i + ")");
+            }
+        }
+    }
+
     static void require(boolean condition, String field, String message) {
         if (!condition) {
             throw new InvalidMessageException(field, message);

@@ -56,8 +56,9 @@ public final class Messages {
         if (json == null || json.length == 0) {
             throw new InvalidMessageException(null, "empty message");
         }
+        T message;
         try {
-            return STRICT.readValue(json, type);
+            message = STRICT.readValue(json, type);
         } catch (ValueInstantiationException e) {
             if (e.getCause() instanceof InvalidMessageException invalid) {
                 throw invalid;
@@ -78,6 +79,11 @@ public final class Messages {
         } catch (IOException e) {
             throw new InvalidMessageException(null, "unreadable message: " + e.getMessage(), e);
         }
+        if (message == null) {
+            // the JSON literal null reads as no object at all
+            throw new InvalidMessageException(null, "the message must be a JSON object, got null");
+        }
+        return message;
     }
 
     /**

@@ -742,6 +742,7 @@ public abstract class StageWorker<M, T, O, R> implements AutoCloseable {
                 markDone(job);
                 return;
             }
+            FaultPoint.AFTER_IMAGE_STORED.reach(config.workerId(), job.request.jobId());
             CompletableFuture<?> output;
             try {
                 output = complete(job);
@@ -750,6 +751,7 @@ public abstract class StageWorker<M, T, O, R> implements AutoCloseable {
             }
             output.whenComplete((ok, e) -> {
                 if (e == null) {
+                    FaultPoint.AFTER_STATUS_PUBLISHED.reach(config.workerId(), job.request.jobId());
                     succeeded.incrementAndGet();
                     markDone(job);
                 } else if (!retryLater(e, attempt, "write the output of " + job.request.jobId(),

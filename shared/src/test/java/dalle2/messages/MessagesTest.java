@@ -191,4 +191,30 @@ class MessagesTest {
         assertEquals(17L, back.offset());
         assertEquals("malformed JSON", back.reason());
     }
+
+    @Test
+    void theJsonLiteralNullIsRefusedAsAMessageNotReturnedAsNull() {
+        for (Class<?> type : List.of(GenerationRequest.class, JobStatus.class, ImageEmbeddings.class)) {
+            InvalidMessageException e = assertThrows(InvalidMessageException.class,
+                    () -> Messages.decode(utf8("null"), type));
+            assertTrue(e.getMessage().contains("JSON object"), e.getMessage());
+            assertThrows(InvalidMessageException.class, () -> Messages.decode(utf8("  null \n"), type));
+        }
+    }
+
+    @Test
+    void aPromptWithALoneSurrogateIsRefusedNamingTheField() {
+        for (String prompt : List.of("\\ud800", "cat \\udfff", "\\udc00\\ud800", "end \\ud83d")) {
+            InvalidMessageException e = assertThrows(InvalidMessageException.class, () -> Messages.decode(
+                    utf8("{\"job_id\":\"j\",\"prompt\":\"" + prompt + "\"}"), GenerationRequest.class));
+            assertEquals("prompt", e.field(), prompt);
+            assertTrue(e.getMessage().contains("lone surrogate"), e.getMessage());
+        }
+        // a proper pair (an emoji) is text
+        GenerationRequest ok = Messages.decode(utf8("{\"job_id\":\"j\",\"prompt\":\"\\ud83d\\udc1d honeybee\"}"),
+                GenerationRequest.class);
+        assertEquals("\uD83D\uDC1D honeybee", ok.prompt());
+        assertThrows(InvalidMessageException.class, () -> Messages.decode(
+                utf8("{\"job_id\":\"j\",\"prompt\":\"a\\u0000b\"}"), GenerationRequest.class));
+    }
 }
