@@ -27,7 +27,7 @@ public final class DecoderWorkerCommand implements Callable<Integer> {
             Device resolved = choice.resolve();
             return PipelineServices.startDecoderWorker(
                     worker.config(Pool.DECODER, worker.maxBatchOr(DeviceChoice.defaultMaxBatch(resolved))),
-                    worker.connection.storage(), resolved, ModelFactory.load(worker.models));
+                    worker.connection.storage(), resolved, ModelFactory.forDecoderPool(worker.models));
         });
     }
 }

@@ -2,6 +2,7 @@ package dalle2.cli;
 
 import dalle2.inference.ContactSheet;
 import dalle2.json.Json;
+import dalle2.messages.GenerationRequest;
 import java.awt.image.BufferedImage;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
@@ -33,8 +34,16 @@ public final class GenerateCommand implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "PROMPT")
     String prompt;
 
-    @Option(names = "--n", defaultValue = "4", description = "images (1-8, default ${DEFAULT-VALUE})")
+    @Option(names = "--n", defaultValue = "4", description = "images (1-" + MAX_TOTAL_IMAGES + ", default "
+            + "${DEFAULT-VALUE}); more than " + GenerationRequest.MAX_IMAGES + " are submitted as several jobs of at most "
+            + GenerationRequest.MAX_IMAGES + ", job j with seed + j")
     int n;
+
+    /** Most images one command asks for: a bound on what one line of a shell can queue. */
+    static final int MAX_TOTAL_IMAGES = 256;
+
+    @picocli.CommandLine.Spec
+    picocli.CommandLine.Model.CommandSpec spec;
 
     @Option(names = "--seed", description = "seed (random when absent)")
     Long seed;
@@ -62,72 +71,148 @@ public final class GenerateCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        if (gateway != null) {
-            return run(gateway);
+        if (n < 1 || n > MAX_TOTAL_IMAGES) {
+            throw new picocli.CommandLine.ParameterException(spec.commandLine(),
+                    "--n must be in 1.." + MAX_TOTAL_IMAGES + ", got " + n);
         }
-        dalle2.inference.ModelProvider provider = ModelFactory.load(models);
-        try (EmbeddedStack stack = EmbeddedStack.start(dataDir, 0, 1, 1, provider)) {
-            return run(stack.gatewayUrl());
+        try {
+            if (gateway != null) {
+                return run(gateway);
+            }
+            dalle2.inference.ModelProvider provider = ModelFactory.load(models);
+            try (EmbeddedStack stack = EmbeddedStack.start(dataDir, 0, 1, 1, provider)) {
+                return run(stack.gatewayUrl());
+            }
+        } catch (GenerationFailedException e) {
+            spec.commandLine().getErr().println("generate: " + e.getMessage());
+            return 1;
         }
     }
 
     private int run(String base) throws Exception {
-        Map<String, Object> body = new LinkedHashMap<>();
-        body.put("prompt", prompt);
-        body.put("n", n);
-        if (seed != null) {
-            body.put("seed", seed);
-        }
-        if (priorSteps != null) {
-            body.put("prior_steps", priorSteps);
-        }
-        if (decoderSteps != null) {
-            body.put("decoder_steps", decoderSteps);
-        }
-        List<Path> files = generate(HttpClient.newHttpClient(), base, Json.write(body), out, timeout);
+        List<Path> files = generate(HttpClient.newHttpClient(), base, requestBodies(), out, timeout);
         files.forEach(f -> System.out.println(f.toAbsolutePath()));
         return 0;
+    }
+
+    /** One job per {@value GenerationRequest#MAX_IMAGES} images; job j draws with seed + j when a seed is given. */
+    List<String> requestBodies() {
+        List<String> bodies = new ArrayList<>();
+        for (int first = 0, job = 0; first < n; first += GenerationRequest.MAX_IMAGES, job++) {
+            Map<String, Object> body = new LinkedHashMap<>();
+            body.put("prompt", prompt);
+            body.put("n", Math.min(GenerationRequest.MAX_IMAGES, n - first));
+            if (seed != null) {
+                body.put("seed", (seed + job) & Long.MAX_VALUE);
+            }
+            if (priorSteps != null) {
+                body.put("prior_steps", priorSteps);
+            }
+            if (decoderSteps != null) {
+                body.put("decoder_steps", decoderSteps);
+            }
+            bodies.add(Json.write(body));
+        }
+        return bodies;
+    }
+
+    /** A job was refused or did not succeed; the message is one line a person can act on. */
+    static final class GenerationFailedException extends IllegalStateException {
+        GenerationFailedException(String message) {
+            super(message);
+        }
     }
 
     /** Submits one job to a gateway, waits for it, writes {@code <k>.png} and {@code contact-sheet.png}. */
     public static List<Path> generate(HttpClient http, String base, String requestJson, Path out, Duration timeout)
             throws IOException, InterruptedException {
-        HttpResponse<String> submitted = http.send(HttpRequest.newBuilder(URI.create(base + "/v1/generations"))
-                .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(requestJson))
-                .build(), HttpResponse.BodyHandlers.ofString());
-        if (submitted.statusCode() != 202 && submitted.statusCode() != 200) {
-            throw new IllegalStateException("submission refused: " + submitted.statusCode() + " " + submitted.body());
+        return generate(http, base, List.of(requestJson), out, timeout);
+    }
+
+    /**
+     * Submits every job, then waits for all of them and writes their images numbered in order ({@code 0.png} …)
+     * and one contact sheet.
+     */
+    public static List<Path> generate(HttpClient http, String base, List<String> requestJsons, Path out,
+                                      Duration timeout) throws IOException, InterruptedException {
+        List<String> selves = new ArrayList<>();
+        for (String requestJson : requestJsons) {
+            HttpResponse<String> submitted = http.send(HttpRequest.newBuilder(URI.create(base + "/v1/generations"))
+                    .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(requestJson))
+                    .build(), HttpResponse.BodyHandlers.ofString());
+            if (submitted.statusCode() != 202 && submitted.statusCode() != 200) {
+                throw new GenerationFailedException("the gateway refused the request: " + describeError(submitted));
+            }
+            selves.add(Json.mapper().readTree(submitted.body()).path("links").path("self").asText());
         }
-        String self = Json.mapper().readTree(submitted.body()).path("links").path("self").asText();
         long deadline = System.nanoTime() + timeout.toNanos();
-        var status = Json.mapper().readTree("{}");
-        String state = "";
-        while (!state.equals("succeeded")) {
-            if (state.equals("failed") || state.equals("cancelled")) {
-                throw new IllegalStateException("generation " + state + ": " + status.path("error"));
-            }
-            if (System.nanoTime() > deadline) {
-                throw new IllegalStateException("generation not finished after " + timeout + " (state " + state + ")");
-            }
-            Thread.sleep(state.isEmpty() ? 0 : 200);
-            status = Json.mapper().readTree(http.send(HttpRequest.newBuilder(URI.create(base + self)).build(),
-                    HttpResponse.BodyHandlers.ofString()).body());
-            state = status.path("state").asText();
+        List<com.fasterxml.jackson.databind.JsonNode> finished = new ArrayList<>();
+        for (String self : selves) {
+            finished.add(await(http, base, self, deadline, timeout));
         }
         Files.createDirectories(out);
         List<Path> files = new ArrayList<>();
         List<BufferedImage> images = new ArrayList<>();
-        for (var image : status.path("images")) {
-            byte[] png = http.send(HttpRequest.newBuilder(URI.create(base + image.path("url").asText())).build(),
-                    HttpResponse.BodyHandlers.ofByteArray()).body();
-            Path file = out.resolve(image.path("index").asInt() + ".png");
-            Files.write(file, png);
-            files.add(file);
-            images.add(ImageIO.read(new ByteArrayInputStream(png)));
+        for (var status : finished) {
+            for (var image : status.path("images")) {
+                byte[] png = http.send(HttpRequest.newBuilder(URI.create(base + image.path("url").asText())).build(),
+                        HttpResponse.BodyHandlers.ofByteArray()).body();
+                Path file = out.resolve(images.size() + ".png");
+                Files.write(file, png);
+                files.add(file);
+                images.add(ImageIO.read(new ByteArrayInputStream(png)));
+            }
         }
         Path sheet = out.resolve("contact-sheet.png");
         ContactSheet.write(images, 4, sheet);
         files.add(sheet);
         return files;
+    }
+
+    private static com.fasterxml.jackson.databind.JsonNode await(HttpClient http, String base, String self,
+                                                                 long deadline, Duration timeout)
+            throws IOException, InterruptedException {
+        var status = Json.mapper().readTree("{}");
+        String state = "";
+        while (!state.equals("succeeded")) {
+            if (state.equals("failed") || state.equals("cancelled")) {
+                var error = status.path("error");
+                throw new GenerationFailedException("generation " + status.path("id").asText() + " " + state
+                        + (error.isObject() ? ": " + error.path("code").asText() + ": " + error.path("message").asText()
+                        : ""));
+            }
+            if (System.nanoTime() > deadline) {
+                throw new GenerationFailedException("generation " + self + " not finished after " + timeout
+                        + " (state " + state + "); raise --timeout or check the workers");
+            }
+            Thread.sleep(state.isEmpty() ? 0 : 200);
+            HttpResponse<String> polled = http.send(HttpRequest.newBuilder(URI.create(base + self)).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            if (polled.statusCode() == 503) {
+                Thread.sleep(500); // the gateway's view is restarting, or Kafka elects a leader: ask again
+                continue;
+            }
+            if (polled.statusCode() != 200) {
+                throw new GenerationFailedException("cannot read " + self + ": " + describeError(polled));
+            }
+            status = Json.mapper().readTree(polled.body());
+            state = status.path("state").asText();
+        }
+        return status;
+    }
+
+    /** {@code 400 invalid_request (n): n must be in 1..8, got 20} from an error answer, or its raw text. */
+    static String describeError(HttpResponse<String> r) {
+        try {
+            var error = Json.mapper().readTree(r.body()).path("error");
+            if (error.isObject()) {
+                String field = error.path("field").isTextual() ? " (" + error.path("field").asText() + ")" : "";
+                return r.statusCode() + " " + error.path("code").asText() + field + ": " + error.path("message").asText();
+            }
+        } catch (IOException notJson) {
+            // fall through to the raw body
+        }
+        String body = r.body() == null ? "" : r.body().strip();
+        return r.statusCode() + (body.isEmpty() ? "" : " " + (body.length() > 200 ? body.substring(0, 200) : body));
     }
 }

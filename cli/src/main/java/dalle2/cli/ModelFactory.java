@@ -6,6 +6,7 @@ import dalle2.inference.ImageDecoderModel;
 import dalle2.inference.ImageEmbeddingModel;
 import dalle2.inference.ModelProvider;
 import java.nio.file.Path;
+import java.util.List;
 
 /**
  * THE place the CLI gets its models from: every command that runs a worker ({@code up}, {@code generate},
@@ -22,9 +23,27 @@ public final class ModelFactory {
     private ModelFactory() {
     }
 
+    /** The models of both pools (the one-process stack: {@code up}, {@code generate}). */
     public static ModelProvider load(Path modelsDir) {
+        return load(modelsDir, List.of(DallE2.CLIP_DIR, DallE2.PRIOR_DIR, DallE2.DECODER_DIR));
+    }
+
+    /** What a prior worker needs: CLIP and the prior; the decoder may be absent. */
+    public static ModelProvider forPriorPool(Path modelsDir) {
+        return load(modelsDir, DallE2.PRIOR_STAGE_MODELS);
+    }
+
+    /** What a decoder worker needs: the decoder; CLIP and the prior may be absent. */
+    public static ModelProvider forDecoderPool(Path modelsDir) {
+        return load(modelsDir, DallE2.DECODER_STAGE_MODELS);
+    }
+
+    /** Checks up front that {@code required} are there (naming what is missing), then loads lazily per worker. */
+    private static ModelProvider load(Path modelsDir, List<String> required) {
+        Path dir = resolve(modelsDir);
         try {
-            return DallE2.provider(resolve(modelsDir));
+            DallE2.requireModels(dir, required);
+            return DallE2.provider(dir);
         } catch (IllegalArgumentException missing) {
             throw new ModelsUnavailableException(missing.getMessage());
         }

@@ -10,6 +10,7 @@ import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import picocli.CommandLine;
 
@@ -28,6 +29,70 @@ class CommandsTest {
         ModelFactory.ModelsUnavailableException e = assertThrows(ModelFactory.ModelsUnavailableException.class,
                 () -> ModelFactory.load(Path.of("target/no-models")));
         assertTrue(e.getMessage().startsWith("no clip model in"), e.getMessage());
+    }
+
+    @Test
+    void eachPoolLoadsOnlyItsOwnModels(@org.junit.jupiter.api.io.TempDir Path dir) throws Exception {
+        Path tiny = dalle2.inference.TinyModels.write(dir.resolve("all"));
+        Path priorOnly = dir.resolve("prior-only");
+        Path decoderOnly = dir.resolve("decoder-only");
+        copy(tiny.resolve("clip"), priorOnly.resolve("clip"));
+        copy(tiny.resolve("prior"), priorOnly.resolve("prior"));
+        copy(tiny.resolve("decoder"), decoderOnly.resolve("decoder"));
+
+        try (var prior = ModelFactory.forPriorPool(priorOnly).embeddingModel()) {
+            assertTrue(prior.version().contains("+"), prior.version());
+        }
+        try (var decoder = ModelFactory.forDecoderPool(decoderOnly).decoderModel(ai.djl.Device.cpu())) {
+            assertTrue(decoder.embeddingDim() > 0);
+        }
+        ModelFactory.ModelsUnavailableException noDecoder = assertThrows(
+                ModelFactory.ModelsUnavailableException.class, () -> ModelFactory.forDecoderPool(priorOnly));
+        assertTrue(noDecoder.getMessage().startsWith("no decoder model in"), noDecoder.getMessage());
+        ModelFactory.ModelsUnavailableException noClip = assertThrows(
+                ModelFactory.ModelsUnavailableException.class, () -> ModelFactory.forPriorPool(decoderOnly));
+        assertTrue(noClip.getMessage().startsWith("no clip model in"), noClip.getMessage());
+    }
+
+    private static void copy(Path from, Path to) throws java.io.IOException {
+        java.nio.file.Files.createDirectories(to);
+        try (var files = java.nio.file.Files.list(from)) {
+            for (Path f : (Iterable<Path>) files::iterator) {
+                java.nio.file.Files.copy(f, to.resolve(f.getFileName()));
+            }
+        }
+    }
+
+    @Test
+    void generateSplitsTwentyImagesIntoJobsOfAtMostEightWithConsecutiveSeeds() throws Exception {
+        GenerateCommand command = new GenerateCommand();
+        new CommandLine(command).parseArgs("a red apple", "--n", "20", "--seed", "7", "--decoder-steps", "10");
+        List<String> bodies = command.requestBodies();
+        assertEquals(3, bodies.size());
+        int[] sizes = {8, 8, 4};
+        for (int j = 0; j < 3; j++) {
+            var body = dalle2.json.Json.mapper().readTree(bodies.get(j));
+            assertEquals(sizes[j], body.path("n").asInt(), bodies.get(j));
+            assertEquals(7 + j, body.path("seed").asLong(), bodies.get(j));
+            assertEquals(10, body.path("decoder_steps").asInt(), bodies.get(j));
+            assertEquals("a red apple", body.path("prompt").asText());
+        }
+        GenerateCommand small = new GenerateCommand();
+        new CommandLine(small).parseArgs("one", "--n", "3");
+        List<String> one = small.requestBodies();
+        assertEquals(1, one.size());
+        assertTrue(dalle2.json.Json.mapper().readTree(one.get(0)).path("seed").isMissingNode(), one.get(0));
+    }
+
+    @Test
+    void generateRefusesAnImageCountOutOfRangeNamingTheOption() {
+        for (String n : new String[] {"0", "-3", "257"}) {
+            StringWriter err = new StringWriter();
+            int code = new CommandLine(new Main()).setErr(new PrintWriter(err)).execute("generate", "a cat", "--n", n,
+                    "--models", "target/no-models");
+            assertEquals(2, code, err.toString());
+            assertTrue(err.toString().contains("--n must be in 1..256, got " + n), err.toString());
+        }
     }
 
     @Test

@@ -271,7 +271,6 @@ abstract class PipelineContract {
     }
 
     private DeadLetter awaitDeadLetter(String key) {
-        return TopicRecords.awaitFirst(infrastructure().kafkaBootstrap(), Topics.DEAD_LETTERS, key, DeadLetter.class,
-                Duration.ofSeconds(30));
+        return TopicRecords.awaitDeadLetter(infrastructure().kafkaBootstrap(), key, Duration.ofSeconds(30));
     }
 }

@@ -46,6 +46,16 @@ public final class DecoderWorker extends StageWorker<ImageEmbeddings, DecodeTask
         return Messages.decode(value, ImageEmbeddings.class);
     }
 
+    /** An embedding of another width than the decoder's is this job's problem alone: refused before batching. */
+    @Override
+    protected String problemOf(ImageEmbeddings message) {
+        if (message.dim() != model.embeddingDim()) {
+            return "embeddings are " + message.dim() + "-d; this decoder (" + model.version() + ") takes "
+                    + model.embeddingDim() + "-d CLIP image embeddings";
+        }
+        return null;
+    }
+
     @Override
     protected GenerationRequest requestOf(ImageEmbeddings message) {
         return message.request();

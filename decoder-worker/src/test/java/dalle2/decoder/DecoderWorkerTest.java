@@ -102,6 +102,35 @@ class DecoderWorkerTest {
         }
     }
 
+    @Test
+    void anEmbeddingOfAnotherWidthFailsOnlyItsOwnJobNotTheJobsBatchedWithIt() throws Exception {
+        // a batch of up to 8 waiting 500 ms: all three jobs would share one model call
+        try (Worker w = worker("widths", bucket("widths"), RetryPolicy.NONE, 8, Duration.ofMillis(500))) {
+            String before = "good-before-" + UUID.randomUUID();
+            String wrong = "wrong-width-" + UUID.randomUUID();
+            String after = "good-after-" + UUID.randomUUID();
+            int realDim = dim;
+            produce(Topics.EMBEDDINGS, before, Messages.encode(embeddings(before, 2, 2)));
+            dim = realDim + 3;
+            ImageEmbeddings wide;
+            try {
+                wide = embeddings(wrong, 1, 2);
+            } finally {
+                dim = realDim;
+            }
+            produce(Topics.EMBEDDINGS, wrong, Messages.encode(wide));
+            produce(Topics.EMBEDDINGS, after, Messages.encode(embeddings(after, 1, 2)));
+
+            JobStatus failed = awaitState(wrong, JobState.FAILED);
+            assertEquals("invalid_message", failed.error().code());
+            assertTrue(failed.error().message().contains((realDim + 3) + "-d"), failed.error().message());
+            assertEquals(JobState.SUCCEEDED, awaitState(before, JobState.SUCCEEDED).state());
+            assertEquals(JobState.SUCCEEDED, awaitState(after, JobState.SUCCEEDED).state());
+            assertTrue(awaitDeadLetter(wrong).reason().contains("takes " + realDim + "-d"));
+            assertEquals(3, w.worker.stats().images(), "the good jobs' images, and none for the bad one");
+        }
+    }
+
     // ---- retries of storage ------------------------------------------------------------------------------------
 
     @Test
@@ -258,6 +287,11 @@ class DecoderWorkerTest {
         }
 
         @Override
+        public int embeddingDim() {
+            return model.embeddingDim();
+        }
+
+        @Override
         public List<BufferedImage> decode(SamplingParams params, List<DecodeTask> tasks,
                                           DdimSampler.Progress progress) {
             step.set(0);
@@ -330,7 +364,6 @@ class DecoderWorkerTest {
     }
 
     private DeadLetter awaitDeadLetter(String key) {
-        return TopicRecords.awaitFirst(servers.bootstrap(), Topics.DEAD_LETTERS, key, DeadLetter.class,
-                Duration.ofSeconds(30));
+        return TopicRecords.awaitDeadLetter(servers.bootstrap(), key, Duration.ofSeconds(30));
     }
 }

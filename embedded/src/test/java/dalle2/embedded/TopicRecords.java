@@ -34,6 +34,28 @@ public final class TopicRecords {
         throw new AssertionError("no record keyed " + key + " on " + topic + " within " + timeout);
     }
 
+    /** The first record keyed {@code key} on {@code topic}, as it is, waiting up to {@code timeout}. */
+    public static ConsumerRecord<String, byte[]> awaitFirstRecord(String bootstrap, String topic, String key,
+                                                                  Duration timeout) {
+        try (KafkaConsumer<String, byte[]> consumer = fromBeginning(bootstrap, topic)) {
+            long deadline = System.nanoTime() + timeout.toNanos();
+            while (System.nanoTime() < deadline) {
+                for (ConsumerRecord<String, byte[]> rec : consumer.poll(POLL)) {
+                    if (key.equals(rec.key())) {
+                        return rec;
+                    }
+                }
+            }
+        }
+        throw new AssertionError("no record keyed " + key + " on " + topic + " within " + timeout);
+    }
+
+    /** The first dead letter keyed {@code key}, waiting up to {@code timeout}. */
+    public static dalle2.messages.DeadLetter awaitDeadLetter(String bootstrap, String key, Duration timeout) {
+        return dalle2.kafka.DeadLetters.read(awaitFirstRecord(bootstrap, dalle2.kafka.Topics.DEAD_LETTERS, key,
+                timeout));
+    }
+
     /** Every record keyed {@code key} on {@code topic} up to its end when called, oldest first per partition. */
     public static <T> List<T> all(String bootstrap, String topic, String key, Class<T> type) {
         List<T> found = new ArrayList<>();

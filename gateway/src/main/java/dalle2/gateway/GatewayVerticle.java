@@ -62,6 +62,10 @@ public final class GatewayVerticle extends VerticleBase {
     private static final Pattern IMAGE_FILE = Pattern.compile("(\\d{1,2})\\.png");
     private static final int MAX_BODY_BYTES = 64 * 1024;
     private static final SecureRandom SEEDS = new SecureRandom();
+    /** How long a request waits for the status view to read its topics to their ends. */
+    static final long VIEW_SYNC_TIMEOUT_MS = 5_000;
+    /** What a 503 tells a client to wait: Kafka elections and view restarts take seconds. */
+    static final int RETRY_AFTER_SECONDS = 2;
 
     private final GatewayConfig config;
     private KafkaProducer<String, byte[]> producer;
@@ -167,38 +171,128 @@ public final class GatewayVerticle extends VerticleBase {
         GenerationRequest request = GenerationRequest.of(jobId, in.prompt(), in.n(), seed, in.priorSteps(),
                 in.decoderSteps(), in.eta(), in.priorGuidance(), in.decoderGuidance(), Instant.now(), key);
 
-        Optional<JobStatus> existing = key == null ? Optional.empty() : view.get(jobId);
-        if (existing.isPresent()) {
-            JobStatus known = existing.get();
-            if (known.request() != null && !known.request().sameParameters(request)) {
-                throw new ApiError(409, "idempotency_key_reused",
-                        "this Idempotency-Key was used for a different request", "Idempotency-Key");
-            }
-            ctx.response().putHeader("Location", self(jobId)).putHeader("Idempotent-Replayed", "true");
-            respond(ctx, 200, new Accepted(jobId, known.state().wire(), links(jobId)));
+        if (key == null) {
+            // a fresh job id: nobody else can claim it
+            accept(ctx, request);
             return;
         }
+        Optional<JobStatus> existing = view.get(jobId);
+        if (existing.isPresent()) {
+            replay(ctx, existing.get(), request);
+            return;
+        }
+        // The first queued status of this job id in the status topic claims it: every gateway reads that
+        // partition in the same order, so all of them agree on the winner. Write ours, read the topic back up
+        // to it, and answer from whichever request won.
+        JobStatus queued = JobStatus.queued(request);
+        send(Topics.STATUS, jobId, Messages.encode(queued))
+                .compose(m -> Future.fromCompletionStage(view.sync(), vertx.getOrCreateContext())
+                        .timeout(VIEW_SYNC_TIMEOUT_MS, TimeUnit.MILLISECONDS))
+                .onSuccess(v -> {
+                    JobStatus winner = view.get(jobId).orElse(queued);
+                    if (winner.request() != null && winner.request().submittedAt().equals(request.submittedAt())
+                            && winner.request().sameParameters(request)) {
+                        writeRequest(ctx, winner, 202);
+                    } else {
+                        replay(ctx, winner, request);
+                    }
+                })
+                .onFailure(e -> unavailable(ctx, jobId, e));
+    }
+
+    /** Claims a job that no other request can name (a fresh id): status, then the request, then 202. */
+    private void accept(RoutingContext ctx, GenerationRequest request) {
         JobStatus queued = JobStatus.queued(request);
         // status first: a worker's "prior" status can then never be overtaken by this "queued" one
-        send(Topics.STATUS, jobId, Messages.encode(queued))
-                .compose(m -> send(Topics.REQUESTS, jobId, Messages.encode(request)))
+        send(Topics.STATUS, request.jobId(), Messages.encode(queued))
+                .onSuccess(m -> writeRequest(ctx, queued, 202))
+                .onFailure(e -> unavailable(ctx, request.jobId(), e));
+    }
+
+    /**
+     * Answers a repeated Idempotency-Key from the job it named first: 409 if the parameters differ, else 200
+     * with the job. A job still queued gets its request written again first: the gateway that claimed it may
+     * have died between its status and its request, and a duplicate request is harmless (workers skip a job
+     * they have taken).
+     */
+    private void replay(RoutingContext ctx, JobStatus known, GenerationRequest request) {
+        if (known.request() != null && !known.request().sameParameters(request)) {
+            ctx.fail(new ApiError(409, "idempotency_key_reused",
+                    "this Idempotency-Key was used for a different request", "Idempotency-Key"));
+            return;
+        }
+        ctx.response().putHeader("Idempotent-Replayed", "true");
+        if (known.state() == JobState.QUEUED && known.request() != null) {
+            writeRequest(ctx, known, 200);
+            return;
+        }
+        ctx.response().putHeader("Location", self(known.jobId()));
+        respond(ctx, 200, new Accepted(known.jobId(), known.state().wire(), links(known.jobId())));
+    }
+
+    /** Writes the job's request to the requests topic, then answers {@code status} (202 or 200). */
+    private void writeRequest(RoutingContext ctx, JobStatus queued, int status) {
+        String jobId = queued.jobId();
+        send(Topics.REQUESTS, jobId, Messages.encode(queued.request()))
                 .onSuccess(m -> {
                     view.apply(queued);
                     ctx.response().putHeader("Location", self(jobId));
-                    respond(ctx, 202, new Accepted(jobId, JobState.QUEUED.wire(), links(jobId)));
+                    respond(ctx, status, new Accepted(jobId, JobState.QUEUED.wire(), links(jobId)));
                 })
                 .onFailure(e -> {
-                    LOG.warn("cannot submit {}: {}", jobId, e.toString());
-                    send(Topics.STATUS, jobId, Messages.encode(queued.failed("submission_failed",
-                            "the request could not be written to Kafka", Instant.now())));
-                    ctx.fail(new ApiError(503, "unavailable", "the job queue is unavailable; retry later", null));
+                    if (status == 202) {
+                        // nobody was told of the job: mark it failed rather than leave a queued job no request carries
+                        send(Topics.STATUS, jobId, Messages.encode(queued.failed("submission_failed",
+                                "the request could not be written to Kafka", Instant.now())));
+                    }
+                    unavailable(ctx, jobId, e);
                 });
+    }
+
+    private void unavailable(RoutingContext ctx, String jobId, Throwable e) {
+        LOG.warn("cannot submit {}: {}", jobId, e.toString());
+        ctx.fail(ApiError.unavailable("unavailable", "the job queue cannot take writes now; retry later",
+                RETRY_AFTER_SECONDS));
     }
 
     /** GET /v1/generations/{id}. */
     private void status(RoutingContext ctx) {
         String id = ctx.pathParam("id");
-        JobStatus s = view.get(id).orElseThrow(() -> ApiError.notFound("no generation " + id));
+        withJob(ctx, id, s -> answerStatus(ctx, s));
+    }
+
+    /**
+     * Runs {@code then} with the job's current status. A job this view does not know yet may have been accepted
+     * by another gateway a moment ago: the view reads its topics up to their ends before answering 404. A view
+     * whose reader is down answers 503: its states may be stale.
+     */
+    private void withJob(RoutingContext ctx, String id, java.util.function.Consumer<JobStatus> then) {
+        if (!view.healthy()) {
+            ctx.fail(ApiError.unavailable("status_unavailable", "job states are not current on this gateway now; "
+                    + "retry, or ask another gateway", RETRY_AFTER_SECONDS));
+            return;
+        }
+        Optional<JobStatus> known = view.get(id);
+        if (known.isPresent()) {
+            then.accept(known.get());
+            return;
+        }
+        Future.fromCompletionStage(view.sync(), vertx.getOrCreateContext())
+                .timeout(VIEW_SYNC_TIMEOUT_MS, TimeUnit.MILLISECONDS)
+                .onSuccess(v -> {
+                    Optional<JobStatus> read = view.get(id);
+                    if (read.isPresent()) {
+                        then.accept(read.get());
+                    } else {
+                        ctx.fail(ApiError.notFound("no generation " + id));
+                    }
+                })
+                .onFailure(e -> ctx.fail(ApiError.unavailable("status_unavailable",
+                        "cannot read job states now; retry later", RETRY_AFTER_SECONDS)));
+    }
+
+    private void answerStatus(RoutingContext ctx, JobStatus s) {
+        String id = s.jobId();
         if (s.state() != JobState.SUCCEEDED) {
             respond(ctx, 200, generation(s, List.of()));
             return;
@@ -225,10 +319,14 @@ public final class GatewayVerticle extends VerticleBase {
     private void image(RoutingContext ctx) {
         String id = ctx.pathParam("id");
         Matcher m = IMAGE_FILE.matcher(ctx.pathParam("file"));
-        JobStatus s = view.get(id).orElseThrow(() -> ApiError.notFound("no generation " + id));
         if (!m.matches()) {
             throw ApiError.notFound("images are named <k>.png");
         }
+        withJob(ctx, id, s -> answerImage(ctx, s, m));
+    }
+
+    private void answerImage(RoutingContext ctx, JobStatus s, Matcher m) {
+        String id = s.jobId();
         int k = Integer.parseInt(m.group(1));
         if (s.state() != JobState.SUCCEEDED || k >= s.imageKeys().size()) {
             throw ApiError.notFound("generation " + id + " has no image " + k + " (state " + s.state().wire() + ")");
@@ -255,8 +353,11 @@ public final class GatewayVerticle extends VerticleBase {
 
     /** DELETE /v1/generations/{id}: cancels a job that has not finished. */
     private void cancel(RoutingContext ctx) {
-        String id = ctx.pathParam("id");
-        JobStatus s = view.get(id).orElseThrow(() -> ApiError.notFound("no generation " + id));
+        withJob(ctx, ctx.pathParam("id"), s -> answerCancel(ctx, s));
+    }
+
+    private void answerCancel(RoutingContext ctx, JobStatus s) {
+        String id = s.jobId();
         if (s.state() == JobState.CANCELLED) {
             respond(ctx, 200, new Accepted(id, s.state().wire(), links(id)));
             return;
@@ -268,7 +369,8 @@ public final class GatewayVerticle extends VerticleBase {
         send(Topics.STATUS, id, Messages.encode(cancelled)).onSuccess(m -> {
             view.apply(cancelled);
             respond(ctx, 202, new Accepted(id, JobState.CANCELLED.wire(), links(id)));
-        }).onFailure(e -> ctx.fail(new ApiError(503, "unavailable", "cannot reach Kafka; retry later", null)));
+        }).onFailure(e -> ctx.fail(ApiError.unavailable("unavailable", "cannot reach Kafka; retry later",
+                RETRY_AFTER_SECONDS)));
     }
 
     private void health(RoutingContext ctx) {
@@ -286,7 +388,7 @@ public final class GatewayVerticle extends VerticleBase {
                 checks.put("kafka", "unreachable");
             }
             checks.put("storage", store.reachable() ? "ok" : "unreachable");
-            checks.put("status_view", view.isCaughtUp() ? "ok" : "catching_up");
+            checks.put("status_view", view.healthy() ? "ok" : view.isCaughtUp() ? "restarting" : "catching_up");
             return checks;
         }).onSuccess(checks -> {
             boolean ok = checks.values().stream().allMatch("ok"::equals);
@@ -323,6 +425,9 @@ public final class GatewayVerticle extends VerticleBase {
         }
         if (ctx.response().ended()) {
             return;
+        }
+        if (error.retryAfterSeconds() != null) {
+            ctx.response().putHeader("Retry-After", Integer.toString(error.retryAfterSeconds()));
         }
         respond(ctx, error.status(), new ErrorBody(new Representations.Error(error.code(), error.getMessage(),
                 error.field())));

@@ -70,7 +70,7 @@ class PriorWorkerTest {
         produce(Topics.REQUESTS, "typo-" + jobId, null, "{\"job_id\":\"" + jobId + "\",\"prompt\":\"a red apple\","
                 + "\"n\":2,\"seed\":5,\"prior_steps\":2}");
 
-        DeadLetter letter = awaitRecord(Topics.DEAD_LETTERS, jobId, DeadLetter.class);
+        DeadLetter letter = TopicRecords.awaitDeadLetter(servers.bootstrap(), jobId, java.time.Duration.ofSeconds(60));
         assertEquals(Topics.REQUESTS, letter.topic());
         assertEquals("typo-" + jobId, letter.key());
         assertEquals("record key 'typo-" + jobId + "' differs from its job_id '" + jobId
@@ -94,7 +94,7 @@ class PriorWorkerTest {
                 () -> worker.statusView().get(jobId).map(s -> s.state() == JobState.SUCCEEDED).orElse(false));
 
         produce(Topics.REQUESTS, "someone-else", null, new String(Messages.encode(request), StandardCharsets.UTF_8));
-        assertTrue(awaitRecord(Topics.DEAD_LETTERS, jobId, DeadLetter.class).reason().contains("someone-else"));
+        assertTrue(TopicRecords.awaitDeadLetter(servers.bootstrap(), jobId, java.time.Duration.ofSeconds(60)).reason().contains("someone-else"));
         Thread.sleep(500);
         List<JobState> states = new ArrayList<>();
         for (JobStatus s : allRecords(Topics.STATUS, jobId, JobStatus.class)) {
@@ -114,6 +114,54 @@ class PriorWorkerTest {
         JobStatus status = view.get(jobId).orElseThrow();
         assertEquals(recordTime.toString(), status.timestamps().submittedAt(),
                 "the status and every gateway's view agree on when it was submitted");
+    }
+
+    @Test
+    void aDeadLetterKafkaRefusesIsRetriedUntilWrittenHoldingItsPartitionsCommitsMeanwhile() throws Exception {
+        // a dead-letter topic that takes no record over 64 bytes refuses every letter the worker writes
+        setDeadLetterTopicConfig("max.message.bytes", "64");
+        String jobId = "stalled-" + UUID.randomUUID();
+        long retriesBefore = worker.stats().reportRetries();
+        try {
+            var poison = producer.send(new ProducerRecord<>(Topics.REQUESTS, jobId, ("{\"job_id\":\"" + jobId
+                    + "\",\"prompt\":\"x\",\"n\":99}").getBytes(StandardCharsets.UTF_8))).get(30, TimeUnit.SECONDS);
+            await("the worker retries the dead letter", () -> worker.stalledReports() == 1
+                    && worker.stats().reportRetries() > retriesBefore);
+            assertTrue(worker.polling(), "the poll loop carries on meanwhile");
+            try (var admin = KafkaClients.admin(servers.bootstrap(), "test-offsets")) {
+                var committed = admin.listConsumerGroupOffsets(Topics.PRIOR_GROUP).partitionsToOffsetAndMetadata()
+                        .get(30, TimeUnit.SECONDS).get(new org.apache.kafka.common.TopicPartition(Topics.REQUESTS,
+                                poison.partition()));
+                assertTrue(committed == null || committed.offset() <= poison.offset(),
+                        "the unwritten letter's record is not committed: " + committed);
+            }
+        } finally {
+            setDeadLetterTopicConfig("max.message.bytes", "1048588");
+        }
+        DeadLetter letter = TopicRecords.awaitDeadLetter(servers.bootstrap(), jobId, java.time.Duration.ofSeconds(60));
+        assertTrue(letter.reason().contains("n must be in 1..8"), letter.reason());
+        await("no report is left waiting", () -> worker.stalledReports() == 0);
+        assertEquals(JobState.FAILED, awaitState(jobId, JobState.FAILED).state());
+    }
+
+    private void setDeadLetterTopicConfig(String name, String value) throws Exception {
+        try (var admin = KafkaClients.admin(servers.bootstrap(), "test-admin")) {
+            var topic = new org.apache.kafka.common.config.ConfigResource(
+                    org.apache.kafka.common.config.ConfigResource.Type.TOPIC, Topics.DEAD_LETTERS);
+            admin.incrementalAlterConfigs(java.util.Map.of(topic, List.of(new org.apache.kafka.clients.admin.AlterConfigOp(
+                    new org.apache.kafka.clients.admin.ConfigEntry(name, value),
+                    org.apache.kafka.clients.admin.AlterConfigOp.OpType.SET)))).all().get(30, TimeUnit.SECONDS);
+            // the broker applies a topic config asynchronously: wait until it reports the new value
+            await(name + " is " + value + " on the broker", () -> {
+                try {
+                    return value.equals(admin.describeConfigs(List.of(topic)).all().get(10, TimeUnit.SECONDS)
+                            .get(topic).get(name).value());
+                } catch (Exception e) {
+                    return false;
+                }
+            });
+            Thread.sleep(500);
+        }
     }
 
     // ---- helpers -----------------------------------------------------------------------------------------------

@@ -54,7 +54,17 @@ public final class DallE2 implements ModelProvider, AutoCloseable {
 
     /** Throws, naming the folder and the missing model, unless clip/, prior/ and decoder/ are all there. */
     public static void requireModels(Path modelsDir) {
-        for (String model : List.of(CLIP_DIR, PRIOR_DIR, DECODER_DIR)) {
+        requireModels(modelsDir, List.of(CLIP_DIR, PRIOR_DIR, DECODER_DIR));
+    }
+
+    /** What the prior pool loads: CLIP (its text tower) and the prior. */
+    public static final List<String> PRIOR_STAGE_MODELS = List.of(CLIP_DIR, PRIOR_DIR);
+    /** What the decoder pool loads: the decoder alone. */
+    public static final List<String> DECODER_STAGE_MODELS = List.of(DECODER_DIR);
+
+    /** Throws, naming the folder and the first missing model, unless every one of {@code models} is there. */
+    public static void requireModels(Path modelsDir, List<String> models) {
+        for (String model : models) {
             Path config = modelsDir.resolve(model).resolve("config.json");
             if (!Files.isRegularFile(config)) {
                 throw new IllegalArgumentException("no " + model + " model in " + modelsDir.toAbsolutePath()
@@ -75,12 +85,15 @@ public final class DallE2 implements ModelProvider, AutoCloseable {
         return new DecoderStage(decoder, manager, ModelVersion.of(modelsDir.resolve(DECODER_DIR)));
     }
 
-    /** A provider for worker pools: every call loads its own copy, so each worker thread owns its models. */
+    /**
+     * A provider for worker pools: every call loads its own copy, so each worker thread owns its models. Each
+     * pool loads only its own stage's models: a prior worker needs no decoder weights, and the other way round.
+     */
     public static ModelProvider provider(Path modelsDir) {
-        requireModels(modelsDir);
         return new ModelProvider() {
             @Override
             public ImageEmbeddingModel embeddingModel() {
+                requireModels(modelsDir, PRIOR_STAGE_MODELS);
                 NDManager manager = DjlRuntime.newManager();
                 try {
                     ClipEncoder clip = ClipEncoder.load(modelsDir.resolve(CLIP_DIR), manager);
@@ -93,6 +106,7 @@ public final class DallE2 implements ModelProvider, AutoCloseable {
 
             @Override
             public ImageDecoderModel decoderModel(Device device) {
+                requireModels(modelsDir, DECODER_STAGE_MODELS);
                 NDManager manager = DjlRuntime.engine().newBaseManager(device);
                 return loadDecoderStage(modelsDir, manager);
             }

@@ -32,6 +32,11 @@ public final class DecoderStage implements ImageDecoderModel {
     }
 
     @Override
+    public int embeddingDim() {
+        return decoder.config().conditionDim();
+    }
+
+    @Override
     public List<BufferedImage> decode(SamplingParams params, List<DecodeTask> tasks, DdimSampler.Progress progress) {
         int dim = decoder.config().conditionDim();
         float[] embeddings = new float[tasks.size() * dim];

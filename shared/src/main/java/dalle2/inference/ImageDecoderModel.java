@@ -24,6 +24,9 @@ public interface ImageDecoderModel extends AutoCloseable {
     /** Width and height of the images drawn. */
     int imageSize();
 
+    /** Width of the CLIP image embedding the decoder is conditioned on: a task with another width is refused. */
+    int embeddingDim();
+
     List<BufferedImage> decode(SamplingParams params, List<DecodeTask> tasks, DdimSampler.Progress progress);
 
     @Override

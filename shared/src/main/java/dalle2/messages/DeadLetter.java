@@ -1,47 +1,34 @@
 package dalle2.messages;
 
 import java.nio.charset.StandardCharsets;
-import java.time.Instant;
-import java.util.Base64;
 
 /**
- * A record a worker could not process, on the dead-letter topic: where it came from, its original key and value
- * (base64, since a poison value need not be text) and why it was refused.
+ * A record a worker could not process, as it lies on the dead-letter topic: the original value byte for byte, and
+ * where it came from and why it was refused ({@code dalle2.kafka.DeadLetters} writes and reads these as record
+ * headers, so a tool can replay the value unchanged).
+ *
+ * @param topic     the topic the record was read from
+ * @param partition its partition there
+ * @param offset    its offset there
+ * @param key       its original key (null when it had none)
+ * @param value     its original value (null for a tombstone)
+ * @param reason    why it was refused, one line
+ * @param worker    {@code <pool>/<worker id>} that refused it
+ * @param failedAt  ISO-8601 instant of the refusal
  */
-public record DeadLetter(
-        Integer schemaVersion,
-        String topic,
-        Integer partition,
-        Long offset,
-        String key,
-        String valueBase64,
-        String reason,
-        String worker,
-        String failedAt) {
+public record DeadLetter(String topic, int partition, long offset, String key, byte[] value, String reason,
+                         String worker, String failedAt) {
 
     public DeadLetter {
-        schemaVersion = SchemaVersions.check(schemaVersion);
         InvalidMessageException.require(topic != null && !topic.isEmpty(), "topic", "topic is required");
-        InvalidMessageException.require(partition != null && partition >= 0, "partition", "partition is required");
-        InvalidMessageException.require(offset != null && offset >= 0, "offset", "offset is required");
+        InvalidMessageException.require(partition >= 0, "partition", "partition must be >= 0");
+        InvalidMessageException.require(offset >= 0, "offset", "offset must be >= 0");
         InvalidMessageException.require(reason != null && !reason.isEmpty(), "reason", "reason is required");
         GenerationRequest.checkInstant(failedAt, "failed_at");
     }
 
-    public static DeadLetter of(String topic, int partition, long offset, String key, byte[] value, String reason,
-                                String worker) {
-        return new DeadLetter(SchemaVersions.CURRENT, topic, partition, offset, key,
-                value == null ? null : Base64.getEncoder().encodeToString(value), reason, worker,
-                Instant.now().toString());
-    }
-
-    public byte[] value() {
-        return valueBase64 == null ? null : Base64.getDecoder().decode(valueBase64);
-    }
-
     /** The original value as UTF-8 text (lossy for binary values). */
     public String valueText() {
-        byte[] v = value();
-        return v == null ? null : new String(v, StandardCharsets.UTF_8);
+        return value == null ? null : new String(value, StandardCharsets.UTF_8);
     }
 }

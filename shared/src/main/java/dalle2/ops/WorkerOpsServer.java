@@ -185,7 +185,11 @@ public final class WorkerOpsServer implements AutoCloseable {
         }
         for (StageWorker<?, ?, ?, ?> w : workers) {
             checks.put(w.workerId() + ".threads", w.pollThreadAlive() && w.modelThreadAlive() ? "ok" : "stopped");
-            checks.put(w.workerId() + ".status_view", w.statusView().isCaughtUp() ? "ok" : "catching_up");
+            checks.put(w.workerId() + ".poll_loop", w.polling() ? "ok" : "restarting");
+            checks.put(w.workerId() + ".status_view", w.statusView().healthy() ? "ok"
+                    : w.statusView().isCaughtUp() ? "restarting" : "catching_up");
+            checks.put(w.workerId() + ".reports", w.stalledReports() == 0 ? "ok"
+                    : "retrying " + w.stalledReports() + " unwritten dead letters or failure statuses");
             partitions.put(w.workerId(), w.assignedPartitions());
         }
         checks.put("kafka", kafkaReachable() ? "ok" : "unreachable");
@@ -263,6 +267,15 @@ public final class WorkerOpsServer implements AutoCloseable {
                 "storage or output writes tried again after a transient failure", r -> r.stats().retries());
         family(m, rows, "dalle2_worker_batches_stopped_total", "counter",
                 "running batches stopped because every job in them was cancelled", r -> r.stats().batchesStopped());
+        family(m, rows, "dalle2_worker_poll_loop_restarts_total", "counter",
+                "times the poll loop failed and was restarted with a new consumer", r -> r.stats().pollLoopRestarts());
+        family(m, rows, "dalle2_worker_report_retries_total", "counter",
+                "dead letters and failure statuses tried again after Kafka refused them", r -> r.stats().reportRetries());
+        family(m, rows, "dalle2_worker_stalled_reports", "gauge",
+                "dead letters and failure statuses waiting to be tried again (their partitions cannot commit past them)",
+                r -> r.worker().stalledReports());
+        family(m, rows, "dalle2_worker_status_view_restarts_total", "counter",
+                "times the worker's status view failed and was restarted", r -> r.worker().statusView().restarts());
         family(m, rows, "dalle2_worker_in_flight_images", "gauge", "images received and not yet finished",
                 r -> r.worker().inFlightImages());
         family(m, rows, "dalle2_worker_assigned_partitions", "gauge", "input partitions this worker owns",

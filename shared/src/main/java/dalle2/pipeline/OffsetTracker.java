@@ -68,6 +68,12 @@ public final class OffsetTracker {
         return result;
     }
 
+    /** Forgets every partition (the consumer that owned them is gone). */
+    public void revokeAll() {
+        pending.clear();
+        lastCommittable.clear();
+    }
+
     /** Forgets revoked partitions (their unfinished records will be redelivered to the new owner). */
     public void revoke(Collection<TopicPartition> partitions) {
         for (TopicPartition tp : partitions) {

@@ -13,12 +13,16 @@ import java.time.Duration;
  */
 public record RetryPolicy(int attempts, Duration initialBackoff, Duration maxBackoff) {
 
-    public static final int MAX_ATTEMPTS = 10;
+    public static final int MAX_ATTEMPTS = 20;
     /** Longest sum of waits a policy may add to one job: a job must fail in bounded time. */
-    public static final Duration MAX_TOTAL_BACKOFF = Duration.ofMinutes(1);
+    public static final Duration MAX_TOTAL_BACKOFF = Duration.ofMinutes(5);
 
-    /** 5 tries, waiting 0.5, 1, 2 and 4 s between them (7.5 s in all): rides out a storage restart. */
-    public static final RetryPolicy DEFAULT = new RetryPolicy(5, Duration.ofMillis(500), Duration.ofSeconds(8));
+    /**
+     * 16 tries, waiting 0.5, 1, 2, 4, 8 s and then 15 s between them (165.5 s in all): rides out a storage outage
+     * of a minute or two (a restart, a failover) — an outage is transient, so the job must not fail for it — and
+     * still fails a job whose storage stays away within three minutes.
+     */
+    public static final RetryPolicy DEFAULT = new RetryPolicy(16, Duration.ofMillis(500), Duration.ofSeconds(15));
     /** One try: the first failure fails the job. */
     public static final RetryPolicy NONE = new RetryPolicy(1, Duration.ZERO, Duration.ZERO);
 

@@ -1,9 +1,9 @@
 package dalle2.pipeline;
 
 import dalle2.inference.SamplingParams;
+import dalle2.kafka.DeadLetters;
 import dalle2.kafka.KafkaClients;
 import dalle2.kafka.Topics;
-import dalle2.messages.DeadLetter;
 import dalle2.messages.GenerationRequest;
 import dalle2.messages.InvalidMessageException;
 import dalle2.messages.JobState;
@@ -120,7 +120,8 @@ public abstract class StageWorker<M, T, O, R> implements AutoCloseable {
      * @param batchesStopped batches the model stopped early because every job in them was cancelled
      */
     public record Stats(long records, long jobsSucceeded, long jobsFailed, long jobsSkipped, long images,
-                        long batches, long deadLetters, long retries, long batchesStopped) {
+                        long batches, long deadLetters, long retries, long batchesStopped, long pollLoopRestarts,
+                        long reportRetries) {
     }
 
     /** A job in flight: one input record. */
@@ -134,6 +135,28 @@ public abstract class StageWorker<M, T, O, R> implements AutoCloseable {
         final AtomicBoolean abandoned = new AtomicBoolean();
         volatile JobStatus status;
         volatile long lastProgressNanos;
+        /** Later records of this job (duplicates) that count as done when this one is; null once it is done. */
+        private List<Done> duplicates = new ArrayList<>();
+
+        /** Ties a duplicate record to this job; false when the job is done already. */
+        synchronized boolean addDuplicate(Done d) {
+            if (duplicates == null) {
+                return false;
+            }
+            duplicates.add(d);
+            return true;
+        }
+
+        /** This job's record and its duplicates, once; afterwards empty. */
+        synchronized List<Done> finish() {
+            if (duplicates == null) {
+                return List.of();
+            }
+            List<Done> all = new ArrayList<>(duplicates);
+            all.add(0, new Done(partition, offset));
+            duplicates = null;
+            return all;
+        }
 
         Job(M message, GenerationRequest request, TopicPartition partition, long offset) {
             this.message = message;
@@ -172,6 +195,9 @@ public abstract class StageWorker<M, T, O, R> implements AutoCloseable {
     private final OffsetTracker tracker = new OffsetTracker();
     private final ConcurrentLinkedQueue<Done> done = new ConcurrentLinkedQueue<>();
     private final AtomicInteger inFlightImages = new AtomicInteger();
+    /** Jobs taken and not yet done, by id: a second record of one of them (a duplicate request) is skipped. */
+    private final java.util.concurrent.ConcurrentHashMap<String, Job> inFlightJobs =
+            new java.util.concurrent.ConcurrentHashMap<>();
     private final ExecutorService io;
     /** Only waits out retry backoffs, then hands the try to {@link #io}. */
     private final ScheduledExecutorService retryTimer;
@@ -191,6 +217,12 @@ public abstract class StageWorker<M, T, O, R> implements AutoCloseable {
     private final BatchStats batchStats = new BatchStats();
     private final AtomicLong retries = new AtomicLong();
     private final AtomicLong batchesStopped = new AtomicLong();
+    private final AtomicLong pollLoopRestarts = new AtomicLong();
+    private final AtomicLong reportRetries = new AtomicLong();
+    /** Dead letters and failure statuses whose last try failed and that are waiting to be tried again. */
+    private final AtomicInteger stalledReports = new AtomicInteger();
+    /** True from a failure of the poll loop until its new consumer has subscribed. */
+    private volatile boolean restartingPollLoop;
 
     protected StageWorker(Config config, String inputTopic, String group) {
         this.config = config;
@@ -225,6 +257,14 @@ public abstract class StageWorker<M, T, O, R> implements AutoCloseable {
     protected abstract M parse(byte[] value, Instant recordTime);
 
     protected abstract GenerationRequest requestOf(M message);
+
+    /**
+     * Why this worker cannot run a well-formed message (e.g. an embedding of another width than its model's), or
+     * null. Checked per job before batching, so one bad job never fails the jobs batched with it.
+     */
+    protected String problemOf(M message) {
+        return null;
+    }
 
     /** The job's tasks, one per image, index k at position k. */
     protected abstract List<T> tasksOf(M message);
@@ -277,7 +317,7 @@ public abstract class StageWorker<M, T, O, R> implements AutoCloseable {
 
     public Stats stats() {
         return new Stats(records.get(), succeeded.get(), failed.get(), skipped.get(), images.get(), batches.get(),
-                deadLetters.get(), retries.get(), batchesStopped.get());
+                deadLetters.get(), retries.get(), batchesStopped.get(), pollLoopRestarts.get(), reportRetries.get());
     }
 
     /** Partitions of the input topic this worker owns now. */
@@ -314,6 +354,19 @@ public abstract class StageWorker<M, T, O, R> implements AutoCloseable {
         return pollThread.isAlive();
     }
 
+    /** Whether the poll loop runs (not restarting after a failure, not stopped). */
+    public boolean polling() {
+        return !restartingPollLoop && pollThread.isAlive();
+    }
+
+    /**
+     * Dead letters and failure statuses that could not be produced yet and are being retried: while any is, the
+     * partitions they came from cannot commit past them.
+     */
+    public int stalledReports() {
+        return stalledReports.get();
+    }
+
     public boolean modelThreadAlive() {
         return modelThread.isAlive();
     }
@@ -346,7 +399,42 @@ public abstract class StageWorker<M, T, O, R> implements AutoCloseable {
 
     // ---- poll thread -------------------------------------------------------------------------------------------
 
+    /** How long the poll loop waits before it restarts after a failure, doubling up to the cap. */
+    static final Duration POLL_RESTART_BACKOFF = Duration.ofMillis(500);
+    static final Duration POLL_RESTART_BACKOFF_CAP = Duration.ofSeconds(15);
+
+    /**
+     * Consumes until closed. A failure of the loop itself (not of a record: those become dead letters) restarts it
+     * with a new consumer after a backoff; meanwhile {@link #polling()} is false, so readiness reports it. The
+     * partitions' unfinished records are redelivered to whoever owns them next.
+     */
     private void pollLoop() {
+        Duration backoff = POLL_RESTART_BACKOFF;
+        while (running) {
+            try {
+                consume();
+                return;
+            } catch (RuntimeException | LinkageError | AssertionError e) {
+                restartingPollLoop = true;
+                tracker.revokeAll();
+                assigned.set(0);
+                if (!running) {
+                    return;
+                }
+                pollLoopRestarts.incrementAndGet();
+                LOG.error("{}: poll loop failed; restarting it in {} ms", config.workerId(), backoff.toMillis(), e);
+                try {
+                    Thread.sleep(backoff.toMillis());
+                } catch (InterruptedException interrupted) {
+                    return;
+                }
+                backoff = backoff.multipliedBy(2).compareTo(POLL_RESTART_BACKOFF_CAP) > 0 ? POLL_RESTART_BACKOFF_CAP
+                        : backoff.multipliedBy(2);
+            }
+        }
+    }
+
+    private void consume() {
         try (KafkaConsumer<String, byte[]> c = KafkaClients.groupConsumer(config.bootstrap(), group,
                 KafkaClients.clientId(group + "-" + config.workerId()))) {
             consumer = c;
@@ -370,6 +458,7 @@ public abstract class StageWorker<M, T, O, R> implements AutoCloseable {
                     assigned.set(0);
                 }
             });
+            restartingPollLoop = false;
             while (running) {
                 drainDone();
                 commit(c, false);
@@ -389,8 +478,6 @@ public abstract class StageWorker<M, T, O, R> implements AutoCloseable {
             }
             drainDone();
             commit(c, true);
-        } catch (RuntimeException e) {
-            LOG.error("{}: poll loop stopped", config.workerId(), e);
         }
     }
 
@@ -433,10 +520,24 @@ public abstract class StageWorker<M, T, O, R> implements AutoCloseable {
         }
     }
 
+    /**
+     * Takes one record: it ends as a job in the batcher, a skipped duplicate, or a dead letter — whatever it holds.
+     * An unexpected failure while taking it dead-letters it too, so no record can stop the loop.
+     */
     private void accept(ConsumerRecord<String, byte[]> record) {
         records.incrementAndGet();
         TopicPartition tp = new TopicPartition(record.topic(), record.partition());
         tracker.received(tp, record.offset());
+        try {
+            take(record, tp);
+        } catch (RuntimeException e) {
+            LOG.error("{}: cannot take {}-{}@{}", config.workerId(), record.topic(), record.partition(),
+                    record.offset(), e);
+            deadLetter(record, tp, record.key(), "unprocessable record: " + describe(e), null);
+        }
+    }
+
+    private void take(ConsumerRecord<String, byte[]> record, TopicPartition tp) {
         M message;
         try {
             message = parse(record.value(), record.timestamp() >= 0 ? Instant.ofEpochMilli(record.timestamp()) : null);
@@ -465,6 +566,17 @@ public abstract class StageWorker<M, T, O, R> implements AutoCloseable {
             deadLetter(record, tp, request.jobId(), keyProblem, failedStatus);
             return;
         }
+        String problem = problemOf(message);
+        if (problem != null) {
+            JobStatus failedStatus = null;
+            if (mayReportFailureOf(request.jobId())) {
+                JobStatus known = view.get(request.jobId()).orElse(null);
+                failedStatus = (known != null ? known : JobStatus.queued(request))
+                        .failed("invalid_message", problem, Instant.now());
+            }
+            deadLetter(record, tp, request.jobId(), problem, failedStatus);
+            return;
+        }
         JobStatus known = view.get(request.jobId()).orElse(null);
         if (known != null && alreadyHandled(known)) {
             LOG.debug("{}: skipping {} ({})", config.workerId(), request.jobId(), known.state().wire());
@@ -473,6 +585,16 @@ public abstract class StageWorker<M, T, O, R> implements AutoCloseable {
             return;
         }
         Job job = new Job(message, request, tp, record.offset());
+        for (Job running; (running = inFlightJobs.putIfAbsent(request.jobId(), job)) != null; ) {
+            // its offset is committed only with the running job's: a crash before that redelivers both
+            if (running.addDuplicate(new Done(tp, record.offset()))) {
+                LOG.debug("{}: skipping a duplicate record of {}, which this worker is running", config.workerId(),
+                        request.jobId());
+                skipped.incrementAndGet();
+                return;
+            }
+            inFlightJobs.remove(request.jobId(), running);
+        }
         job.status = startedStatus(message, Instant.now());
         sendStatus(job.status);
         List<T> tasks = tasksOf(message);
@@ -501,19 +623,65 @@ public abstract class StageWorker<M, T, O, R> implements AutoCloseable {
         LOG.warn("{}: dead-lettering {}-{}@{}: {}", config.workerId(), record.topic(), record.partition(),
                 record.offset(), reason);
         deadLetters.incrementAndGet();
-        DeadLetter letter = DeadLetter.of(record.topic(), record.partition(), record.offset(), record.key(),
-                record.value(), reason, group + "/" + config.workerId());
-        CompletableFuture<?> sent = send(Topics.DEAD_LETTERS, letterKey, Messages.encode(letter));
-        if (failedStatus != null) {
-            sent = CompletableFuture.allOf(sent, sendStatusAlways(failedStatus));
+        ProducerRecord<String, byte[]> letter = DeadLetters.of(record, letterKey, reason,
+                group + "/" + config.workerId());
+        String what = "dead-letter " + record.topic() + "-" + record.partition() + "@" + record.offset();
+        java.util.concurrent.atomic.AtomicReference<ProducerRecord<String, byte[]>> toSend =
+                new java.util.concurrent.atomic.AtomicReference<>(letter);
+        reportUntilAcknowledged(what, () -> {
+            CompletableFuture<?> sent = send(toSend.get()).whenComplete((ok, e) -> {
+                if (e != null && unwrap(e) instanceof org.apache.kafka.common.errors.RecordTooLargeException) {
+                    toSend.set(DeadLetters.truncated(toSend.get())); // the next try sends what fits
+                }
+            });
+            return failedStatus == null ? sent : CompletableFuture.allOf(sent, sendStatusAlways(failedStatus));
+        }, () -> done.add(new Done(tp, record.offset())), 1, false);
+    }
+
+    /** How long a report (dead letter, failure status) waits before it is tried again, doubling up to the cap. */
+    static final Duration REPORT_BACKOFF = Duration.ofMillis(250);
+    static final Duration REPORT_BACKOFF_CAP = Duration.ofSeconds(10);
+
+    /**
+     * Sends a report until the brokers acknowledge it, then runs {@code onAcknowledged} (which lets its record's
+     * offset be committed). A report is never given up while the worker runs: its record cannot be committed
+     * before it is written, so giving up would stall the partition for good. Retries count in the metrics and a
+     * report waiting for its next try shows in {@link #stalledReports()} (readiness).
+     */
+    private void reportUntilAcknowledged(String what, java.util.function.Supplier<CompletableFuture<?>> report,
+                                         Runnable onAcknowledged, int attempt, boolean stalled) {
+        CompletableFuture<?> sent;
+        try {
+            sent = report.get();
+        } catch (RuntimeException e) {
+            sent = CompletableFuture.failedFuture(e);
         }
         sent.whenComplete((ok, e) -> {
             if (e == null) {
-                done.add(new Done(tp, record.offset()));
-            } else {
-                LOG.error("{}: cannot dead-letter {}-{}@{}; it will be redelivered", config.workerId(),
-                        record.topic(), record.partition(), record.offset(), e);
+                if (stalled) {
+                    stalledReports.decrementAndGet();
+                    LOG.info("{}: {} written after {} tries", config.workerId(), what, attempt);
+                }
+                onAcknowledged.run();
+                return;
             }
+            if (!running && !modelRunning) {
+                if (stalled) {
+                    stalledReports.decrementAndGet();
+                }
+                LOG.warn("{}: closing; cannot {} ({}); its record will be redelivered", config.workerId(), what,
+                        describe(e));
+                return;
+            }
+            if (!stalled) {
+                stalledReports.incrementAndGet();
+            }
+            reportRetries.incrementAndGet();
+            long wait = Math.min(REPORT_BACKOFF_CAP.toMillis(), REPORT_BACKOFF.toMillis() << Math.min(attempt - 1, 16));
+            LOG.warn("{}: cannot {} (try {}): {}; trying again in {} ms", config.workerId(), what, attempt,
+                    describe(e), wait);
+            later(Duration.ofMillis(wait), () -> reportUntilAcknowledged(what, report, onAcknowledged, attempt + 1,
+                    true));
         });
     }
 
@@ -782,29 +950,29 @@ public abstract class StageWorker<M, T, O, R> implements AutoCloseable {
             return;
         }
         failed.incrementAndGet();
-        sendStatusAlways(job.status.failed(code, message, Instant.now())).whenComplete((ok, e) -> {
-            if (e == null) {
-                markDone(job);
-            } else {
-                LOG.error("{}: cannot report the failure of {}; it will be redelivered", config.workerId(),
-                        job.request.jobId(), e);
-            }
-        });
+        JobStatus failedStatus = job.status.failed(code, message, Instant.now());
+        reportUntilAcknowledged("report the failure of " + job.request.jobId(), () -> sendStatusAlways(failedStatus),
+                () -> markDone(job), 1, false);
     }
 
     private void markDone(Job job) {
-        done.add(new Done(job.partition, job.offset));
+        done.addAll(job.finish());
+        inFlightJobs.remove(job.request.jobId(), job);
     }
 
     // ---- producing ---------------------------------------------------------------------------------------------
 
     /** Sends one record; the future completes when the brokers acknowledged it (acks=all). */
     protected CompletableFuture<RecordMetadata> send(String topic, String key, byte[] value) {
+        return send(new ProducerRecord<>(topic, key, value));
+    }
+
+    private CompletableFuture<RecordMetadata> send(ProducerRecord<String, byte[]> record) {
         CompletableFuture<RecordMetadata> f = new CompletableFuture<>();
         try {
             // complete on an I/O thread, never on the producer's network thread: a dependent send() there would
             // wait for metadata that only that same thread can fetch (a deadlock until max.block.ms)
-            producer.send(new ProducerRecord<>(topic, key, value), (metadata, e) -> offThread(() -> {
+            producer.send(record, (metadata, e) -> offThread(() -> {
                 if (e == null) {
                     f.complete(metadata);
                 } else {

@@ -3,7 +3,6 @@ package dalle2.pipeline;
 import dalle2.kafka.KafkaClients;
 import dalle2.kafka.Topics;
 import dalle2.messages.GenerationRequest;
-import dalle2.messages.InvalidMessageException;
 import dalle2.messages.JobState;
 import dalle2.messages.JobStatus;
 import dalle2.messages.Messages;
@@ -21,7 +20,9 @@ import java.util.concurrent.ConcurrentSkipListSet;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.admin.Admin;
+import java.util.concurrent.CompletableFuture;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.common.PartitionInfo;
@@ -73,6 +74,12 @@ public final class StatusView implements AutoCloseable {
     private volatile boolean running = true;
     private volatile KafkaConsumer<String, byte[]> consumer;
     private volatile long applied;
+    /** True while the reader is consuming; false while it restarts after a failure. */
+    private volatile boolean consuming;
+    private final java.util.concurrent.atomic.AtomicLong restarts = new java.util.concurrent.atomic.AtomicLong();
+    /** {@link #sync()} calls not yet given their end offsets (taken by the reader thread). */
+    private final java.util.concurrent.ConcurrentLinkedQueue<CompletableFuture<Void>> syncRequests =
+            new java.util.concurrent.ConcurrentLinkedQueue<>();
     private final Thread thread;
 
     public StatusView(String bootstrap, int maxJobs, String role) {
@@ -125,6 +132,44 @@ public final class StatusView implements AutoCloseable {
         return caughtUp.getCount() == 0;
     }
 
+    /**
+     * Whether what the view answers is current: it caught up once and its reader is consuming now. While the
+     * reader restarts after a failure the view keeps its jobs but is not healthy: they may be stale.
+     */
+    public boolean healthy() {
+        return isCaughtUp() && consuming && thread.isAlive();
+    }
+
+    /**
+     * Makes the reader fail at its next poll, as a broken consumer would: for fault tests of what depends on the
+     * view (readiness, answers while it restarts). Does nothing else.
+     */
+    public void injectReaderFailure(RuntimeException failure) {
+        injectedFailure = failure;
+    }
+
+    private volatile RuntimeException injectedFailure;
+
+    /** Times the reader failed and was restarted. */
+    public long restarts() {
+        return restarts.get();
+    }
+
+    /**
+     * Completes once the view has read every partition it follows up to where it ended when this was called: a
+     * status or request that was acknowledged before the call is then visible in {@link #get}. Calls made
+     * together share one end-offsets lookup. Completes exceptionally when the view closes first.
+     */
+    public CompletableFuture<Void> sync() {
+        CompletableFuture<Void> f = new CompletableFuture<>();
+        if (!running) {
+            f.completeExceptionally(new IllegalStateException("status view closed"));
+            return f;
+        }
+        syncRequests.add(f);
+        return f;
+    }
+
     /** The job's status; for a view that follows requests, a synthesized {@code queued} one when no status exists. */
     public Optional<JobStatus> get(String jobId) {
         synchronized (lock) {
@@ -175,6 +220,9 @@ public final class StatusView implements AutoCloseable {
             if (previous != null && !status.state().mayFollow(previous.state())) {
                 return false;
             }
+            if (previous != null && claimedByAnother(previous, status)) {
+                return false;
+            }
             if (previous != null) {
                 forgetQueued(previous);
                 jobs.remove(status.jobId());
@@ -187,6 +235,16 @@ public final class StatusView implements AutoCloseable {
             rememberQueued(status);
             return true;
         }
+    }
+
+    /**
+     * Whether {@code next} is a second claim on a queued job with other parameters: two submissions with one
+     * Idempotency-Key raced. The first queued status in the topic won; every view ignores the later one, so
+     * every gateway answers from the same winner.
+     */
+    private static boolean claimedByAnother(JobStatus previous, JobStatus next) {
+        return previous.state() == JobState.QUEUED && next.state() == JobState.QUEUED && previous.request() != null
+                && next.request() != null && !previous.request().submittedAt().equals(next.request().submittedAt());
     }
 
     /**
@@ -222,7 +280,55 @@ public final class StatusView implements AutoCloseable {
         }
     }
 
+    static final Duration POLL_TIMEOUT = Duration.ofMillis(50);
+
+    /** How long the reader waits before it restarts after a failure, doubling up to the cap. */
+    static final Duration RESTART_BACKOFF = Duration.ofMillis(500);
+    static final Duration RESTART_BACKOFF_CAP = Duration.ofSeconds(15);
+
+    /**
+     * Reads until closed. A failure of the reader (Kafka gone for good, a bug) restarts it with a new consumer
+     * from the beginning after a backoff; the view keeps its jobs meanwhile (applying is monotonic, so reading
+     * again changes nothing that was current) but is not {@link #healthy()}.
+     */
     private void run() {
+        Duration backoff = RESTART_BACKOFF;
+        while (running) {
+            try {
+                consume();
+            } catch (WakeupException e) {
+                if (running) {
+                    LOG.error("status view woken up unexpectedly", e);
+                }
+            } catch (RuntimeException | LinkageError | AssertionError e) {
+                if (running) {
+                    LOG.error("status view stopped; restarting it in {} ms", backoff.toMillis(), e);
+                }
+            }
+            consuming = false;
+            if (!running) {
+                break;
+            }
+            restarts.incrementAndGet();
+            try {
+                Thread.sleep(backoff.toMillis());
+            } catch (InterruptedException e) {
+                break;
+            }
+            backoff = backoff.multipliedBy(2).compareTo(RESTART_BACKOFF_CAP) > 0 ? RESTART_BACKOFF_CAP
+                    : backoff.multipliedBy(2);
+        }
+        for (CompletableFuture<Void> f; (f = syncRequests.poll()) != null; ) {
+            f.completeExceptionally(new IllegalStateException("status view closed"));
+        }
+    }
+
+    /** A {@link #sync()} call and the end offsets it waits for. */
+    private record Barrier(Map<TopicPartition, Long> end, CompletableFuture<Void> done) {
+    }
+
+    private void consume() {
+        List<Barrier> barriers = new ArrayList<>();
         try (KafkaConsumer<String, byte[]> c = KafkaClients.readerConsumer(bootstrap, clientId)) {
             consumer = c;
             List<TopicPartition> statusPartitions = waitForPartitions(c, Topics.STATUS);
@@ -246,28 +352,53 @@ public final class StatusView implements AutoCloseable {
                 c.seek(start.getKey(), start.getValue());
             }
             Map<TopicPartition, Long> end = c.endOffsets(partitions);
+            consuming = false;
             while (running) {
-                for (ConsumerRecord<String, byte[]> record : c.poll(Duration.ofMillis(200))) {
+                if (!syncRequests.isEmpty()) {
+                    Map<TopicPartition, Long> now = c.endOffsets(partitions);
+                    for (CompletableFuture<Void> f; (f = syncRequests.poll()) != null; ) {
+                        barriers.add(new Barrier(now, f));
+                    }
+                }
+                releaseReached(c, barriers);
+                // short polls: a sync() call waits at most one poll before its end offsets are taken
+                ConsumerRecords<String, byte[]> records = c.poll(POLL_TIMEOUT);
+                RuntimeException injected = injectedFailure;
+                if (injected != null) {
+                    injectedFailure = null;
+                    throw injected;
+                }
+                for (ConsumerRecord<String, byte[]> record : records) {
                     if (record.topic().equals(Topics.STATUS)) {
                         applyRecord(record);
                     } else {
                         applyRequestRecord(record);
                     }
                 }
-                if (caughtUp.getCount() > 0 && reached(c, end)) {
+                if (!consuming && reached(c, end)) {
                     LOG.debug("status view caught up: {} jobs", size());
+                    consuming = true;
                     caughtUp.countDown();
                 }
+                releaseReached(c, barriers);
             }
-        } catch (WakeupException e) {
-            if (running) {
-                LOG.error("status view woken up unexpectedly", e);
-            }
-        } catch (RuntimeException e) {
-            if (running) {
-                LOG.error("status view stopped", e);
+        } finally {
+            consumer = null;
+            // a barrier whose reader failed is served by the next reader, from scratch
+            for (Barrier b : barriers) {
+                syncRequests.add(b.done());
             }
         }
+    }
+
+    private static void releaseReached(KafkaConsumer<String, byte[]> c, List<Barrier> barriers) {
+        barriers.removeIf(b -> {
+            if (reached(c, b.end())) {
+                b.done().complete(null);
+                return true;
+            }
+            return false;
+        });
     }
 
     /**
@@ -323,14 +454,18 @@ public final class StatusView implements AutoCloseable {
         return true;
     }
 
+    /**
+     * Applies one status record. An unreadable one (or one that breaks the view's own checks) is logged and
+     * passed over: the status topic has no dead-letter path, and no record may stop the reader.
+     */
     private void applyRecord(ConsumerRecord<String, byte[]> record) {
         applied++;
         if (record.value() == null) {
-            return;
+            return; // a tombstone: compaction's way of deleting a key
         }
         try {
             apply(Messages.decode(record.value(), JobStatus.class));
-        } catch (InvalidMessageException e) {
+        } catch (RuntimeException e) {
             LOG.warn("ignoring unreadable status at {}-{}@{}: {}", record.topic(), record.partition(), record.offset(),
                     e.getMessage());
         }
@@ -343,7 +478,7 @@ public final class StatusView implements AutoCloseable {
         Instant recordTime = record.timestamp() >= 0 ? Instant.ofEpochMilli(record.timestamp()) : null;
         try {
             applyRequest(record.key(), Messages.decodeRequest(record.value(), recordTime), recordTime);
-        } catch (InvalidMessageException e) {
+        } catch (RuntimeException e) {
             LOG.debug("unreadable request at {}-{}@{} (the prior pool dead-letters it): {}", record.topic(),
                     record.partition(), record.offset(), e.getMessage());
         }

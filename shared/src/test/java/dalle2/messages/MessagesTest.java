@@ -183,16 +183,6 @@ class MessagesTest {
     }
 
     @Test
-    void aDeadLetterCarriesTheOriginalBytesAndTheReason() {
-        byte[] poison = {(byte) 0xff, 0x00, '{'};
-        DeadLetter d = DeadLetter.of("generation.requests", 3, 17L, "job-x", poison, "malformed JSON", "prior-1");
-        DeadLetter back = Messages.decode(Messages.encode(d), DeadLetter.class);
-        assertArrayEquals(poison, back.value());
-        assertEquals(17L, back.offset());
-        assertEquals("malformed JSON", back.reason());
-    }
-
-    @Test
     void theJsonLiteralNullIsRefusedAsAMessageNotReturnedAsNull() {
         for (Class<?> type : List.of(GenerationRequest.class, JobStatus.class, ImageEmbeddings.class)) {
             InvalidMessageException e = assertThrows(InvalidMessageException.class,
