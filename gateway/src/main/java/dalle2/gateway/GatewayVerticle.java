@@ -60,7 +60,7 @@ public final class GatewayVerticle extends VerticleBase {
     private static final String JSON = "application/json";
     private static final String ID = "[A-Za-z0-9._-]{1,64}";
     private static final Pattern IMAGE_FILE = Pattern.compile("(\\d{1,2})\\.png");
-    private static final int MAX_BODY_BYTES = 64 * 1024;
+    private static final int MAX_BODY_BYTES = HttpLimits.MAX_BODY_BYTES;
     private static final SecureRandom SEEDS = new SecureRandom();
 
     private final GatewayConfig config;
@@ -69,6 +69,8 @@ public final class GatewayVerticle extends VerticleBase {
     private ObjectStore store;
     private StatusView view;
     private HttpServer server;
+    private BacklogMonitor backlog;
+    private ImageSweeper sweeper;
     private byte[] openapi;
 
     public GatewayVerticle(GatewayConfig config) {
@@ -89,16 +91,26 @@ public final class GatewayVerticle extends VerticleBase {
         return vertx.executeBlocking(() -> {
             openapi = readResource("openapi.yaml");
             admin = KafkaClients.admin(config.kafkaBootstrap(), KafkaClients.clientId("gateway-admin"));
-            Topics.ensure(admin, Topics.defaultSpecs(), 30_000);
+            Topics.ensure(admin, Topics.defaultSpecs(policy().retention().retention().toMillis()), 30_000);
             producer = KafkaClients.producer(config.kafkaBootstrap(), KafkaClients.clientId("gateway"));
             store = new ObjectStore(config.storage());
             store.ensureBucket();
+            backlog = new BacklogMonitor(admin).start(policy().admission().backlogRefresh());
+            sweeper = new ImageSweeper(store, policy().retention().retention(), java.time.Clock.systemUTC())
+                    .start(policy().retention().sweepInterval());
+            if (policy().access().open()) {
+                LOG.warn("OPEN MODE: the /v1 API and its images answer anyone who reaches {}:{} without an API key",
+                        config.host(), config.port());
+            } else {
+                LOG.info("API keys required ({} configured)", policy().access().keys().size());
+            }
             view = StatusView.withQueuedRequests(config.kafkaBootstrap(), config.maxJobs(), "gateway").start();
             if (!view.awaitCaughtUp(config.readyTimeout())) {
                 LOG.warn("status view not caught up after {}; answering with what it has", config.readyTimeout());
             }
             return null;
-        }).compose(ignored -> vertx.createHttpServer().requestHandler(router()).listen(config.port(), config.host()))
+        }).compose(ignored -> vertx.createHttpServer(HttpLimits.serverOptions())
+                .invalidRequestHandler(HttpLimits.invalidRequestHandler()).requestHandler(router()).listen(config.port(), config.host()))
                 .onSuccess(s -> {
                     server = s;
                     LOG.info("gateway listening on http://{}:{}", config.host(), s.actualPort());
@@ -109,6 +121,12 @@ public final class GatewayVerticle extends VerticleBase {
     public Future<?> stop() {
         Future<Void> closed = server == null ? Future.succeededFuture() : server.close();
         return closed.compose(v -> vertx.executeBlocking(() -> {
+            if (backlog != null) {
+                backlog.close();
+            }
+            if (sweeper != null) {
+                sweeper.close();
+            }
             if (view != null) {
                 view.close();
             }
@@ -129,6 +147,14 @@ public final class GatewayVerticle extends VerticleBase {
 
     private Router router() {
         Router router = Router.router(vertx);
+        router.route().handler(new PathEncoding());
+        router.route("/v1/*").handler(new Authenticator(policy().access()))
+                .handler(new RateLimiter(policy().rateLimit(), System::nanoTime));
+        router.routeWithRegex("/v1/generations/(?<id>" + ID + ")(/.*)?")
+                .handler(new Expiry(view, policy().retention().retention(), java.time.Clock.systemUTC()));
+        // before the body is read: a refused submission costs no upload
+        router.post("/v1/generations").handler(new JsonCharset())
+                .handler(new AdmissionGate(policy().admission(), backlog));
         router.post("/v1/generations").consumes(JSON)
                 .handler(BodyHandler.create().setBodyLimit(MAX_BODY_BYTES)).handler(this::submit);
         router.getWithRegex("/v1/generations/(?<id>" + ID + ")").handler(this::status);
@@ -160,12 +186,13 @@ public final class GatewayVerticle extends VerticleBase {
         }
         // the same key gives the same job id (and, without a seed, the same seed) on every gateway instance
         String jobId = key == null ? UUID.randomUUID().toString()
-                : "idem-" + UUID.nameUUIDFromBytes(("idempotency:" + key).getBytes(StandardCharsets.UTF_8));
+                : IdempotentJobIds.jobId(Authenticator.caller(ctx), key);
         Long seed = in.seed() != null ? in.seed()
                 : key != null ? UUID.nameUUIDFromBytes(key.getBytes(StandardCharsets.UTF_8)).getMostSignificantBits()
                 & Long.MAX_VALUE : SEEDS.nextLong() & Long.MAX_VALUE;
         GenerationRequest request = GenerationRequest.of(jobId, in.prompt(), in.n(), seed, in.priorSteps(),
                 in.decoderSteps(), in.eta(), in.priorGuidance(), in.decoderGuidance(), Instant.now(), key);
+        policy().admission().checkCost(request);
 
         Optional<JobStatus> existing = key == null ? Optional.empty() : view.get(jobId);
         if (existing.isPresent()) {
@@ -248,7 +275,7 @@ public final class GatewayVerticle extends VerticleBase {
                 return;
             }
             ctx.response().putHeader("Content-Type", ObjectStore.PNG)
-                    .putHeader("Cache-Control", "public, max-age=86400, immutable")
+                    .putHeader("Cache-Control", "private, max-age=86400, immutable")
                     .end(png);
         }).onFailure(ctx::fail);
     }
@@ -308,6 +335,9 @@ public final class GatewayVerticle extends VerticleBase {
             error = new ApiError(400, "invalid_request", invalid.getMessage(), invalid.field());
         } else if (f == null || ctx.statusCode() != 500) {
             int status = ctx.statusCode() > 0 ? ctx.statusCode() : 500;
+            if (status >= 500) {
+                LOG.error("{} without a cause on {} {}", status, ctx.request().method(), ctx.request().path(), f);
+            }
             error = switch (status) {
                 case 400 -> ApiError.badRequest("bad_request", "the request is malformed", null);
                 case 404 -> ApiError.notFound("no such resource: " + ctx.request().path());
@@ -324,11 +354,26 @@ public final class GatewayVerticle extends VerticleBase {
         if (ctx.response().ended()) {
             return;
         }
-        respond(ctx, error.status(), new ErrorBody(new Representations.Error(error.code(), error.getMessage(),
-                error.field())));
+        error.headers().forEach(ctx.response()::putHeader);
+        // a refused request whose body was not read (too large, unauthenticated): close rather than wait for it
+        boolean unread = !ctx.request().isEnded();
+        if (unread) {
+            ctx.response().putHeader("Connection", "close");
+        }
+        ErrorBody body = new ErrorBody(new Representations.Error(error.code(), error.getMessage(), error.field()));
+        ctx.response().setStatusCode(error.status()).putHeader("Content-Type", JSON).end(Json.write(body))
+                .onComplete(written -> {
+                    if (unread) {
+                        ctx.request().connection().close();
+                    }
+                });
     }
 
     // ---- plumbing ----------------------------------------------------------------------------------------------
+
+    private GatewayPolicy policy() {
+        return config.policy();
+    }
 
     /** Sends off the event loop ({@code send} may block on metadata); completes on the broker's acknowledgement. */
     private Future<RecordMetadata> send(String topic, String key, byte[] value) {

@@ -1,0 +1,28 @@
+package dalle2.gateway;
+
+/**
+ * A token bucket per API key: {@code burst} requests at once, refilled at {@code perSecond}.
+ *
+ * @param perSecond tokens added per second (0 < perSecond)
+ * @param burst     bucket size (1..{@value #MAX_BURST})
+ */
+public record RateLimitConfig(double perSecond, int burst) {
+
+    public static final double DEFAULT_PER_SECOND = 10.0;
+    public static final int DEFAULT_BURST = 50;
+    public static final int MAX_BURST = 1_000_000;
+
+    public RateLimitConfig {
+        if (!(perSecond > 0) || Double.isInfinite(perSecond)) {
+            throw new IllegalArgumentException("rate limit must be a positive number of requests per second, got "
+                    + perSecond);
+        }
+        if (burst < 1 || burst > MAX_BURST) {
+            throw new IllegalArgumentException("rate burst must be in 1.." + MAX_BURST + ", got " + burst);
+        }
+    }
+
+    public static RateLimitConfig defaults() {
+        return new RateLimitConfig(DEFAULT_PER_SECOND, DEFAULT_BURST);
+    }
+}
