@@ -45,6 +45,10 @@ public final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--gateway", description = "URL of a running gateway, e.g. http://127.0.0.1:8080")
     String gateway;
 
+    @Option(names = "--api-key", defaultValue = "${env:DALLE2_API_KEY}",
+            description = "API key for --gateway (env DALLE2_API_KEY; prefer the variable: options show in ps)")
+    String apiKey;
+
     @Option(names = "--data-dir", defaultValue = "data", description = "embedded stack data (default ${DEFAULT-VALUE})")
     Path dataDir;
 
@@ -84,7 +88,7 @@ public final class GenerateCommand implements Callable<Integer> {
         if (decoderSteps != null) {
             body.put("decoder_steps", decoderSteps);
         }
-        List<Path> files = generate(HttpClient.newHttpClient(), base, Json.write(body), out, timeout);
+        List<Path> files = generate(HttpClient.newHttpClient(), base, apiKey, Json.write(body), out, timeout);
         files.forEach(f -> System.out.println(f.toAbsolutePath()));
         return 0;
     }
@@ -92,7 +96,13 @@ public final class GenerateCommand implements Callable<Integer> {
     /** Submits one job to a gateway, waits for it, writes {@code <k>.png} and {@code contact-sheet.png}. */
     public static List<Path> generate(HttpClient http, String base, String requestJson, Path out, Duration timeout)
             throws IOException, InterruptedException {
-        HttpResponse<String> submitted = http.send(HttpRequest.newBuilder(URI.create(base + "/v1/generations"))
+        return generate(http, base, null, requestJson, out, timeout);
+    }
+
+    /** As above, sending {@code Authorization: Bearer <apiKey>} when a key is given. */
+    public static List<Path> generate(HttpClient http, String base, String apiKey, String requestJson, Path out,
+                                      Duration timeout) throws IOException, InterruptedException {
+        HttpResponse<String> submitted = http.send(request(base + "/v1/generations", apiKey)
                 .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(requestJson))
                 .build(), HttpResponse.BodyHandlers.ofString());
         if (submitted.statusCode() != 202 && submitted.statusCode() != 200) {
@@ -110,7 +120,7 @@ public final class GenerateCommand implements Callable<Integer> {
                 throw new IllegalStateException("generation not finished after " + timeout + " (state " + state + ")");
             }
             Thread.sleep(state.isEmpty() ? 0 : 200);
-            status = Json.mapper().readTree(http.send(HttpRequest.newBuilder(URI.create(base + self)).build(),
+            status = Json.mapper().readTree(http.send(request(base + self, apiKey).build(),
                     HttpResponse.BodyHandlers.ofString()).body());
             state = status.path("state").asText();
         }
@@ -118,7 +128,7 @@ public final class GenerateCommand implements Callable<Integer> {
         List<Path> files = new ArrayList<>();
         List<BufferedImage> images = new ArrayList<>();
         for (var image : status.path("images")) {
-            byte[] png = http.send(HttpRequest.newBuilder(URI.create(base + image.path("url").asText())).build(),
+            byte[] png = http.send(request(base + image.path("url").asText(), apiKey).build(),
                     HttpResponse.BodyHandlers.ofByteArray()).body();
             Path file = out.resolve(image.path("index").asInt() + ".png");
             Files.write(file, png);
@@ -129,5 +139,10 @@ public final class GenerateCommand implements Callable<Integer> {
         ContactSheet.write(images, 4, sheet);
         files.add(sheet);
         return files;
+    }
+
+    private static HttpRequest.Builder request(String url, String apiKey) {
+        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(url));
+        return apiKey == null || apiKey.isBlank() ? b : b.header("Authorization", "Bearer " + apiKey);
     }
 }

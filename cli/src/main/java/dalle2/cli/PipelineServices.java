@@ -3,7 +3,9 @@ package dalle2.cli;
 import ai.djl.Device;
 import dalle2.decoder.DecoderWorker;
 import dalle2.decoder.DeviceChoice;
+import dalle2.gateway.AccessConfig;
 import dalle2.gateway.Gateway;
+import dalle2.gateway.GatewayPolicy;
 import dalle2.gateway.GatewayConfig;
 import dalle2.inference.ModelProvider;
 import dalle2.pipeline.StageWorker;
@@ -56,13 +58,19 @@ public final class PipelineServices implements AutoCloseable {
         this.decoders = decoders;
     }
 
+    /** The services with a gateway in explicit open mode (loopback tests and benchmarks). */
     public static PipelineServices start(Settings s, ModelProvider models) throws Exception {
+        return start(s, models, GatewayPolicy.of(AccessConfig.openMode()));
+    }
+
+    public static PipelineServices start(Settings s, ModelProvider models, GatewayPolicy policy) throws Exception {
         Gateway gateway = null;
         List<PriorWorker> priors = new ArrayList<>();
         List<DecoderWorker> decoders = new ArrayList<>();
         try {
             if (s.gatewayPort() >= 0) {
-                gateway = Gateway.start(GatewayConfig.of(s.host(), s.gatewayPort(), s.bootstrap(), s.storage()));
+                gateway = Gateway.start(GatewayConfig.of(s.host(), s.gatewayPort(), s.bootstrap(), s.storage(),
+                        policy));
             }
             for (int i = 0; i < s.priorWorkers(); i++) {
                 priors.add(startPriorWorker(workerConfig(s.bootstrap(), "prior-" + i, s.priorMaxBatch(),
