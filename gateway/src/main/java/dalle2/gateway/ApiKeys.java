@@ -25,6 +25,7 @@ public final class ApiKeys {
     /** A bound on what the gateway hashes per request (longer presented keys are refused before hashing). */
     public static final int MAX_KEY_CHARS = 512;
     private static final String NAME_SEPARATOR = ":";
+    private static final int UNNAMED_LABEL_HEX_CHARS = 8;
 
     private record Entry(String name, byte[] hash) {
     }
@@ -49,15 +50,17 @@ public final class ApiKeys {
                 continue;
             }
             int colon = line.indexOf(NAME_SEPARATOR);
-            String name = colon > 0 ? line.substring(0, colon).strip() : "key-" + (entries.size() + 1);
             String key = colon > 0 ? line.substring(colon + 1).strip() : line;
+            // an unnamed key is labelled by a prefix of its hash: stable on every instance, useless to a guesser
+            String name = colon > 0 ? line.substring(0, colon).strip()
+                    : "key-" + HexFormat.of().formatHex(sha256(key)).substring(0, UNNAMED_LABEL_HEX_CHARS);
             if (key.length() < MIN_KEY_CHARS || key.length() > MAX_KEY_CHARS) {
-                throw new IllegalArgumentException("API key on line " + (i + 1) + " (" + name + ") must be "
+                throw new IllegalArgumentException("API key on line " + (i + 1) + " must be "
                         + MIN_KEY_CHARS + "-" + MAX_KEY_CHARS + " characters");
             }
-            if (!key.chars().allMatch(c -> c > 0x20 && c < 0x7f)) {
-                throw new IllegalArgumentException("API key on line " + (i + 1) + " (" + name
-                        + ") must be printable ASCII without spaces");
+            if (!key.chars().allMatch(c -> c > 0x20 && c < 0x7f && c != ',')) {
+                throw new IllegalArgumentException("API key on line " + (i + 1)
+                        + " must be printable ASCII without spaces or commas");
             }
             entries.add(new Entry(name, sha256(key)));
         }
