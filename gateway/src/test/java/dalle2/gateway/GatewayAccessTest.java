@@ -1,6 +1,7 @@
 package dalle2.gateway;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -10,6 +11,7 @@ import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.client.HttpRequest;
 import io.vertx.ext.web.client.HttpResponse;
 import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -30,9 +32,11 @@ class GatewayAccessTest {
 
     private static GatewayTestClient client;
     private static GatewayTestClient limitedClient;
+    private static LogCapture logs;
 
     @BeforeAll
     static void start() throws Exception {
+        logs = new LogCapture();
         ApiKeys keys = ApiKeys.parse("# the test's callers\nalice:" + ALICE + "\n\n" + BOB + "\n");
         Gateway gateway = servers.closeAfterAll(Gateway.start(GatewayConfig.of("127.0.0.1", 0, servers.bootstrap(),
                 servers.storage("images"), GatewayPolicy.of(AccessConfig.keys(keys)))));
@@ -42,6 +46,17 @@ class GatewayAccessTest {
                 servers.storage("images"), GatewayPolicy.of(AccessConfig.keys(ApiKeys.parse(LIMITED + "," + ALICE)))
                         .withRateLimit(new RateLimitConfig(0.01, LIMITED_BURST)))));
         limitedClient = servers.closeAfterAll(new GatewayTestClient(limited.port()));
+    }
+
+    @AfterAll
+    static void noLogLineEverShowedAKey() {
+        logs.close();
+        assertTrue(logs.lines().stream().anyMatch(l -> l.contains("API keys required")), "the start was logged");
+        for (String line : logs.lines()) {
+            for (String key : new String[] {ALICE, BOB, LIMITED}) {
+                assertFalse(line.contains(key), "a log line shows a key: " + line);
+            }
+        }
     }
 
     private static HttpRequest<Buffer> as(HttpRequest<Buffer> request, String key) {

@@ -37,9 +37,20 @@ class GatewayAdmissionTest {
     static void start() throws Exception {
         GatewayPolicy policy = GatewayPolicy.of(AccessConfig.openMode()).withAdmission(new AdmissionConfig(
                 MAX_BACKLOG, AdmissionConfig.MIN_BACKLOG_REFRESH, AdmissionConfig.CostModel.ALL_STEPS, MAX_COST));
-        Gateway gateway = servers.closeAfterAll(Gateway.start(GatewayConfig.of("127.0.0.1", 0, servers.bootstrap(),
-                servers.storage("images"), policy)));
-        client = servers.closeAfterAll(new GatewayTestClient(gateway.port()));
+        try (LogCapture logs = new LogCapture()) {
+            Gateway gateway = servers.closeAfterAll(Gateway.start(GatewayConfig.of("127.0.0.1", 0,
+                    servers.bootstrap(), servers.storage("images"), policy)));
+            client = servers.closeAfterAll(new GatewayTestClient(gateway.port()));
+            openModeWarning = logs.lines().stream().filter(l -> l.startsWith("WARN OPEN MODE")).findFirst();
+        }
+    }
+
+    private static java.util.Optional<String> openModeWarning;
+
+    @Test
+    @Order(0)
+    void openModeIsLoggedLoudlyAtStart() {
+        assertTrue(openModeWarning.isPresent(), "a WARN line saying the API is open");
     }
 
     private static HttpResponse<Buffer> post(String json) {
