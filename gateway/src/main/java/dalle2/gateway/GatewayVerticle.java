@@ -25,6 +25,7 @@ import io.vertx.core.http.HttpServer;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.handler.BodyHandler;
+import io.vertx.ext.web.handler.TimeoutHandler;
 import io.vertx.micrometer.PrometheusScrapingHandler;
 import java.io.IOException;
 import java.io.InputStream;
@@ -148,6 +149,7 @@ public final class GatewayVerticle extends VerticleBase {
     private Router router() {
         Router router = Router.router(vertx);
         router.route().handler(new PathEncoding());
+        router.route("/v1/*").handler(TimeoutHandler.create(HttpLimits.REQUEST_TIMEOUT_MS, 503));
         router.route("/v1/*").handler(new Authenticator(policy().access()))
                 .handler(new RateLimiter(policy().rateLimit(), System::nanoTime));
         router.routeWithRegex("/v1/generations/(?<id>" + ID + ")(/.*)?")
@@ -166,7 +168,7 @@ public final class GatewayVerticle extends VerticleBase {
         router.get("/openapi.yaml").handler(this::openapi);
 
         router.route().failureHandler(this::failure);
-        for (int status : new int[] {400, 404, 405, 406, 413, 415, 500}) {
+        for (int status : new int[] {400, 404, 405, 406, 413, 415, 500, 503}) {
             router.errorHandler(status, this::failure);
         }
         return router;
@@ -335,7 +337,7 @@ public final class GatewayVerticle extends VerticleBase {
             error = new ApiError(400, "invalid_request", invalid.getMessage(), invalid.field());
         } else if (f == null || ctx.statusCode() != 500) {
             int status = ctx.statusCode() > 0 ? ctx.statusCode() : 500;
-            if (status >= 500) {
+            if (status >= 500 && status != 503) {
                 LOG.error("{} without a cause on {} {}", status, ctx.request().method(), ctx.request().path(), f);
             }
             error = switch (status) {
@@ -345,6 +347,8 @@ public final class GatewayVerticle extends VerticleBase {
                 case 406 -> new ApiError(406, "not_acceptable", "cannot produce the requested type", null);
                 case 413 -> new ApiError(413, "payload_too_large", "the body exceeds " + MAX_BODY_BYTES + " bytes", null);
                 case 415 -> new ApiError(415, "unsupported_media_type", "send Content-Type: application/json", null);
+                case 503 -> ApiError.retryLater(503, "timeout", "the request took longer than "
+                        + HttpLimits.REQUEST_TIMEOUT_MS + " ms; retry later", 1);
                 default -> new ApiError(status, "internal", "internal error", null);
             };
         } else {
@@ -392,6 +396,9 @@ public final class GatewayVerticle extends VerticleBase {
     }
 
     private static void respond(RoutingContext ctx, int status, Object body) {
+        if (ctx.response().ended()) {
+            return; // the request timed out (503) while Kafka or storage was still answering
+        }
         ctx.response().setStatusCode(status).putHeader("Content-Type", JSON).end(Json.write(body));
     }
 

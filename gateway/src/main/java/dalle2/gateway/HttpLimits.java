@@ -19,6 +19,11 @@ final class HttpLimits {
     /** A connection idle this long (a slow or stuck client) is closed. */
     static final int IDLE_TIMEOUT_SECONDS = 30;
     static final int MAX_BODY_BYTES = 64 * 1024;
+    /**
+     * Longest a /v1 request may take, upload included: a body trickled in a byte at a time never counts as idle,
+     * and a submission whose Kafka write hangs answers 503 rather than never.
+     */
+    static final long REQUEST_TIMEOUT_MS = 30_000;
 
     private HttpLimits() {
     }
