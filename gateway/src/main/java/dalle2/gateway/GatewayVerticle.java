@@ -30,8 +30,8 @@ import io.vertx.micrometer.PrometheusScrapingHandler;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
 import java.security.SecureRandom;
+import java.time.Clock;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -97,7 +97,7 @@ public final class GatewayVerticle extends VerticleBase {
             store = new ObjectStore(config.storage());
             store.ensureBucket();
             backlog = new BacklogMonitor(admin).start(policy().admission().backlogRefresh());
-            sweeper = new ImageSweeper(store, policy().retention().retention(), java.time.Clock.systemUTC())
+            sweeper = new ImageSweeper(store, policy().retention().retention(), Clock.systemUTC())
                     .start(policy().retention().sweepInterval());
             if (policy().access().open()) {
                 LOG.warn("OPEN MODE: the /v1 API and its images answer anyone who reaches {}:{} without an API key",
@@ -111,7 +111,8 @@ public final class GatewayVerticle extends VerticleBase {
             }
             return null;
         }).compose(ignored -> vertx.createHttpServer(HttpLimits.serverOptions())
-                .invalidRequestHandler(HttpLimits.invalidRequestHandler()).requestHandler(router()).listen(config.port(), config.host()))
+                        .invalidRequestHandler(HttpLimits.invalidRequestHandler()).requestHandler(router())
+                        .listen(config.port(), config.host()))
                 .onSuccess(s -> {
                     server = s;
                     LOG.info("gateway listening on http://{}:{}", config.host(), s.actualPort());
@@ -153,7 +154,7 @@ public final class GatewayVerticle extends VerticleBase {
         router.route("/v1/*").handler(new Authenticator(policy().access()))
                 .handler(new RateLimiter(policy().rateLimit(), System::nanoTime));
         router.routeWithRegex("/v1/generations/(?<id>" + ID + ")(/.*)?")
-                .handler(new Expiry(view, policy().retention().retention(), java.time.Clock.systemUTC()));
+                .handler(new Expiry(view, policy().retention().retention(), Clock.systemUTC()));
         // before the body is read: a refused submission costs no upload
         router.post("/v1/generations").handler(new JsonCharset())
                 .handler(new AdmissionGate(policy().admission(), backlog));
@@ -190,8 +191,8 @@ public final class GatewayVerticle extends VerticleBase {
         String jobId = key == null ? UUID.randomUUID().toString()
                 : IdempotentJobIds.jobId(Authenticator.caller(ctx), key);
         Long seed = in.seed() != null ? in.seed()
-                : key != null ? UUID.nameUUIDFromBytes(key.getBytes(StandardCharsets.UTF_8)).getMostSignificantBits()
-                & Long.MAX_VALUE : SEEDS.nextLong() & Long.MAX_VALUE;
+                : key != null ? IdempotentJobIds.seed(Authenticator.caller(ctx), key)
+                : SEEDS.nextLong() & Long.MAX_VALUE;
         GenerationRequest request = GenerationRequest.of(jobId, in.prompt(), in.n(), seed, in.priorSteps(),
                 in.decoderSteps(), in.eta(), in.priorGuidance(), in.decoderGuidance(), Instant.now(), key);
         policy().admission().checkCost(request);

@@ -4,9 +4,9 @@ import java.nio.charset.StandardCharsets;
 import java.util.UUID;
 
 /**
- * The job id an Idempotency-Key stands for. It depends on the key and on the caller's scope (the hash of its API
- * key) only, so every gateway instance derives the same id for the same caller and key, and two callers who
- * happen to choose the same key get two jobs and cannot read or replay each other's.
+ * The job id (and default seed) an Idempotency-Key stands for. It depends on the key and on the caller's scope
+ * (the hash of its API key) only, so every gateway instance derives the same id for the same caller and key, while
+ * two callers who happen to choose the same key get two jobs: neither replays the other's job or learns its id.
  */
 public final class IdempotentJobIds {
 
@@ -18,7 +18,16 @@ public final class IdempotentJobIds {
     }
 
     public static String jobId(Principal caller, String idempotencyKey) {
-        String name = "idempotency:" + caller.scope() + SEPARATOR + idempotencyKey;
-        return PREFIX + UUID.nameUUIDFromBytes(name.getBytes(StandardCharsets.UTF_8));
+        return PREFIX + uuid("idempotency:", caller, idempotencyKey);
+    }
+
+    /** The seed of a request sent with an Idempotency-Key and no seed: a replay draws the same images. */
+    public static long seed(Principal caller, String idempotencyKey) {
+        return uuid("seed:", caller, idempotencyKey).getMostSignificantBits() & Long.MAX_VALUE;
+    }
+
+    private static UUID uuid(String purpose, Principal caller, String idempotencyKey) {
+        String name = purpose + caller.scope() + SEPARATOR + idempotencyKey;
+        return UUID.nameUUIDFromBytes(name.getBytes(StandardCharsets.UTF_8));
     }
 }

@@ -27,8 +27,8 @@ final class RateLimiter implements Handler<RoutingContext> {
         long wait = buckets.computeIfAbsent(Authenticator.caller(ctx).scope(), k -> new TokenBucket(config, now))
                 .tryTake(now);
         if (wait > 0) {
-            ctx.fail(ApiError.retryLater(429, "rate_limited", "too many requests for this API key (" + config.perSecond()
-                    + "/s, burst " + config.burst() + ")", wait));
+            ctx.fail(ApiError.retryLater(429, "rate_limited", "too many requests for this API key ("
+                    + config.perSecond() + "/s, burst " + config.burst() + ")", wait));
             return;
         }
         ctx.next();
