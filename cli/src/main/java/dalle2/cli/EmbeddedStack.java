@@ -2,7 +2,6 @@ package dalle2.cli;
 
 import dalle2.embedded.EmbeddedKafka;
 import dalle2.embedded.EmbeddedS3;
-import dalle2.gateway.AccessConfig;
 import dalle2.gateway.GatewayPolicy;
 import dalle2.inference.ModelProvider;
 import dalle2.storage.ObjectStore;
@@ -31,9 +30,8 @@ public final class EmbeddedStack implements AutoCloseable {
      */
     public static EmbeddedStack start(Path dataDir, int port, int priorWorkers, int decoderWorkers,
                                       ModelProvider models) throws Exception {
-        // loopback only: open mode is chosen explicitly here (the gateway logs it at WARN)
-        return start(dataDir, port, priorWorkers, decoderWorkers, models,
-                GatewayPolicy.of(AccessConfig.openMode()));
+        // loopback only, called by this process alone: open mode is chosen explicitly here (logged at WARN)
+        return start(dataDir, port, priorWorkers, decoderWorkers, models, GatewayPolicy.loopback());
     }
 
     /** The stack with the gateway's access, limits and retention. */

@@ -3,7 +3,6 @@ package dalle2.cli;
 import ai.djl.Device;
 import dalle2.decoder.DecoderWorker;
 import dalle2.decoder.DeviceChoice;
-import dalle2.gateway.AccessConfig;
 import dalle2.gateway.Gateway;
 import dalle2.gateway.GatewayPolicy;
 import dalle2.gateway.GatewayConfig;
@@ -58,9 +57,9 @@ public final class PipelineServices implements AutoCloseable {
         this.decoders = decoders;
     }
 
-    /** The services with a gateway in explicit open mode (loopback tests and benchmarks). */
+    /** The services with a {@link GatewayPolicy#loopback()} gateway (tests and benchmarks on loopback). */
     public static PipelineServices start(Settings s, ModelProvider models) throws Exception {
-        return start(s, models, GatewayPolicy.of(AccessConfig.openMode()));
+        return start(s, models, GatewayPolicy.loopback());
     }
 
     public static PipelineServices start(Settings s, ModelProvider models, GatewayPolicy policy) throws Exception {

@@ -19,6 +19,8 @@ public record AdmissionConfig(long maxBacklog, Duration backlogRefresh, CostMode
     public static final Duration MIN_BACKLOG_REFRESH = Duration.ofMillis(100);
     /** Allows every default request (1-8 images of 64 + 50 steps) and up to 8 images of 250 + 250 steps. */
     public static final long DEFAULT_MAX_COST = 4_000;
+    /** The cost of the largest valid request (8 images of 1000 + 1000 steps): a cap this high never refuses. */
+    public static final long MAX_VALID_COST = (long) GenerationRequest.MAX_IMAGES * 2 * GenerationRequest.MAX_STEPS;
 
     /** Cost in denoising steps. */
     public enum CostModel {
@@ -56,6 +58,12 @@ public record AdmissionConfig(long maxBacklog, Duration backlogRefresh, CostMode
     public static AdmissionConfig defaults() {
         return new AdmissionConfig(DEFAULT_MAX_BACKLOG, DEFAULT_BACKLOG_REFRESH, CostModel.ALL_STEPS,
                 DEFAULT_MAX_COST);
+    }
+
+    /** The backlog bound only: every valid request is admitted by cost. */
+    public static AdmissionConfig backlogOnly() {
+        return new AdmissionConfig(DEFAULT_MAX_BACKLOG, DEFAULT_BACKLOG_REFRESH, CostModel.ALL_STEPS,
+                MAX_VALID_COST);
     }
 
     /** Refuses a request over the cost cap, naming {@code n} (the multiplier a client most often lowers). */

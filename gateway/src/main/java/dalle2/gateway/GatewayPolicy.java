@@ -16,6 +16,16 @@ public record GatewayPolicy(AccessConfig access, RateLimitConfig rateLimit, Admi
                 RetentionConfig.defaults());
     }
 
+    /**
+     * Explicit open mode without a rate limit or cost cap, for a gateway on loopback that only its own process
+     * calls (tests, benchmarks that poll every few milliseconds, {@code generate} on the embedded stack); the
+     * backlog bound and the retention still apply.
+     */
+    public static GatewayPolicy loopback() {
+        return new GatewayPolicy(AccessConfig.openMode(), RateLimitConfig.unlimited(), AdmissionConfig.backlogOnly(),
+                RetentionConfig.defaults());
+    }
+
     public GatewayPolicy withRateLimit(RateLimitConfig r) {
         return new GatewayPolicy(access, r, admission, retention);
     }

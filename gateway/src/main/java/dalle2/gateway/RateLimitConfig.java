@@ -11,6 +11,8 @@ public record RateLimitConfig(double perSecond, int burst) {
     public static final double DEFAULT_PER_SECOND = 10.0;
     public static final int DEFAULT_BURST = 50;
     public static final int MAX_BURST = 1_000_000;
+    /** The rate of {@link #unlimited()}: no bucket is kept. */
+    public static final double UNLIMITED_PER_SECOND = Double.MAX_VALUE;
 
     public RateLimitConfig {
         if (!(perSecond > 0) || Double.isInfinite(perSecond)) {
@@ -24,5 +26,14 @@ public record RateLimitConfig(double perSecond, int burst) {
 
     public static RateLimitConfig defaults() {
         return new RateLimitConfig(DEFAULT_PER_SECOND, DEFAULT_BURST);
+    }
+
+    /** No limit: for a gateway only its own process talks to (tests, benchmarks, the embedded stack). */
+    public static RateLimitConfig unlimited() {
+        return new RateLimitConfig(UNLIMITED_PER_SECOND, MAX_BURST);
+    }
+
+    public boolean isUnlimited() {
+        return perSecond == UNLIMITED_PER_SECOND;
     }
 }
