@@ -8,6 +8,8 @@ import java.util.Optional;
 /**
  * Checks {@code Authorization: Bearer <key>} on every /v1 route and puts the {@link Principal} into the context;
  * 401 with {@code WWW-Authenticate: Bearer} otherwise. In open mode every caller is {@link Principal#OPEN}.
+ * Failed attempts are counted per client address: past {@code failures}' burst they get 429, so guessing keys
+ * from one address runs at the bucket's rate.
  */
 final class Authenticator implements Handler<RoutingContext> {
 
@@ -15,9 +17,11 @@ final class Authenticator implements Handler<RoutingContext> {
     private static final String PREFIX = SCHEME.toLowerCase(Locale.ROOT) + " ";
 
     private final AccessConfig access;
+    private final KeyedBuckets failures;
 
-    Authenticator(AccessConfig access) {
+    Authenticator(AccessConfig access, KeyedBuckets failures) {
         this.access = access;
+        this.failures = failures;
     }
 
     @Override
@@ -34,6 +38,14 @@ final class Authenticator implements Handler<RoutingContext> {
             caller = access.keys().authenticate(header.substring(PREFIX.length()).strip());
         }
         if (caller.isEmpty()) {
+            String address = ctx.request().remoteAddress() == null ? "unknown"
+                    : ctx.request().remoteAddress().hostAddress();
+            long wait = failures.tryTake(address);
+            if (wait > 0) {
+                ctx.fail(ApiError.retryLater(429, "rate_limited", "too many failed authentications from this address",
+                        wait));
+                return;
+            }
             ctx.fail(new ApiError(401, "unauthorized", header == null
                     ? "send Authorization: Bearer <API key>" : "the API key is not valid", "Authorization")
                     .withHeader("WWW-Authenticate", SCHEME + " realm=\"dalle2\""));

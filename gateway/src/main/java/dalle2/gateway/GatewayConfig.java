@@ -46,7 +46,8 @@ public record GatewayConfig(String host, int port, String kafkaBootstrap, Object
 
     /**
      * Default settings with {@link GatewayPolicy#loopback()} (explicit open mode, no rate limit or cost cap): for
-     * code that starts a gateway on loopback for itself (tests, benchmarks, the embedded stack). A gateway that strangers reach is built with {@link #of(String, int, String,
+     * code that starts a gateway on loopback for itself (tests, benchmarks, the embedded stack). A gateway that
+     * strangers reach is built with {@link #of(String, int, String,
      * ObjectStore.Config, GatewayPolicy)}.
      */
     public static GatewayConfig of(String host, int port, String kafkaBootstrap, ObjectStore.Config storage) {

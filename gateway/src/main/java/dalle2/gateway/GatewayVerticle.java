@@ -151,8 +151,9 @@ public final class GatewayVerticle extends VerticleBase {
         Router router = Router.router(vertx);
         router.route().handler(new PathEncoding());
         router.route("/v1/*").handler(TimeoutHandler.create(HttpLimits.REQUEST_TIMEOUT_MS, 503));
-        router.route("/v1/*").handler(new Authenticator(policy().access()))
-                .handler(new RateLimiter(policy().rateLimit(), System::nanoTime));
+        router.route("/v1/*").handler(new Authenticator(policy().access(),
+                        new KeyedBuckets(RateLimitConfig.authFailures(), System::nanoTime)))
+                .handler(new RateLimiter(new KeyedBuckets(policy().rateLimit(), System::nanoTime)));
         router.routeWithRegex("/v1/generations/(?<id>" + ID + ")(/.*)?")
                 .handler(new Expiry(view, policy().retention().retention(), Clock.systemUTC()));
         // before the body is read: a refused submission costs no upload

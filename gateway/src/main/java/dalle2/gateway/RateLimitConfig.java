@@ -24,6 +24,14 @@ public record RateLimitConfig(double perSecond, int burst) {
         }
     }
 
+    /** Failed authentications per client address: a burst of typos is fine, a key search crawls. */
+    public static final double AUTH_FAILURES_PER_SECOND = 1.0;
+    public static final int AUTH_FAILURE_BURST = 100;
+
+    public static RateLimitConfig authFailures() {
+        return new RateLimitConfig(AUTH_FAILURES_PER_SECOND, AUTH_FAILURE_BURST);
+    }
+
     public static RateLimitConfig defaults() {
         return new RateLimitConfig(DEFAULT_PER_SECOND, DEFAULT_BURST);
     }

@@ -96,6 +96,23 @@ class GatewayAccessTest {
     }
 
     @Test
+    void guessingKeysFromOneAddressIsThrottledAfterTheFailureBurst() {
+        // the limited instance: no other test fails authentication there
+        HttpResponse<Buffer> last = null;
+        for (int i = 0; i <= RateLimitConfig.AUTH_FAILURE_BURST; i++) {
+            last = as(limitedClient.web().get("/v1/generations/x"), "guess-" + i + "-0123456789abcdef").send().await();
+            if (i < RateLimitConfig.AUTH_FAILURE_BURST) {
+                assertUnauthorized(last);
+            }
+        }
+        assertEquals(429, last.statusCode(), last.bodyAsString());
+        assertTrue(Long.parseLong(last.getHeader("Retry-After")) >= 1);
+        // alice's third and last token on this instance (one submission in each of two other tests)
+        assertEquals(404, as(limitedClient.web().get("/v1/generations/x"), ALICE).send().await().statusCode(),
+                "a valid key from the same address is not affected");
+    }
+
+    @Test
     void healthReadinessMetricsAndTheOpenApiDocumentNeedNoKey() {
         for (String path : new String[] {"/healthz", "/readyz", "/metrics", "/openapi.yaml"}) {
             assertEquals(200, client.get(path).statusCode(), path);

@@ -55,6 +55,22 @@ class GatewayPolicyTest {
     }
 
     @Test
+    void keyedBucketsAreSeparatePerKeyAndAnUnlimitedConfigNeverRefuses() {
+        long[] now = {0};
+        KeyedBuckets buckets = new KeyedBuckets(new RateLimitConfig(1.0, 2), () -> now[0]);
+        assertEquals(0, buckets.tryTake("a"));
+        assertEquals(0, buckets.tryTake("a"));
+        assertEquals(1, buckets.tryTake("a"));
+        assertEquals(0, buckets.tryTake("b"), "another key has its own bucket");
+        now[0] = 1_000_000_000L;
+        assertEquals(0, buckets.tryTake("a"), "a second later a token is back");
+        KeyedBuckets unlimited = new KeyedBuckets(RateLimitConfig.unlimited(), () -> 0);
+        for (int i = 0; i < 10_000; i++) {
+            assertEquals(0, unlimited.tryTake("a"));
+        }
+    }
+
+    @Test
     void thePresignTtlAndTheRetentionAreBounded() {
         GatewayConfig base = GatewayConfig.of("127.0.0.1", 0, "k:9092",
                 new dalle2.storage.ObjectStore.Config("http://s3", "a", "b", "bucket"));
