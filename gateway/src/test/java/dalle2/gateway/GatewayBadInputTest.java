@@ -232,6 +232,39 @@ class GatewayBadInputTest {
         assertEquals(501, r.status(), r.toString());
     }
 
+    /** Slower than {@link HttpLimits#REQUEST_TIMEOUT_MS} in all, though never idle for long. */
+    @Test
+    void aBodyTrickledInSlowerThanTheRequestTimeoutGets503AndAClosedConnection() throws Exception {
+        byte[] body = utf8(GOOD);
+        long started = System.nanoTime();
+        try (java.net.Socket socket = new java.net.Socket("127.0.0.1", http.port())) {
+            socket.setSoTimeout(1000);
+            java.io.OutputStream out = socket.getOutputStream();
+            out.write(utf8("POST /v1/generations HTTP/1.1\r\nHost: h\r\n" + AUTH + "\r\n" + JSON
+                    + "\r\nContent-Length: " + body.length + "\r\n\r\n"));
+            ByteArrayOutputStream answer = new ByteArrayOutputStream();
+            int sent = 0;
+            while (answer.size() == 0 && sent < body.length - 1) {
+                out.write(body[sent++]);
+                out.flush();
+                try {
+                    byte[] buffer = new byte[4096];
+                    for (int r; (r = socket.getInputStream().read(buffer)) >= 0; ) {
+                        answer.write(buffer, 0, r);
+                    }
+                } catch (java.net.SocketTimeoutException stillReading) {
+                    // a byte a second: the connection is never idle for the idle timeout
+                }
+            }
+            long tookMs = (System.nanoTime() - started) / 1_000_000;
+            String text = answer.toString(StandardCharsets.UTF_8);
+            assertTrue(text.startsWith("HTTP/1.1 503"), text);
+            assertTrue(text.contains("\"timeout\""), text);
+            assertTrue(tookMs >= HttpLimits.REQUEST_TIMEOUT_MS - 1000 && tookMs < HttpLimits.REQUEST_TIMEOUT_MS + 10_000,
+                    "answered after " + tookMs + " ms");
+        }
+    }
+
     @Test
     void anOversizedBodyIs413EvenWhenChunked() throws Exception {
         byte[] big = utf8("{\"prompt\":\"" + "x".repeat(70_000) + "\"}");

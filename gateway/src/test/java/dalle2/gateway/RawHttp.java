@@ -53,6 +53,10 @@ final class RawHttp {
         this.port = port;
     }
 
+    int port() {
+        return port;
+    }
+
     /** Sends the bytes as they are (they must hold the whole request) and reads the answer until the close. */
     Response exchange(byte[] request) throws IOException {
         try (Socket socket = new Socket("127.0.0.1", port)) {
