@@ -2,6 +2,7 @@ package dalle2.cli;
 
 import dalle2.embedded.EmbeddedKafka;
 import dalle2.embedded.EmbeddedS3;
+import dalle2.gateway.GatewayPolicy;
 import dalle2.inference.ModelProvider;
 import dalle2.storage.ObjectStore;
 import java.nio.file.Path;
@@ -29,13 +30,20 @@ public final class EmbeddedStack implements AutoCloseable {
      */
     public static EmbeddedStack start(Path dataDir, int port, int priorWorkers, int decoderWorkers,
                                       ModelProvider models) throws Exception {
+        // loopback only, called by this process alone: open mode is chosen explicitly here (logged at WARN)
+        return start(dataDir, port, priorWorkers, decoderWorkers, models, GatewayPolicy.loopback());
+    }
+
+    /** The stack with the gateway's access, limits and retention. */
+    public static EmbeddedStack start(Path dataDir, int port, int priorWorkers, int decoderWorkers,
+                                      ModelProvider models, GatewayPolicy policy) throws Exception {
         EmbeddedKafka kafka = EmbeddedKafka.start(dataDir.resolve("kafka"));
         EmbeddedS3 s3 = null;
         try {
             s3 = EmbeddedS3.onDisk(dataDir.resolve("s3"), EmbeddedS3.DEFAULT_ACCESS_KEY, EmbeddedS3.DEFAULT_SECRET_KEY);
             PipelineServices services = PipelineServices.start(PipelineServices.Settings.of(kafka.bootstrap(),
                     new ObjectStore.Config(s3.endpoint(), s3.accessKey(), s3.secretKey(), BUCKET), port, priorWorkers,
-                    decoderWorkers), models);
+                    decoderWorkers), models, policy);
             return new EmbeddedStack(kafka, s3, services);
         } catch (Exception | Error e) {
             if (s3 != null) {

@@ -20,9 +20,18 @@ public final class GatewayCommand implements Callable<Integer> {
     @Option(names = "--port", defaultValue = "${env:DALLE2_PORT:-8080}", description = "listen port")
     int port;
 
+    @Mixin
+    PolicyOptions policy;
+
+    @Option(names = "--presign-ttl", paramLabel = "DURATION", defaultValue = "${env:DALLE2_PRESIGN_TTL:-PT1H}",
+            description = "lifetime of presigned image URLs, PT1S..P1D (ISO-8601; env DALLE2_PRESIGN_TTL; "
+                    + "default ${DEFAULT-VALUE})")
+    java.time.Duration presignTtl;
+
     @Override
     public Integer call() throws Exception {
-        Gateway gateway = Gateway.start(GatewayConfig.of(host, port, connection.kafka, connection.storage()));
+        Gateway gateway = Gateway.start(GatewayConfig.of(host, port, connection.kafka, connection.storage(),
+                policy.policy(false)).withPresignTtl(presignTtl));
         System.out.println("gateway http://" + host + ":" + gateway.port());
         Shutdown.awaitSignalThenClose(gateway);
         return 0;

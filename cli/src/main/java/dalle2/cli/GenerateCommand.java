@@ -54,6 +54,10 @@ public final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--gateway", description = "URL of a running gateway, e.g. http://127.0.0.1:8080")
     String gateway;
 
+    @Option(names = "--api-key", defaultValue = "${env:DALLE2_API_KEY}",
+            description = "API key for --gateway (env DALLE2_API_KEY; prefer the variable: options show in ps)")
+    String apiKey;
+
     @Option(names = "--data-dir", defaultValue = "data", description = "embedded stack data (default ${DEFAULT-VALUE})")
     Path dataDir;
 
@@ -90,7 +94,7 @@ public final class GenerateCommand implements Callable<Integer> {
     }
 
     private int run(String base) throws Exception {
-        List<Path> files = generate(HttpClient.newHttpClient(), base, requestBodies(), out, timeout);
+        List<Path> files = generate(HttpClient.newHttpClient(), base, apiKey, requestBodies(), out, timeout);
         files.forEach(f -> System.out.println(f.toAbsolutePath()));
         return 0;
     }
@@ -126,18 +130,18 @@ public final class GenerateCommand implements Callable<Integer> {
     /** Submits one job to a gateway, waits for it, writes {@code <k>.png} and {@code contact-sheet.png}. */
     public static List<Path> generate(HttpClient http, String base, String requestJson, Path out, Duration timeout)
             throws IOException, InterruptedException {
-        return generate(http, base, List.of(requestJson), out, timeout);
+        return generate(http, base, null, List.of(requestJson), out, timeout);
     }
 
     /**
      * Submits every job, then waits for all of them and writes their images numbered in order ({@code 0.png} …)
      * and one contact sheet.
      */
-    public static List<Path> generate(HttpClient http, String base, List<String> requestJsons, Path out,
-                                      Duration timeout) throws IOException, InterruptedException {
+    public static List<Path> generate(HttpClient http, String base, String apiKey, List<String> requestJsons,
+                                      Path out, Duration timeout) throws IOException, InterruptedException {
         List<String> selves = new ArrayList<>();
         for (String requestJson : requestJsons) {
-            HttpResponse<String> submitted = http.send(HttpRequest.newBuilder(URI.create(base + "/v1/generations"))
+            HttpResponse<String> submitted = http.send(request(base + "/v1/generations", apiKey)
                     .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(requestJson))
                     .build(), HttpResponse.BodyHandlers.ofString());
             if (submitted.statusCode() != 202 && submitted.statusCode() != 200) {
@@ -148,14 +152,14 @@ public final class GenerateCommand implements Callable<Integer> {
         long deadline = System.nanoTime() + timeout.toNanos();
         List<com.fasterxml.jackson.databind.JsonNode> finished = new ArrayList<>();
         for (String self : selves) {
-            finished.add(await(http, base, self, deadline, timeout));
+            finished.add(await(http, base, apiKey, self, deadline, timeout));
         }
         Files.createDirectories(out);
         List<Path> files = new ArrayList<>();
         List<BufferedImage> images = new ArrayList<>();
         for (var status : finished) {
             for (var image : status.path("images")) {
-                byte[] png = http.send(HttpRequest.newBuilder(URI.create(base + image.path("url").asText())).build(),
+                byte[] png = http.send(request(base + image.path("url").asText(), apiKey).build(),
                         HttpResponse.BodyHandlers.ofByteArray()).body();
                 Path file = out.resolve(images.size() + ".png");
                 Files.write(file, png);
@@ -169,8 +173,8 @@ public final class GenerateCommand implements Callable<Integer> {
         return files;
     }
 
-    private static com.fasterxml.jackson.databind.JsonNode await(HttpClient http, String base, String self,
-                                                                 long deadline, Duration timeout)
+    private static com.fasterxml.jackson.databind.JsonNode await(HttpClient http, String base, String apiKey,
+                                                                 String self, long deadline, Duration timeout)
             throws IOException, InterruptedException {
         var status = Json.mapper().readTree("{}");
         String state = "";
@@ -186,7 +190,7 @@ public final class GenerateCommand implements Callable<Integer> {
                         + " (state " + state + "); raise --timeout or check the workers");
             }
             Thread.sleep(state.isEmpty() ? 0 : 200);
-            HttpResponse<String> polled = http.send(HttpRequest.newBuilder(URI.create(base + self)).build(),
+            HttpResponse<String> polled = http.send(request(base + self, apiKey).build(),
                     HttpResponse.BodyHandlers.ofString());
             if (polled.statusCode() == 503) {
                 Thread.sleep(500); // the gateway's view is restarting, or Kafka elects a leader: ask again
@@ -214,5 +218,11 @@ public final class GenerateCommand implements Callable<Integer> {
         }
         String body = r.body() == null ? "" : r.body().strip();
         return r.statusCode() + (body.isEmpty() ? "" : " " + (body.length() > 200 ? body.substring(0, 200) : body));
+    }
+
+    /** A request to the gateway, with {@code Authorization: Bearer <apiKey>} when a key is given. */
+    private static HttpRequest.Builder request(String url, String apiKey) {
+        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(url));
+        return apiKey == null || apiKey.isBlank() ? b : b.header("Authorization", "Bearer " + apiKey);
     }
 }

@@ -4,6 +4,7 @@ import ai.djl.Device;
 import dalle2.decoder.DecoderWorker;
 import dalle2.decoder.DeviceChoice;
 import dalle2.gateway.Gateway;
+import dalle2.gateway.GatewayPolicy;
 import dalle2.gateway.GatewayConfig;
 import dalle2.inference.ModelProvider;
 import dalle2.pipeline.StageWorker;
@@ -56,13 +57,19 @@ public final class PipelineServices implements AutoCloseable {
         this.decoders = decoders;
     }
 
+    /** The services with a {@link GatewayPolicy#loopback()} gateway (tests and benchmarks on loopback). */
     public static PipelineServices start(Settings s, ModelProvider models) throws Exception {
+        return start(s, models, GatewayPolicy.loopback());
+    }
+
+    public static PipelineServices start(Settings s, ModelProvider models, GatewayPolicy policy) throws Exception {
         Gateway gateway = null;
         List<PriorWorker> priors = new ArrayList<>();
         List<DecoderWorker> decoders = new ArrayList<>();
         try {
             if (s.gatewayPort() >= 0) {
-                gateway = Gateway.start(GatewayConfig.of(s.host(), s.gatewayPort(), s.bootstrap(), s.storage()));
+                gateway = Gateway.start(GatewayConfig.of(s.host(), s.gatewayPort(), s.bootstrap(), s.storage(),
+                        policy));
             }
             for (int i = 0; i < s.priorWorkers(); i++) {
                 priors.add(startPriorWorker(workerConfig(s.bootstrap(), "prior-" + i, s.priorMaxBatch(),

@@ -22,6 +22,9 @@ public final class UpCommand implements Callable<Integer> {
             description = "workers per pool (default ${DEFAULT-VALUE})")
     Map<String, Integer> workers;
 
+    @picocli.CommandLine.Mixin
+    PolicyOptions policy;
+
     @Option(names = "--models", defaultValue = "trained_models", description = "model folder (default ${DEFAULT-VALUE})")
     Path models;
 
@@ -33,7 +36,7 @@ public final class UpCommand implements Callable<Integer> {
             }
         }
         EmbeddedStack stack = EmbeddedStack.start(dataDir, port, workers.getOrDefault("prior", 1),
-                workers.getOrDefault("decoder", 1), ModelFactory.load(models));
+                workers.getOrDefault("decoder", 1), ModelFactory.load(models), policy.policy(true));
         System.out.println("gateway   " + stack.gatewayUrl() + "   (API: " + stack.gatewayUrl() + "/openapi.yaml)");
         System.out.println("kafka     " + stack.kafkaBootstrap());
         System.out.println("s3        " + stack.s3Endpoint() + "   bucket " + EmbeddedStack.BUCKET);

@@ -1,33 +1,21 @@
 package dalle2.gateway;
 
-/** An error the API answers as {@code {error: {code, message, field}}} with an HTTP status. */
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/** An error the API answers as {@code {error: {code, message, field}}} with an HTTP status (and headers). */
 public final class ApiError extends RuntimeException {
 
     private final int status;
     private final String code;
     private final String field;
-    /** Seconds for a {@code Retry-After} header, or null. */
-    private final Integer retryAfterSeconds;
+    private final Map<String, String> headers = new LinkedHashMap<>();
 
     public ApiError(int status, String code, String message, String field) {
-        this(status, code, message, field, null);
-    }
-
-    public ApiError(int status, String code, String message, String field, Integer retryAfterSeconds) {
         super(message, null, false, false);
         this.status = status;
         this.code = code;
         this.field = field;
-        this.retryAfterSeconds = retryAfterSeconds;
-    }
-
-    /** 503 with {@code Retry-After}: a dependency (Kafka, the status view) cannot serve the request now. */
-    public static ApiError unavailable(String code, String message, int retryAfterSeconds) {
-        return new ApiError(503, code, message, null, retryAfterSeconds);
-    }
-
-    public Integer retryAfterSeconds() {
-        return retryAfterSeconds;
     }
 
     public static ApiError notFound(String message) {
@@ -36,6 +24,23 @@ public final class ApiError extends RuntimeException {
 
     public static ApiError badRequest(String code, String message, String field) {
         return new ApiError(400, code, message, field);
+    }
+
+    /** A 429 or 503 that tells the client when to try again. */
+    public static ApiError retryLater(int status, String code, String message, long retryAfterSeconds) {
+        return new ApiError(status, code, message, null)
+                .withHeader("Retry-After", Long.toString(Math.max(1, retryAfterSeconds)));
+    }
+
+    /** 503 with {@code Retry-After}: a dependency (Kafka, the status view) cannot serve the request now. */
+    public static ApiError unavailable(String code, String message, int retryAfterSeconds) {
+        return retryLater(503, code, message, retryAfterSeconds);
+    }
+
+    /** Adds a response header (e.g. {@code Retry-After}, {@code WWW-Authenticate}). */
+    public ApiError withHeader(String name, String value) {
+        headers.put(name, value);
+        return this;
     }
 
     public int status() {
@@ -48,5 +53,9 @@ public final class ApiError extends RuntimeException {
 
     public String field() {
         return field;
+    }
+
+    public Map<String, String> headers() {
+        return Map.copyOf(headers);
     }
 }

@@ -25,12 +25,13 @@ import io.vertx.core.http.HttpServer;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.handler.BodyHandler;
+import io.vertx.ext.web.handler.TimeoutHandler;
 import io.vertx.micrometer.PrometheusScrapingHandler;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
 import java.security.SecureRandom;
+import java.time.Clock;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -60,7 +61,7 @@ public final class GatewayVerticle extends VerticleBase {
     private static final String JSON = "application/json";
     private static final String ID = "[A-Za-z0-9._-]{1,64}";
     private static final Pattern IMAGE_FILE = Pattern.compile("(\\d{1,2})\\.png");
-    private static final int MAX_BODY_BYTES = 64 * 1024;
+    private static final int MAX_BODY_BYTES = HttpLimits.MAX_BODY_BYTES;
     private static final SecureRandom SEEDS = new SecureRandom();
     /** How long a request waits for the status view to read its topics to their ends. */
     static final long VIEW_SYNC_TIMEOUT_MS = 5_000;
@@ -73,6 +74,8 @@ public final class GatewayVerticle extends VerticleBase {
     private ObjectStore store;
     private StatusView view;
     private HttpServer server;
+    private BacklogMonitor backlog;
+    private ImageSweeper sweeper;
     private byte[] openapi;
 
     public GatewayVerticle(GatewayConfig config) {
@@ -93,16 +96,27 @@ public final class GatewayVerticle extends VerticleBase {
         return vertx.executeBlocking(() -> {
             openapi = readResource("openapi.yaml");
             admin = KafkaClients.admin(config.kafkaBootstrap(), KafkaClients.clientId("gateway-admin"));
-            Topics.ensure(admin, Topics.defaultSpecs(), 30_000);
+            Topics.ensure(admin, Topics.defaultSpecs(policy().retention().retention().toMillis()), 30_000);
             producer = KafkaClients.producer(config.kafkaBootstrap(), KafkaClients.clientId("gateway"));
             store = new ObjectStore(config.storage());
             store.ensureBucket();
+            backlog = new BacklogMonitor(admin).start(policy().admission().backlogRefresh());
+            sweeper = new ImageSweeper(store, policy().retention().retention(), Clock.systemUTC())
+                    .start(policy().retention().sweepInterval());
+            if (policy().access().open()) {
+                LOG.warn("OPEN MODE: the /v1 API and its images answer anyone who reaches {}:{} without an API key",
+                        config.host(), config.port());
+            } else {
+                LOG.info("API keys required ({} configured)", policy().access().keys().size());
+            }
             view = StatusView.withQueuedRequests(config.kafkaBootstrap(), config.maxJobs(), "gateway").start();
             if (!view.awaitCaughtUp(config.readyTimeout())) {
                 LOG.warn("status view not caught up after {}; answering with what it has", config.readyTimeout());
             }
             return null;
-        }).compose(ignored -> vertx.createHttpServer().requestHandler(router()).listen(config.port(), config.host()))
+        }).compose(ignored -> vertx.createHttpServer(HttpLimits.serverOptions())
+                        .invalidRequestHandler(HttpLimits.invalidRequestHandler()).requestHandler(router())
+                        .listen(config.port(), config.host()))
                 .onSuccess(s -> {
                     server = s;
                     LOG.info("gateway listening on http://{}:{}", config.host(), s.actualPort());
@@ -113,6 +127,12 @@ public final class GatewayVerticle extends VerticleBase {
     public Future<?> stop() {
         Future<Void> closed = server == null ? Future.succeededFuture() : server.close();
         return closed.compose(v -> vertx.executeBlocking(() -> {
+            if (backlog != null) {
+                backlog.close();
+            }
+            if (sweeper != null) {
+                sweeper.close();
+            }
             if (view != null) {
                 view.close();
             }
@@ -133,6 +153,16 @@ public final class GatewayVerticle extends VerticleBase {
 
     private Router router() {
         Router router = Router.router(vertx);
+        router.route().handler(new PathEncoding());
+        router.route("/v1/*").handler(TimeoutHandler.create(HttpLimits.REQUEST_TIMEOUT_MS, 503));
+        router.route("/v1/*").handler(new Authenticator(policy().access(),
+                        new KeyedBuckets(RateLimitConfig.authFailures(), System::nanoTime)))
+                .handler(new RateLimiter(new KeyedBuckets(policy().rateLimit(), System::nanoTime)));
+        router.routeWithRegex("/v1/generations/(?<id>" + ID + ")(/.*)?")
+                .handler(new Expiry(view, policy().retention().retention(), Clock.systemUTC()));
+        // before the body is read: a refused submission costs no upload
+        router.post("/v1/generations").handler(new JsonCharset())
+                .handler(new AdmissionGate(policy().admission(), backlog));
         router.post("/v1/generations").consumes(JSON)
                 .handler(BodyHandler.create().setBodyLimit(MAX_BODY_BYTES)).handler(this::submit);
         router.getWithRegex("/v1/generations/(?<id>" + ID + ")").handler(this::status);
@@ -144,7 +174,7 @@ public final class GatewayVerticle extends VerticleBase {
         router.get("/openapi.yaml").handler(this::openapi);
 
         router.route().failureHandler(this::failure);
-        for (int status : new int[] {400, 404, 405, 406, 413, 415, 500}) {
+        for (int status : new int[] {400, 404, 405, 406, 413, 415, 500, 503}) {
             router.errorHandler(status, this::failure);
         }
         return router;
@@ -164,12 +194,13 @@ public final class GatewayVerticle extends VerticleBase {
         }
         // the same key gives the same job id (and, without a seed, the same seed) on every gateway instance
         String jobId = key == null ? UUID.randomUUID().toString()
-                : "idem-" + UUID.nameUUIDFromBytes(("idempotency:" + key).getBytes(StandardCharsets.UTF_8));
+                : IdempotentJobIds.jobId(Authenticator.caller(ctx), key);
         Long seed = in.seed() != null ? in.seed()
-                : key != null ? UUID.nameUUIDFromBytes(key.getBytes(StandardCharsets.UTF_8)).getMostSignificantBits()
-                & Long.MAX_VALUE : SEEDS.nextLong() & Long.MAX_VALUE;
+                : key != null ? IdempotentJobIds.seed(Authenticator.caller(ctx), key)
+                : SEEDS.nextLong() & Long.MAX_VALUE;
         GenerationRequest request = GenerationRequest.of(jobId, in.prompt(), in.n(), seed, in.priorSteps(),
                 in.decoderSteps(), in.eta(), in.priorGuidance(), in.decoderGuidance(), Instant.now(), key);
+        policy().admission().checkCost(request);
 
         if (key == null) {
             // a fresh job id: nobody else can claim it
@@ -346,7 +377,7 @@ public final class GatewayVerticle extends VerticleBase {
                 return;
             }
             ctx.response().putHeader("Content-Type", ObjectStore.PNG)
-                    .putHeader("Cache-Control", "public, max-age=86400, immutable")
+                    .putHeader("Cache-Control", "private, max-age=86400, immutable")
                     .end(png);
         }).onFailure(ctx::fail);
     }
@@ -410,6 +441,9 @@ public final class GatewayVerticle extends VerticleBase {
             error = new ApiError(400, "invalid_request", invalid.getMessage(), invalid.field());
         } else if (f == null || ctx.statusCode() != 500) {
             int status = ctx.statusCode() > 0 ? ctx.statusCode() : 500;
+            if (status >= 500 && status != 503) {
+                LOG.error("{} without a cause on {} {}", status, ctx.request().method(), ctx.request().path(), f);
+            }
             error = switch (status) {
                 case 400 -> ApiError.badRequest("bad_request", "the request is malformed", null);
                 case 404 -> ApiError.notFound("no such resource: " + ctx.request().path());
@@ -417,6 +451,8 @@ public final class GatewayVerticle extends VerticleBase {
                 case 406 -> new ApiError(406, "not_acceptable", "cannot produce the requested type", null);
                 case 413 -> new ApiError(413, "payload_too_large", "the body exceeds " + MAX_BODY_BYTES + " bytes", null);
                 case 415 -> new ApiError(415, "unsupported_media_type", "send Content-Type: application/json", null);
+                case 503 -> ApiError.retryLater(503, "timeout", "the request took longer than "
+                        + HttpLimits.REQUEST_TIMEOUT_MS + " ms; retry later", 1);
                 default -> new ApiError(status, "internal", "internal error", null);
             };
         } else {
@@ -426,14 +462,26 @@ public final class GatewayVerticle extends VerticleBase {
         if (ctx.response().ended()) {
             return;
         }
-        if (error.retryAfterSeconds() != null) {
-            ctx.response().putHeader("Retry-After", Integer.toString(error.retryAfterSeconds()));
+        error.headers().forEach(ctx.response()::putHeader);
+        // a refused request whose body was not read (too large, unauthenticated): close rather than wait for it
+        boolean unread = !ctx.request().isEnded();
+        if (unread) {
+            ctx.response().putHeader("Connection", "close");
         }
-        respond(ctx, error.status(), new ErrorBody(new Representations.Error(error.code(), error.getMessage(),
-                error.field())));
+        ErrorBody body = new ErrorBody(new Representations.Error(error.code(), error.getMessage(), error.field()));
+        ctx.response().setStatusCode(error.status()).putHeader("Content-Type", JSON).end(Json.write(body))
+                .onComplete(written -> {
+                    if (unread) {
+                        ctx.request().connection().close();
+                    }
+                });
     }
 
     // ---- plumbing ----------------------------------------------------------------------------------------------
+
+    private GatewayPolicy policy() {
+        return config.policy();
+    }
 
     /** Sends off the event loop ({@code send} may block on metadata); completes on the broker's acknowledgement. */
     private Future<RecordMetadata> send(String topic, String key, byte[] value) {
@@ -452,6 +500,9 @@ public final class GatewayVerticle extends VerticleBase {
     }
 
     private static void respond(RoutingContext ctx, int status, Object body) {
+        if (ctx.response().ended()) {
+            return; // the request timed out (503) while Kafka or storage was still answering
+        }
         ctx.response().setStatusCode(status).putHeader("Content-Type", JSON).end(Json.write(body));
     }
 

@@ -20,7 +20,7 @@ import org.apache.kafka.common.errors.TopicExistsException;
  * <pre>
  *   generation.requests     gateway / clients → prior pool        (delete, 7 days)
  *   generation.embeddings   prior pool → decoder pool             (delete, 7 days)
- *   generation.status       every stage → gateways, workers       (compact: the last status per job)
+ *   generation.status       every stage → gateways, workers       (compact,delete: the last status per job, 7 days)
  *   generation.dead-letters workers → operators                   (delete, 30 days)
  * </pre>
  */
@@ -57,6 +57,8 @@ public final class Topics {
      */
     public static final long STATUS_MIN_COMPACTION_LAG_MS = 3600 * 1000L;
     public static final long STATUS_RETENTION_MS = 7 * DAY_MS;
+    /** How long a tombstone (a deleted job) stays readable, at most: a day, or the retention when shorter. */
+    public static final long STATUS_DELETE_RETENTION_MS = DAY_MS;
 
     /**
      * Why a record's key breaks the rule "key = the job id of its body", or null when it keeps it. A record keyed
@@ -83,6 +85,19 @@ public final class Topics {
 
     /** The four topics with the given partition counts (tests use fewer partitions than production). */
     public static List<Spec> specs(int requestPartitions, int embeddingPartitions, int statusPartitions) {
+        return specs(requestPartitions, embeddingPartitions, statusPartitions, STATUS_RETENTION_MS);
+    }
+
+    /**
+     * The four topics, the status topic keeping a job's last status {@code statusRetentionMs} (compact,delete).
+     * Kafka deletes by whole closed segments, so the status topic rolls a segment at least once per retention
+     * period; the compaction lag and tombstone retention never exceed the retention.
+     */
+    public static List<Spec> specs(int requestPartitions, int embeddingPartitions, int statusPartitions,
+                                   long statusRetentionMs) {
+        if (statusRetentionMs < 1) {
+            throw new IllegalArgumentException("status retention must be >= 1 ms, got " + statusRetentionMs);
+        }
         List<Spec> specs = new ArrayList<>();
         specs.add(new Spec(REQUESTS, requestPartitions, Map.of(
                 TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_DELETE,
@@ -93,8 +108,12 @@ public final class Topics {
         specs.add(new Spec(STATUS, statusPartitions, Map.of(
                 TopicConfig.CLEANUP_POLICY_CONFIG,
                 TopicConfig.CLEANUP_POLICY_COMPACT + "," + TopicConfig.CLEANUP_POLICY_DELETE,
-                TopicConfig.MIN_COMPACTION_LAG_MS_CONFIG, Long.toString(STATUS_MIN_COMPACTION_LAG_MS),
-                TopicConfig.RETENTION_MS_CONFIG, Long.toString(STATUS_RETENTION_MS))));
+                TopicConfig.MIN_COMPACTION_LAG_MS_CONFIG,
+                Long.toString(Math.min(STATUS_MIN_COMPACTION_LAG_MS, statusRetentionMs)),
+                TopicConfig.DELETE_RETENTION_MS_CONFIG,
+                Long.toString(Math.min(STATUS_DELETE_RETENTION_MS, statusRetentionMs)),
+                TopicConfig.SEGMENT_MS_CONFIG, Long.toString(Math.min(STATUS_RETENTION_MS, statusRetentionMs)),
+                TopicConfig.RETENTION_MS_CONFIG, Long.toString(statusRetentionMs))));
         specs.add(new Spec(DEAD_LETTERS, DEAD_LETTERS_PARTITIONS, Map.of(
                 TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_DELETE,
                 TopicConfig.RETENTION_MS_CONFIG, Long.toString(DEAD_LETTER_RETENTION_MS))));
@@ -103,6 +122,11 @@ public final class Topics {
 
     public static List<Spec> defaultSpecs() {
         return specs(REQUESTS_PARTITIONS, EMBEDDINGS_PARTITIONS, STATUS_PARTITIONS);
+    }
+
+    /** The production partition counts with the given status retention. */
+    public static List<Spec> defaultSpecs(long statusRetentionMs) {
+        return specs(REQUESTS_PARTITIONS, EMBEDDINGS_PARTITIONS, STATUS_PARTITIONS, statusRetentionMs);
     }
 
     /**

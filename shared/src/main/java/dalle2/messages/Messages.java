@@ -1,6 +1,8 @@
 package dalle2.messages;
 
+import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.StreamReadConstraints;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonMappingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -22,12 +24,26 @@ import java.util.stream.Collectors;
  */
 public final class Messages {
 
+    /** No message of this project nests deeper than a few levels: deeper input is hostile, refused early. */
+    public static final int MAX_NESTING_DEPTH = 32;
+    /** A 64-bit integer has at most 20 characters and a double far fewer than this: longer numbers are refused. */
+    public static final int MAX_NUMBER_CHARS = 64;
+    /** The longest string a message may hold (embeddings travel as base64 text). */
+    public static final int MAX_STRING_CHARS = 16 * 1024 * 1024;
+
     private static final ObjectMapper STRICT = strict(Json.mapper().copy());
 
     private Messages() {
     }
 
     private static ObjectMapper strict(ObjectMapper mapper) {
+        mapper.getFactory().setStreamReadConstraints(StreamReadConstraints.builder()
+                .maxNestingDepth(MAX_NESTING_DEPTH)
+                .maxNumberLength(MAX_NUMBER_CHARS)
+                .maxStringLength(MAX_STRING_CHARS)
+                .build());
+        // {"prompt":"a","prompt":"b"} means different things to different parsers: refuse it
+        mapper.configure(JsonParser.Feature.STRICT_DUPLICATE_DETECTION, true);
         mapper.configure(DeserializationFeature.ACCEPT_FLOAT_AS_INT, false);
         mapper.configure(DeserializationFeature.FAIL_ON_TRAILING_TOKENS, true);
         for (LogicalType numeric : new LogicalType[] {LogicalType.Integer, LogicalType.Float}) {

@@ -8,6 +8,7 @@ import io.minio.ListObjectsArgs;
 import io.minio.MakeBucketArgs;
 import io.minio.MinioClient;
 import io.minio.PutObjectArgs;
+import io.minio.RemoveObjectArgs;
 import io.minio.Result;
 import io.minio.StatObjectArgs;
 import io.minio.StatObjectResponse;
@@ -193,6 +194,31 @@ public final class ObjectStore implements AutoCloseable {
             throw new StorageException("cannot list " + prefix + ": " + e, e);
         }
         return keys;
+    }
+
+    /** Objects under a prefix with their size and last-modified time, in the server's (lexicographic) order. */
+    public List<ObjectInfo> listInfo(String prefix) {
+        List<ObjectInfo> objects = new ArrayList<>();
+        try {
+            for (Result<Item> r : client.listObjects(ListObjectsArgs.builder().bucket(bucket()).prefix(prefix)
+                    .recursive(true).build())) {
+                Item item = r.get();
+                objects.add(new ObjectInfo(item.objectName(), item.size(), null, null,
+                        item.lastModified() == null ? null : item.lastModified().toInstant()));
+            }
+        } catch (MinioException e) {
+            throw new StorageException("cannot list " + prefix + ": " + e, e);
+        }
+        return objects;
+    }
+
+    /** Deletes an object; deleting one that is not there is no error (S3 semantics). */
+    public void delete(String key) {
+        try {
+            client.removeObject(RemoveObjectArgs.builder().bucket(bucket()).object(key).build());
+        } catch (MinioException e) {
+            throw new StorageException("cannot delete " + key + ": " + e, e);
+        }
     }
 
     @Override
