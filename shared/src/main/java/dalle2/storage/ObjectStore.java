@@ -60,6 +60,27 @@ public final class ObjectStore implements AutoCloseable {
     }
 
     /** A storage call failed (unreachable, refused, server error). */
+    /**
+     * The error a storage call ends with: a {@link StorageException} (retryable) for what the server or the network
+     * did — MinIO's own errors, and the unchecked exceptions it throws around an I/O failure (a refused
+     * connection comes as {@code IllegalStateException: java.net.ConnectException}) — and anything else as it was.
+     */
+    static RuntimeException storageFailure(String message, Exception e) {
+        if (e instanceof MinioException || causedByIo(e)) {
+            return new StorageException(message, e);
+        }
+        return (RuntimeException) e;
+    }
+
+    private static boolean causedByIo(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof java.io.IOException) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     public static final class StorageException extends RuntimeException {
         public StorageException(String message, Throwable cause) {
             super(message, cause);
@@ -111,8 +132,8 @@ public final class ObjectStore implements AutoCloseable {
                     }
                 }
             }
-        } catch (MinioException e) {
-            throw new StorageException("cannot ensure bucket " + bucket() + " at " + config.endpoint() + ": " + e, e);
+        } catch (MinioException | RuntimeException e) {
+            throw storageFailure("cannot ensure bucket " + bucket() + " at " + config.endpoint() + ": " + e, e);
         }
     }
 
@@ -134,8 +155,8 @@ public final class ObjectStore implements AutoCloseable {
         try {
             client.putObject(PutObjectArgs.builder().bucket(bucket()).object(key)
                     .data(bytes, bytes.length).contentType(contentType).build());
-        } catch (MinioException e) {
-            throw new StorageException("cannot put " + key + ": " + e, e);
+        } catch (MinioException | RuntimeException e) {
+            throw storageFailure("cannot put " + key + ": " + e, e);
         }
     }
 
@@ -148,8 +169,8 @@ public final class ObjectStore implements AutoCloseable {
                 return Optional.empty();
             }
             throw new StorageException("cannot get " + key + ": " + e, e);
-        } catch (MinioException e) {
-            throw new StorageException("cannot get " + key + ": " + e, e);
+        } catch (MinioException | RuntimeException e) {
+            throw storageFailure("cannot get " + key + ": " + e, e);
         }
     }
 
@@ -164,8 +185,8 @@ public final class ObjectStore implements AutoCloseable {
                 return Optional.empty();
             }
             throw new StorageException("cannot stat " + key + ": " + e, e);
-        } catch (MinioException e) {
-            throw new StorageException("cannot stat " + key + ": " + e, e);
+        } catch (MinioException | RuntimeException e) {
+            throw storageFailure("cannot stat " + key + ": " + e, e);
         }
     }
 
@@ -177,8 +198,8 @@ public final class ObjectStore implements AutoCloseable {
         try {
             return client.getPresignedObjectUrl(GetPresignedObjectUrlArgs.builder().method(Http.Method.GET)
                     .bucket(bucket()).object(key).expiry((int) ttl.toSeconds(), TimeUnit.SECONDS).build());
-        } catch (MinioException e) {
-            throw new StorageException("cannot presign " + key + ": " + e, e);
+        } catch (MinioException | RuntimeException e) {
+            throw storageFailure("cannot presign " + key + ": " + e, e);
         }
     }
 
@@ -190,8 +211,8 @@ public final class ObjectStore implements AutoCloseable {
                     .recursive(true).build())) {
                 keys.add(r.get().objectName());
             }
-        } catch (MinioException e) {
-            throw new StorageException("cannot list " + prefix + ": " + e, e);
+        } catch (MinioException | RuntimeException e) {
+            throw storageFailure("cannot list " + prefix + ": " + e, e);
         }
         return keys;
     }
@@ -206,8 +227,8 @@ public final class ObjectStore implements AutoCloseable {
                 objects.add(new ObjectInfo(item.objectName(), item.size(), null, null,
                         item.lastModified() == null ? null : item.lastModified().toInstant()));
             }
-        } catch (MinioException e) {
-            throw new StorageException("cannot list " + prefix + ": " + e, e);
+        } catch (MinioException | RuntimeException e) {
+            throw storageFailure("cannot list " + prefix + ": " + e, e);
         }
         return objects;
     }
@@ -216,8 +237,8 @@ public final class ObjectStore implements AutoCloseable {
     public void delete(String key) {
         try {
             client.removeObject(RemoveObjectArgs.builder().bucket(bucket()).object(key).build());
-        } catch (MinioException e) {
-            throw new StorageException("cannot delete " + key + ": " + e, e);
+        } catch (MinioException | RuntimeException e) {
+            throw storageFailure("cannot delete " + key + ": " + e, e);
         }
     }
 
