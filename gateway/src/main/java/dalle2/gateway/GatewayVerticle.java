@@ -271,8 +271,11 @@ public final class GatewayVerticle extends VerticleBase {
                     respond(ctx, status, new Accepted(jobId, JobState.QUEUED.wire(), links(jobId)));
                 })
                 .onFailure(e -> {
-                    if (status == 202) {
-                        // nobody was told of the job: mark it failed rather than leave a queued job no request carries
+                    if (status == 202 && queued.request().idempotencyKey() == null) {
+                        // nobody was told of this fresh id and nobody can ask for it again: mark it failed rather
+                        // than leave a queued job that no request carries. A job with an Idempotency-Key stays
+                        // queued: the client's retry with that key (on any gateway) writes its request again, and
+                        // a late "failed" from here could overwrite the job that retry was accepted for.
                         send(Topics.STATUS, jobId, Messages.encode(queued.failed("submission_failed",
                                 "the request could not be written to Kafka", Instant.now())));
                     }
