@@ -21,6 +21,16 @@ public final class ManagedProcess {
                 "cluster-process-reaper"));
     }
 
+    /** SIGKILLs every process any harness in this JVM started and that still runs. */
+    public static void killAll() {
+        RUNNING.forEach(Process::destroyForcibly);
+    }
+
+    /** How many started processes still run. */
+    public static int running() {
+        return (int) RUNNING.stream().filter(Process::isAlive).count();
+    }
+
     private volatile ProcessSpec spec;
     private volatile Process process;
 

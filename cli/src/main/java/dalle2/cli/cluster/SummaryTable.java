@@ -32,7 +32,8 @@ public final class SummaryTable {
                     .append(" | ").append(r.pixelMismatches()).append(" (").append(r.maxPixelDifference()).append(")")
                     .append(" | ").append(heal)
                     .append(" | ").append(r.healAllMs() < 0 ? "-" : seconds(r.healAllMs()))
-                    .append(" | ").append(seconds(r.p50LatencyMs())).append(" / ").append(seconds(r.p99LatencyMs()))
+                    .append(" | ").append(r.p50LatencyMs() < 0 ? "-" : seconds(r.p50LatencyMs()) + " / "
+                            + seconds(r.p99LatencyMs()))
                     .append(" | ").append(r.broken() ? "BROKEN" : "kept").append(" |\n");
         }
         return out.toString();
