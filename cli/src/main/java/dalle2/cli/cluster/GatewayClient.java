@@ -42,6 +42,8 @@ public final class GatewayClient {
                         .header("Idempotency-Key", job.spec.idempotencyKey())
                         .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
                 job.submitStatus = response.statusCode();
+                job.attempts.add(gateway + " -> " + response.statusCode()
+                        + (response.headers().firstValue("Idempotent-Replayed").isPresent() ? " (replayed)" : ""));
                 if (job.accepted()) {
                     job.jobIds.add(Json.mapper().readTree(response.body()).path("id").asText());
                     return;
@@ -52,6 +54,7 @@ public final class GatewayClient {
                 }
             } catch (IOException e) {
                 job.submitError = gateway + ": " + e;
+                job.attempts.add(gateway + " -> " + e.getClass().getSimpleName());
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 return;

@@ -188,7 +188,8 @@ public final class ScenarioRunner {
                 String reason = job.errorCode == null ? "none" : job.errorCode;
                 failed.merge(job.state + ":" + reason, 1, Integer::sum);
                 if (failed.get(job.state + ":" + reason) <= 3) {
-                    problems.add(job.state + ": " + job.jobId() + " " + reason + ": " + job.errorMessage);
+                    problems.add(job.state + ": " + job.jobId() + " " + reason + ": " + job.errorMessage
+                            + "; submission attempts " + job.attempts);
                 }
             }
         }

@@ -11,6 +11,8 @@ public final class TrackedJob {
 
     final JobSpec spec;
     final Set<String> jobIds = ConcurrentHashMap.newKeySet();
+    /** Each submission attempt as "gateway -> answer", for the evidence when a promise breaks. */
+    final java.util.List<String> attempts = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
     volatile int submitStatus;
     volatile String submitError;
     volatile int submitAttempts;
