@@ -152,7 +152,7 @@ public final class LocalCluster implements AutoCloseable {
         return decoders;
     }
 
-    /** The ops URL of prior worker i (0-based) or, after the priors, decoder workers. */
+    /** {@code http://127.0.0.1:<port>} of a worker's /healthz, /readyz and /metrics. */
     public String opsUrl(ManagedProcess worker) {
         int index = priors.indexOf(worker);
         if (index < 0) {
@@ -188,7 +188,7 @@ public final class LocalCluster implements AutoCloseable {
         throw new IllegalStateException("S3 server not up after " + seconds + " s");
     }
 
-    /** Milliseconds the running model call of a worker has taken (0 when idle, -1 when unknown). */
+    /** Seconds the running model call of a worker has taken so far (0 when idle, -1 when unknown). */
     public double modelBusySeconds(ManagedProcess worker) {
         try {
             String metrics = http.send(HttpRequest.newBuilder(URI.create(opsUrl(worker) + "/metrics"))
