@@ -38,31 +38,34 @@ public final class ClusterCommand implements Callable<Integer> {
     @Option(names = "--n", defaultValue = "2", description = "images per job (default ${DEFAULT-VALUE})")
     int n;
 
-    @Option(names = "--prior-steps", defaultValue = "4")
+    @Option(names = "--prior-steps", defaultValue = "4", description = "prior sampler steps (default ${DEFAULT-VALUE})")
     int priorSteps;
 
-    @Option(names = "--decoder-steps", defaultValue = "4")
+    @Option(names = "--decoder-steps", defaultValue = "4",
+            description = "decoder sampler steps (default ${DEFAULT-VALUE})")
     int decoderSteps;
 
     @Option(names = "--settle-s", defaultValue = "240",
-            description = "how long after the last submission a job may still finish before it counts as stuck")
+            description = "seconds after the last submission a job may still finish before it counts as stuck "
+                    + "(default ${DEFAULT-VALUE})")
     int settleSeconds;
 
     @Option(names = "--dir", defaultValue = "target/cluster-runs",
             description = "where each run's cluster keeps its logs, broker logs and objects")
     Path dir;
 
-    @Option(names = "--models", defaultValue = "trained_models")
+    @Option(names = "--models", defaultValue = "trained_models",
+            description = "model folder of the workers and of the reference images (default ${DEFAULT-VALUE})")
     Path models;
 
     @Option(names = "--soak", description = "instead of the scenarios: a long steady run with a decoder kill, "
             + "a broker kill and a 60 s storage outage in the middle")
     boolean soak;
 
-    @Option(names = "--soak-jobs", defaultValue = "1000")
+    @Option(names = "--soak-jobs", defaultValue = "1000", description = "soak jobs, 1 image each (default ${DEFAULT-VALUE})")
     int soakJobs;
 
-    @Option(names = "--soak-rate", defaultValue = "2.0", description = "soak jobs per second")
+    @Option(names = "--soak-rate", defaultValue = "2.0", description = "soak jobs per second (default ${DEFAULT-VALUE})")
     double soakRate;
 
     @Override
