@@ -25,7 +25,7 @@ import picocli.CommandLine.Option;
 public final class ClusterCommand implements Callable<Integer> {
 
     @Option(names = "--scenarios", split = ",", description = "runs, in order (default: all): baseline, "
-            + "decoder-kill, prior-kill, gateway-kill, broker-leader-kill, brokers-restart, s3-outage, "
+            + "decoder-kill, prior-kill, gateway-kill, broker-leader-kill, brokers-restart, s3-outage, s3-blip, "
             + "halt-after-image-stored, halt-after-status-published")
     List<String> scenarios;
 

@@ -15,6 +15,8 @@ public enum Scenario {
     BROKERS_RESTART(null, List.of(new FaultStep("SIGKILL all brokers, restart them", 0.3,
             Faults::restartAllBrokers))),
     S3_OUTAGE(null, List.of(new FaultStep("S3 server down 60 s", 0.3, c -> Faults.storageOutage(c, 60)))),
+    /** Shorter than the workers' 7.5 s of retry backoff: a restart of storage the README says they ride out. */
+    S3_BLIP(null, List.of(new FaultStep("S3 server down 5 s", 0.3, c -> Faults.storageOutage(c, 5)))),
     HALT_AFTER_IMAGE_STORED("after-image-stored:2", List.of(new FaultStep("decoder halts after PNG stored", 0.0,
             c -> Faults.awaitFaultPointHalt(c, 300)))),
     HALT_AFTER_STATUS_PUBLISHED("after-status-published:2", List.of(new FaultStep(

@@ -238,8 +238,8 @@ public final class ScenarioRunner {
             healFirst.add(finishes.stream().filter(f -> f.isAfter(fault)).findFirst()
                     .map(f -> Duration.between(fault, f).toMillis()).orElse(-1L));
         }
-        long healAll = faults.isEmpty() || finishes.isEmpty() ? -1
-                : Duration.between(faults.get(0), finishes.get(finishes.size() - 1)).toMillis();
+        long healAll = faults.isEmpty() || finishes.isEmpty() || !finishes.get(finishes.size() - 1).isAfter(faults.get(0))
+                ? -1 : Duration.between(faults.get(0), finishes.get(finishes.size() - 1)).toMillis();
         latencies.sort(Comparator.naturalOrder());
         ScenarioResult result = new ScenarioResult(name, jobs.size(), accepted, succeeded, failed, lost, stuck,
                 duplicates, orphans, mismatches, maxDiff, healFirst, healAll, percentile(latencies, 50),
