@@ -39,18 +39,30 @@ public final class EmbeddedS3 implements AutoCloseable {
 
     /** Objects under {@code dir} (kept between runs). */
     public static EmbeddedS3 onDisk(Path dir, String accessKey, String secretKey) {
+        return onDisk(dir, accessKey, secretKey, 0);
+    }
+
+    /**
+     * Objects under {@code dir} on a fixed loopback port ({@code 0} = any free one): a server restarted on the
+     * same port and folder is, to its clients, the same server with the same objects.
+     */
+    public static EmbeddedS3 onDisk(Path dir, String accessKey, String secretKey, int port) {
         try {
             Files.createDirectories(dir);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot create " + dir, e);
         }
-        return start(new FilesystemNio2BlobStore(dir.toAbsolutePath().toString()), accessKey, secretKey);
+        return start(new FilesystemNio2BlobStore(dir.toAbsolutePath().toString()), accessKey, secretKey, port);
     }
 
     private static EmbeddedS3 start(BlobStore store, String accessKey, String secretKey) {
+        return start(store, accessKey, secretKey, 0);
+    }
+
+    private static EmbeddedS3 start(BlobStore store, String accessKey, String secretKey, int port) {
         S3Proxy proxy = S3Proxy.builder()
                 .blobStore(store)
-                .endpoint(URI.create("http://127.0.0.1:0"))
+                .endpoint(URI.create("http://127.0.0.1:" + port))
                 .awsAuthentication(AuthenticationType.AWS_V2_OR_V4, accessKey, secretKey)
                 .build();
         try {
