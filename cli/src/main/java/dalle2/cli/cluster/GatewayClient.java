@@ -22,9 +22,16 @@ public final class GatewayClient {
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
     private final Duration patience;
 
-    public GatewayClient(List<String> gateways, Duration patience) {
+    private final String apiKey;
+
+    public GatewayClient(List<String> gateways, String apiKey, Duration patience) {
         this.gateways = List.copyOf(gateways);
+        this.apiKey = apiKey;
         this.patience = patience;
+    }
+
+    private HttpRequest.Builder request(String url) {
+        return HttpRequest.newBuilder(URI.create(url)).header("Authorization", "Bearer " + apiKey);
     }
 
     /** Submits, first to gateway {@code first}, and records the answer on the job. */
@@ -36,7 +43,7 @@ public final class GatewayClient {
             String gateway = gateways.get(Math.floorMod(first + attempt, gateways.size()));
             job.submitAttempts = attempt + 1;
             try {
-                HttpResponse<String> response = http.send(HttpRequest.newBuilder(URI.create(gateway + "/v1/generations"))
+                HttpResponse<String> response = http.send(request(gateway + "/v1/generations")
                         .timeout(Duration.ofSeconds(30))
                         .header("Content-Type", "application/json")
                         .header("Idempotency-Key", job.spec.idempotencyKey())
@@ -68,8 +75,8 @@ public final class GatewayClient {
         String id = job.jobId();
         for (String gateway : gateways) {
             try {
-                HttpResponse<String> response = http.send(HttpRequest.newBuilder(URI.create(gateway
-                        + "/v1/generations/" + id)).timeout(Duration.ofSeconds(10)).GET().build(),
+                HttpResponse<String> response = http.send(request(gateway
+                        + "/v1/generations/" + id).timeout(Duration.ofSeconds(10)).GET().build(),
                         HttpResponse.BodyHandlers.ofString());
                 job.lastPollStatus = response.statusCode();
                 if (response.statusCode() != 200) {

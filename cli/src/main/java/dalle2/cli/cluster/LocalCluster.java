@@ -10,6 +10,7 @@ import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
+import java.nio.file.Path;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
@@ -40,6 +41,19 @@ public final class LocalCluster implements AutoCloseable {
     private final java.util.Iterator<Integer> ports;
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
 
+    private final String apiKey;
+
+    /** The key every client of this cluster's gateways sends ({@code Authorization: Bearer}). */
+    public String apiKey() {
+        return apiKey;
+    }
+
+    private static String randomKey() {
+        byte[] b = new byte[24];
+        new java.security.SecureRandom().nextBytes(b);
+        return java.util.HexFormat.of().formatHex(b);
+    }
+
     public LocalCluster(ClusterSettings settings) {
         this.settings = settings;
         // all at once: ports probed one by one could come back twice
@@ -57,12 +71,23 @@ public final class LocalCluster implements AutoCloseable {
         this.s3 = new ManagedProcess(launcher.spec("s3", 256, "dalle2.embedded.S3ServerMain",
                 List.of(settings.dir().resolve("s3").toAbsolutePath().toString(), Integer.toString(s3Port), S3_KEY,
                         S3_SECRET), log("s3")));
+        // the gateways run as a deployment would: behind an API key (stored hashed by them), never open
+        this.apiKey = randomKey();
+        Path keyFile = settings.dir().resolve("gateway-api-keys");
+        try {
+            java.nio.file.Files.createDirectories(settings.dir());
+            java.nio.file.Files.writeString(keyFile, "harness:" + apiKey + "\n");
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException("cannot write " + keyFile, e);
+        }
         for (int i = 1; i <= settings.gateways(); i++) {
             int port = ports.next();
             gatewayPorts.add(port);
             gateways.add(role("gateway-" + i, 384, List.of("gateway", "--kafka", kafka.bootstrap(), "--s3", s3Url(),
                     "--s3-key", S3_KEY, "--s3-secret", S3_SECRET, "--bucket", BUCKET, "--host", "127.0.0.1",
-                    "--port", Integer.toString(port))));
+                    "--port", Integer.toString(port), "--api-keys-file", keyFile.toAbsolutePath().toString(),
+                    // one trusted client polls every job it submitted: well above the per-key default of 10/s
+                    "--rate-limit", "5000", "--rate-burst", "5000")));
         }
         for (int i = 1; i <= settings.priorWorkers(); i++) {
             priors.add(worker("prior-" + i, List.of("prior-worker")));

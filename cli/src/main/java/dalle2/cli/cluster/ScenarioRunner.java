@@ -70,7 +70,7 @@ public final class ScenarioRunner {
                     + Topics.REQUESTS + ": " + cluster.kafka().replication(Topics.REQUESTS) + "; " + Topics.STATUS
                     + ": " + cluster.kafka().replication(Topics.STATUS) + "; __consumer_offsets: "
                     + cluster.kafka().replication("__consumer_offsets"));
-            GatewayClient client = new GatewayClient(cluster.gatewayUrls(), Duration.ofSeconds(180));
+            GatewayClient client = new GatewayClient(cluster.gatewayUrls(), cluster.apiKey(), Duration.ofSeconds(180));
             AtomicInteger submitted = new AtomicInteger();
             ScheduledExecutorService schedule = Executors.newScheduledThreadPool(8);
             ExecutorService poller = Executors.newSingleThreadExecutor();
