@@ -557,24 +557,12 @@ public abstract class StageWorker<M, T, O, R> implements AutoCloseable {
         String keyProblem = Topics.keyProblem(record.key(), request.jobId());
         if (keyProblem != null) {
             // processing it would put the job's messages on two partitions, out of order: refuse it, loudly
-            JobStatus failedStatus = null;
-            if (mayReportFailureOf(request.jobId())) {
-                JobStatus known = view.get(request.jobId()).orElse(null);
-                failedStatus = (known != null ? known : JobStatus.queued(request))
-                        .failed("invalid_key", keyProblem, Instant.now());
-            }
-            deadLetter(record, tp, request.jobId(), keyProblem, failedStatus);
+            refuse(record, tp, request, "invalid_key", keyProblem);
             return;
         }
         String problem = problemOf(message);
         if (problem != null) {
-            JobStatus failedStatus = null;
-            if (mayReportFailureOf(request.jobId())) {
-                JobStatus known = view.get(request.jobId()).orElse(null);
-                failedStatus = (known != null ? known : JobStatus.queued(request))
-                        .failed("invalid_message", problem, Instant.now());
-            }
-            deadLetter(record, tp, request.jobId(), problem, failedStatus);
+            refuse(record, tp, request, "invalid_message", problem);
             return;
         }
         JobStatus known = view.get(request.jobId()).orElse(null);
@@ -602,6 +590,20 @@ public abstract class StageWorker<M, T, O, R> implements AutoCloseable {
         for (int k = 0; k < tasks.size(); k++) {
             batcher.add(new Item<>(job, k, tasks.get(k)));
         }
+    }
+
+    /**
+     * Dead-letters a readable record this worker will not run and, unless a worker has taken its job already,
+     * marks the job failed with {@code code} and the reason.
+     */
+    private void refuse(ConsumerRecord<String, byte[]> record, TopicPartition tp, GenerationRequest request,
+                        String code, String reason) {
+        JobStatus failedStatus = null;
+        if (mayReportFailureOf(request.jobId())) {
+            JobStatus known = view.get(request.jobId()).orElse(null);
+            failedStatus = (known != null ? known : JobStatus.queued(request)).failed(code, reason, Instant.now());
+        }
+        deadLetter(record, tp, request.jobId(), reason, failedStatus);
     }
 
     /**
