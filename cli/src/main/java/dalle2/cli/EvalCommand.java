@@ -30,7 +30,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /**
- * {@code dalle2 eval}: the figures of the model cards (issue 3 §4) — CLIP zero-shot accuracy and held-out
+ * {@code dalle2 eval}: the figures of the model cards — CLIP zero-shot accuracy and held-out
  * recall, Fashion-MNIST generations judged by the project's classifier (share of the prompted class, Fréchet
  * distance in its feature space), and top-1-of-10 prompt retrieval of generated emoji.
  */

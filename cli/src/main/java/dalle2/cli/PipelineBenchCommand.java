@@ -55,7 +55,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /**
- * {@code dalle2 bench-pipeline} (issue 4 §7): the embedded stack in this JVM (Kafka, S3Proxy, gateway, one prior
+ * {@code dalle2 bench-pipeline}: the embedded stack in this JVM (Kafka, S3Proxy, gateway, one prior
  * and one decoder worker), timed from the jobs' own status records.
  *
  * <ul>

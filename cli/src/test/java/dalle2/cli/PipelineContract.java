@@ -45,7 +45,7 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The pipeline's contract (issue 4 §6), over HTTP and Kafka, against whatever Kafka and S3 a subclass provides:
+ * The pipeline's contract (README, "Delivery guarantees"), over HTTP and Kafka, against whatever Kafka and S3 a subclass provides:
  * the in-JVM broker and S3Proxy, or Testcontainers. A gateway, one prior worker and two decoder workers run in this
  * JVM. Models come from {@link #models()}: deterministic stand-ins here; a subclass may pass the real networks
  * (random weights are enough) to run the same contract end to end.

@@ -24,7 +24,7 @@ import org.apache.kafka.common.utils.Time;
 /**
  * A real single-node Kafka broker (KRaft: broker and controller in one) inside this JVM, listening on loopback
  * only, on free ports. Its log directory is a folder of the caller's (kept between runs: a restart finds its
- * topics and committed offsets) or a temporary one (deleted on close). See STACK.md for the measured recipe.
+ * topics and committed offsets) or a temporary one (deleted on close). The recipe (StorageTool format once, then KafkaRaftServer) is in CONTRIBUTING.md.
  */
 public final class EmbeddedKafka implements AutoCloseable {
 
@@ -97,7 +97,7 @@ public final class EmbeddedKafka implements AutoCloseable {
         p.put("share.coordinator.state.topic.replication.factor", "1");
         p.put("share.coordinator.state.topic.min.isr", "1");
         p.put("default.replication.factor", "1");
-        // fast group joins and KIP-848 rebalances (2 s instead of 6 s, STACK.md)
+        // fast group joins and KIP-848 rebalances (2 s instead of 6 s, CONTRIBUTING.md)
         p.put("group.initial.rebalance.delay.ms", "0");
         p.put("group.consumer.heartbeat.interval.ms", "500");
         p.put("group.consumer.min.heartbeat.interval.ms", "500");

@@ -17,7 +17,7 @@ import org.apache.kafka.common.serialization.StringSerializer;
 
 /**
  * The one place that builds Kafka producers, consumers and admin clients (Apache Kafka client 4.x, used directly:
- * vertx-kafka-client is built against 3.x, see STACK.md). Keys are job ids (String), values are message bytes
+ * vertx-kafka-client is built against 3.x, see CONTRIBUTING.md). Keys are job ids (String), values are message bytes
  * ({@code dalle2.messages.Messages}). Every setting this project changes from the client's default is a constant
  * here, with why.
  */

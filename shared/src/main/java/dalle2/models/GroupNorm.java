@@ -115,7 +115,7 @@ public final class GroupNorm extends AbstractBlock {
     /**
      * Moves an array derived from a parameter into the manager of the activation it is used with. An op whose
      * first operand is a parameter ({@code gamma.reshape(..)}) allocates in the model's manager, which lives as
-     * long as the model: without this every forward pass would leak one array per call (STACK.md).
+     * long as the model: without this every forward pass would leak one array per call (CONTRIBUTING.md).
      */
     static NDArray inScopeOf(NDArray activation, NDArray derivedFromParameter) {
         derivedFromParameter.attach(activation.getManager());

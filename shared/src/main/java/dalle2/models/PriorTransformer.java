@@ -32,7 +32,7 @@ import java.util.List;
  * {@link Prior}).
  *
  * <p>Parameters are only ever the second operand of an op, so every intermediate lands in the inputs'
- * manager and is freed with it (STACK.md: an op whose first operand is a parameter leaks into the model's
+ * manager and is freed with it (CONTRIBUTING.md: an op whose first operand is a parameter leaks into the model's
  * manager).
  */
 public final class PriorTransformer extends AbstractBlock {

@@ -17,7 +17,7 @@ import dalle2.djl.Differentiable;
  * A pre-LayerNorm transformer block (GPT-2 style): x + Attn(LN(x)), then x + MLP(LN(x)).
  *
  * <p>Written out instead of DJL's {@code TransformerEncoderBlock}, which uses BatchNorm and a post-norm
- * residual (STACK.md). Attention is multi-head scaled dot-product; an optional additive mask of shape
+ * residual (CONTRIBUTING.md). Attention is multi-head scaled dot-product; an optional additive mask of shape
  * (1, 1, T, T) (0 = attend, large negative = blocked) makes it causal. Used by the prior and CLIP's text tower.
  *
  * <p>Input: (B, T, E) and optionally the mask; output: (B, T, E).

@@ -94,7 +94,7 @@ public final class DdimSampler {
         for (int i = 0; i < ts.length; i++) {
             int t = ts[i];
             int tPrev = i + 1 < ts.length ? ts[i + 1] : -1;
-            // a manager per step frees the network's intermediates and the previous x_t (STACK.md)
+            // a manager per step frees the network's intermediates and the previous x_t (CONTRIBUTING.md)
             try (NDManager step = scope.newSubManager()) {
                 x.attach(step);
                 NDArray cond = condition.duplicate();

@@ -10,7 +10,7 @@ import java.util.Objects;
 import java.util.function.Function;
 
 /**
- * The Fashion-MNIST evaluation of a text-to-image generator (issue 3, section 4): for each class prompt
+ * The Fashion-MNIST evaluation of a text-to-image generator: for each class prompt
  * "a photo of a &lt;class&gt;", N generated images; the share the {@link FashionClassifier} labels as the prompted
  * class, per class and overall; and the Fréchet distance (Heusel et al. 2017) between the generated images and N real
  * test images per class in the classifier's feature space.

@@ -8,7 +8,7 @@ import java.util.Random;
 import java.util.function.Function;
 
 /**
- * CLIP-space evaluations (issue 3 §4): zero-shot classification from prompts, text→image recall@k, and
+ * CLIP-space evaluations: zero-shot classification from prompts, text→image recall@k, and
  * top-1-of-10 retrieval of a prompt from the image generated for it. Encoders are plain functions from
  * inputs to unit embedding rows, so the same code serves the shipped models and a test's fixtures.
  */
