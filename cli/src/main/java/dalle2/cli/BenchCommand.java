@@ -1,128 +1,309 @@
 package dalle2.cli;
 
+import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
+import ai.djl.training.GradientCollector;
+import ai.djl.training.ParameterStore;
+import com.fasterxml.jackson.databind.JsonNode;
 import dalle2.cli.bench.FlopCounter;
 import dalle2.cli.bench.Measurements;
+import dalle2.cli.bench.TorchReference;
 import dalle2.djl.DjlRuntime;
 import dalle2.models.Decoder;
 import dalle2.models.DecoderConfig;
 import dalle2.models.Prior;
 import dalle2.models.PriorConfig;
+import dalle2.sampling.DdimSampler;
 import dalle2.sampling.Denoiser;
+import dalle2.training.AdamW;
+import dalle2.training.Ema;
+import dalle2.training.GradientClipping;
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
+import java.util.Random;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /**
- * {@code dalle2 bench}: the neural work of one prior and one decoder evaluation, and of full DDIM sampling, at
- * the configured sizes, next to the matrix-multiply peak of this machine measured in the same run.
+ * {@code dalle2 bench}: one prior and one decoder evaluation, full DDIM sampling and one decoder training step,
+ * each timed in Java and — interleaved with it, row by row — in the PyTorch eager twin of the same networks
+ * ({@code bench/torch_reference.py}, the same weights), printed as Java ÷ PyTorch time ratios, next to the
+ * matrix-multiply peak of this machine measured in the same run.
  */
 @Command(name = "bench", mixinStandardHelpOptions = true,
-        description = "Time the prior and the decoder (network evaluations and full DDIM sampling).")
+        description = "Time the prior and the decoder (network evaluations, full DDIM sampling, a training step) "
+                + "against their PyTorch eager twin.")
 public final class BenchCommand implements Callable<Integer> {
 
     @Option(names = "--models", defaultValue = "trained_models",
-            description = "model folder whose prior/ and decoder/ configs set the sizes; missing ones fall back "
-                    + "to the defaults of dalle2 train (default: ${DEFAULT-VALUE})")
+            description = "model folder whose prior/ and decoder/ are timed; missing ones fall back to fresh "
+                    + "networks of the defaults of dalle2 train (default: ${DEFAULT-VALUE})")
     Path models;
 
     @Option(names = "--batches", split = ",", defaultValue = "1,4,16", description = "batch sizes (default: ${DEFAULT-VALUE})")
     List<Integer> batches;
 
+    @Option(names = "--sampling-batches", split = ",", defaultValue = "1,4,16",
+            description = "batch sizes of the full-sampling rows (default: ${DEFAULT-VALUE}); empty to skip")
+    List<Integer> samplingBatches;
+
     @Option(names = "--repeats", defaultValue = "7", description = "timed evaluations per figure; the median is shown")
     int repeats;
+
+    @Option(names = "--rounds", defaultValue = "3",
+            description = "Java/PyTorch alternations per network row; the median of each side is shown")
+    int rounds;
 
     @Option(names = "--prior-steps", defaultValue = "64") int priorSteps;
     @Option(names = "--decoder-steps", defaultValue = "50") int decoderSteps;
     @Option(names = "--guidance", defaultValue = "3.0", description = "guidance of the sampling runs (doubles the batch)")
     float guidance;
 
+    @Option(names = "--train-batch", defaultValue = "32",
+            description = "batch of the decoder training-step row, the shipped recipe's (default: ${DEFAULT-VALUE}); 0 skips it")
+    int trainBatch;
+
+    @Option(names = "--torch", defaultValue = "/usr/bin/python3",
+            description = "Python with torch for the PyTorch eager twin (default: ${DEFAULT-VALUE}); 'none' to time Java only")
+    String python;
+
+    private TorchReference torch;
+
     @Override
     public Integer call() throws Exception {
         DjlRuntime.configure();
         Path dir = ModelFactory.resolve(models);
+        int threads = Integer.parseInt(System.getProperty(DjlRuntime.NUM_THREADS));
         try (NDManager manager = DjlRuntime.newManager()) {
-            PriorConfig priorConfig = Files.isRegularFile(dir.resolve("prior/config.json"))
-                    ? dalle2.json.Json.readFile(dir.resolve("prior/config.json"), PriorConfig.class)
-                    : PriorConfig.of(256, 256, 4, 4);
-            DecoderConfig decoderConfig = Files.isRegularFile(dir.resolve("decoder/config.json"))
-                    ? DecoderConfig.read(dir.resolve("decoder"))
-                    : DecoderConfig.of(32, 32, List.of(1, 2, 2), 1, List.of(8)).withConditionDim(256);
+            Prior prior = Files.isRegularFile(dir.resolve("prior/" + Prior.WEIGHTS_FILE))
+                    ? Prior.load(dir.resolve("prior"), manager)
+                    : Prior.create(PriorConfig.of(256, 256, 4, 4), manager);
+            Decoder decoder = Files.isRegularFile(dir.resolve("decoder/" + Decoder.WEIGHTS_FILE))
+                    ? Decoder.load(dir.resolve("decoder"), manager)
+                    : Decoder.create(DecoderConfig.of(32, 32, List.of(1, 2, 2), 1, List.of(8)).withConditionDim(256),
+                    manager);
             double peak = Measurements.matmulPeakGflops(manager, 2048, 5);
-            System.out.printf(Locale.ROOT, "machine: %d cores, libtorch threads %s; fp32 matmul 2048^2 peak %.1f GFLOP/s%n",
-                    Runtime.getRuntime().availableProcessors(), System.getProperty(DjlRuntime.NUM_THREADS), peak);
+            System.out.printf(Locale.ROOT, "machine: %d cores, libtorch threads %d; fp32 matmul 2048^2 peak %.1f GFLOP/s; "
+                            + "load average %s%n", Runtime.getRuntime().availableProcessors(), threads, peak,
+                    loadAverage());
+            startTorch(dir, threads);
 
-            Prior prior = Prior.create(priorConfig, manager);
+            PriorConfig priorConfig = prior.config();
+            DecoderConfig decoderConfig = decoder.config();
             int dim = priorConfig.embeddingDim();
-            report("prior", priorConfig.width() + "w x " + priorConfig.depth() + " layers, " + dim + "-d",
+            networkRows("prior", priorConfig.width() + "w x " + priorConfig.depth() + " layers, " + dim + "-d",
                     FlopCounter.perSample(prior.network()), new Shape(dim), dim, prior, manager, peak);
-            Decoder decoder = Decoder.create(decoderConfig, manager, 0);
-            report("decoder", decoderConfig.imageSize() + "px base " + decoderConfig.baseChannels() + " "
+            networkRows("decoder", decoderConfig.imageSize() + "px base " + decoderConfig.baseChannels() + " "
                             + decoderConfig.channelMultipliers(), FlopCounter.perSample(decoder.block()),
                     decoder.imageShape(), decoderConfig.conditionDim(), decoder, manager, peak);
-
-            System.out.println();
-            System.out.println("full DDIM sampling (eta 0, guidance " + guidance + "):");
-            for (int batch : batches) {
-                long[] seeds = new long[batch];
-                Arrays.setAll(seeds, i -> i);
-                try (NDManager scope = manager.newSubManager()) {
-                    NDArray text = scope.randomNormal(new Shape(batch, dim)).normalize(2, 1, 1e-12);
-                    long t0 = System.nanoTime();
-                    prior.sample(text, priorSteps, 0f, guidance, seeds);
-                    double priorSeconds = (System.nanoTime() - t0) / 1e9;
-                    NDArray embeddings = scope.randomNormal(new Shape(batch, decoderConfig.conditionDim()))
-                            .normalize(2, 1, 1e-12);
-                    t0 = System.nanoTime();
-                    decoder.sample(embeddings, decoderSteps, 0f, guidance, seeds,
-                            dalle2.sampling.DdimSampler.Progress.NONE);
-                    double decoderSeconds = (System.nanoTime() - t0) / 1e9;
-                    System.out.printf(Locale.ROOT, "  batch %2d: prior %d steps %.2f s (%.1f embeddings/s), decoder %d steps"
-                                    + " %.2f s (%.2f images/s)%n", batch, priorSteps, priorSeconds, batch / priorSeconds,
-                            decoderSteps, decoderSeconds, batch / decoderSeconds);
-                }
+            samplingRows(prior, decoder, manager);
+            if (trainBatch > 0) {
+                trainingRow(decoder, manager);
             }
-            System.out.printf(Locale.ROOT, "peak RSS %.0f MiB%n", Measurements.peakRssMib());
+            System.out.printf(Locale.ROOT, "%npeak RSS %.0f MiB; load average %s%n", Measurements.peakRssMib(),
+                    loadAverage());
+        } finally {
+            if (torch != null) {
+                torch.close();
+            }
         }
         return 0;
     }
 
-    private void report(String name, String shape, double flopsPerSample, Shape sampleShape, int conditionDim,
-                        Denoiser network, NDManager manager, double peak) {
+    private void startTorch(Path dir, int threads) {
+        if ("none".equals(python)) {
+            System.out.println("PyTorch twin: off (--torch none)");
+            return;
+        }
+        Path home = Path.of(System.getProperty("dalle2.home", "."));
+        try {
+            torch = TorchReference.start(python, home, dir.toAbsolutePath(), threads);
+            System.out.println("PyTorch twin: " + torch.version() + " (" + TorchReference.SCRIPT + ")");
+        } catch (IOException e) {
+            System.out.println("PyTorch twin unavailable, Java figures only: " + e.getMessage());
+        }
+    }
+
+    private void networkRows(String name, String shape, double flopsPerSample, Shape sampleShape, int conditionDim,
+                             Denoiser network, NDManager manager, double peak) throws IOException {
         System.out.printf(Locale.ROOT, "%n%s (%s): %.3f GFLOP per sample (conv + linear)%n", name, shape,
                 flopsPerSample / 1e9);
         for (int batch : batches) {
-            try (NDManager scope = manager.newSubManager()) {
-                NDArray x = scope.randomNormal(new Shape(batch).addAll(sampleShape));
-                NDArray t = scope.full(new Shape(batch), 500L);
-                NDArray condition = scope.randomNormal(new Shape(batch, conditionDim));
-                NDArray keep = scope.ones(new Shape(batch));
-                List<Double> millis = new ArrayList<>();
-                for (int i = 0; i < repeats + 2; i++) {
-                    try (NDManager step = scope.newSubManager()) {
-                        long t0 = System.nanoTime();
-                        NDArray out = DjlRuntime.withoutGradients(() -> network.predict(x, t, condition, keep));
-                        out.flatten().getFloat(0); // waits for the result
-                        out.attach(step);
-                        if (i >= 2) { // two warm-up evaluations
-                            millis.add((System.nanoTime() - t0) / 1e6);
+            List<Double> java = new ArrayList<>();
+            List<Double> eager = new ArrayList<>();
+            float[] javaOutput = null;
+            JsonNode torchOutput = null;
+            for (int round = 0; round < rounds; round++) {
+                try (NDManager scope = manager.newSubManager()) {
+                    NDArray[] inputs = fixedInputs(scope, batch, sampleShape, conditionDim);
+                    List<Double> millis = new ArrayList<>();
+                    for (int i = 0; i < repeats + 2; i++) {
+                        try (NDManager step = scope.newSubManager()) {
+                            long t0 = System.nanoTime();
+                            NDArray out = DjlRuntime.withoutGradients(
+                                    () -> network.predict(inputs[0], inputs[1], inputs[2], inputs[3]));
+                            float[] values = out.get(0).toFloatArray(); // waits for the result
+                            if (i >= 2) { // two warm-up evaluations
+                                millis.add((System.nanoTime() - t0) / 1e6);
+                            }
+                            javaOutput = values;
+                            out.attach(step);
                         }
                     }
+                    java.add(median(millis));
                 }
-                millis.sort(Double::compare);
-                double median = millis.get(millis.size() / 2);
-                double gflops = flopsPerSample * batch / (median / 1e3) / 1e9;
-                System.out.printf(Locale.ROOT, "  batch %2d: %8.2f ms per evaluation (%.2f ms per sample), %6.1f GFLOP/s"
-                        + " = %.0f%% of the matmul peak%n", batch, median, median / batch, gflops, 100 * gflops / peak);
+                if (torch != null) {
+                    JsonNode answer = torch.call(command("forward", "model", name, "batch", batch, "repeats", repeats));
+                    eager.add(answer.get("ms").asDouble());
+                    torchOutput = answer.get("output");
+                }
             }
+            double ms = median(java);
+            double gflops = flopsPerSample * batch / (ms / 1e3) / 1e9;
+            System.out.printf(Locale.ROOT, "  batch %2d: %8.2f ms per evaluation (%.2f ms per sample), %6.1f GFLOP/s"
+                    + " = %2.0f%% of the matmul peak%s%n", batch, ms, ms / batch, gflops, 100 * gflops / peak,
+                    eager.isEmpty() ? "" : String.format(Locale.ROOT, "; PyTorch %8.2f ms, Java/PyTorch %.2f"
+                            + " (max |Δ| of the outputs %.1e)", median(eager), ms / median(eager),
+                            maxAbsDifference(javaOutput, torchOutput)));
+        }
+    }
+
+    /** The twin builds the same inputs: sin and cos of the flat index, t = 500, every condition kept. */
+    private static NDArray[] fixedInputs(NDManager scope, int batch, Shape sampleShape, int conditionDim) {
+        Shape xShape = new Shape(batch).addAll(sampleShape);
+        NDArray x = scope.arange(0f, (float) xShape.size(), 1f).mul(0.37f).sin().reshape(xShape);
+        NDArray condition = scope.arange(0f, (float) batch * conditionDim, 1f).mul(0.11f).cos()
+                .reshape(batch, conditionDim);
+        return new NDArray[] {x, scope.full(new Shape(batch), 500L), condition, scope.ones(new Shape(batch))};
+    }
+
+    private void samplingRows(Prior prior, Decoder decoder, NDManager manager) throws IOException {
+        if (samplingBatches.isEmpty()) {
+            return;
+        }
+        System.out.println();
+        System.out.println("full DDIM sampling (eta 0, guidance " + guidance + "; prior " + priorSteps
+                + " steps, decoder " + decoderSteps + " steps):");
+        int dim = prior.config().embeddingDim();
+        for (int batch : samplingBatches) {
+            long[] seeds = new long[batch];
+            Arrays.setAll(seeds, i -> i);
+            double priorSeconds;
+            double decoderSeconds;
+            try (NDManager scope = manager.newSubManager()) {
+                NDArray text = scope.randomNormal(new Shape(batch, dim)).normalize(2, 1, 1e-12);
+                long t0 = System.nanoTime();
+                prior.sample(text, priorSteps, 0f, guidance, seeds).toFloatArray();
+                priorSeconds = (System.nanoTime() - t0) / 1e9;
+                NDArray embeddings = scope.randomNormal(new Shape(batch, decoder.config().conditionDim()))
+                        .normalize(2, 1, 1e-12);
+                t0 = System.nanoTime();
+                decoder.sample(embeddings, decoderSteps, 0f, guidance, seeds, DdimSampler.Progress.NONE).toFloatArray();
+                decoderSeconds = (System.nanoTime() - t0) / 1e9;
+            }
+            String line = String.format(Locale.ROOT, "  batch %2d: prior %.2f s (%.1f embeddings/s), decoder %.2f s"
+                    + " (%.2f images/s)", batch, priorSeconds, batch / priorSeconds, decoderSeconds,
+                    batch / decoderSeconds);
+            if (torch != null) {
+                double torchPrior = torch.call(command("sample", "model", "prior", "batch", batch, "steps", priorSteps,
+                        "guidance", guidance)).get("s").asDouble();
+                double torchDecoder = torch.call(command("sample", "model", "decoder", "batch", batch,
+                        "steps", decoderSteps, "guidance", guidance)).get("s").asDouble();
+                line += String.format(Locale.ROOT, "; PyTorch prior %.2f s, decoder %.2f s; Java/PyTorch prior %.2f,"
+                        + " decoder %.2f", torchPrior, torchDecoder, priorSeconds / torchPrior,
+                        decoderSeconds / torchDecoder);
+            }
+            System.out.println(line);
+        }
+    }
+
+    /** One step of the shipped decoder recipe: noising, forward, MSE, backward, clipping, AdamW, EMA. */
+    private void trainingRow(Decoder served, NDManager manager) throws IOException {
+        int steps = Math.max(3, repeats / 2);
+        List<Double> millis = new ArrayList<>();
+        try (NDManager scope = manager.newSubManager()) {
+            Decoder decoder = Decoder.create(served.config(), scope, 1);
+            AdamW optimizer = AdamW.withWeightDecay(0.01f);
+            Ema ema = new Ema(decoder.block(), 0.999f);
+            int size = served.config().imageSize();
+            NDArray images = scope.randomUniform(-1f, 1f, new Shape(trainBatch, served.config().imageChannels(), size, size));
+            NDArray embeddings = scope.randomNormal(new Shape(trainBatch, served.config().conditionDim()))
+                    .normalize(2, 1, 1e-12);
+            Random rng = new Random(0);
+            for (int i = 0; i < steps + 2; i++) {
+                long t0 = System.nanoTime();
+                try (NDManager step = scope.newSubManager()) {
+                    ParameterStore ps = new ParameterStore(step, false);
+                    try (GradientCollector collector = Engine.getInstance().newGradientCollector()) {
+                        NDArray loss = decoder.loss(ps, images, embeddings, rng);
+                        collector.backward(loss);
+                        loss.getFloat();
+                    }
+                    GradientClipping.clipGlobalNorm(decoder.block(), 1f);
+                    DjlRuntime.withoutGradients(() -> {
+                        optimizer.step(decoder.block(), 3e-4f);
+                        ema.update(decoder.block());
+                        return null;
+                    });
+                }
+                if (i >= 2) {
+                    millis.add((System.nanoTime() - t0) / 1e6);
+                }
+            }
+            ema.close();
+            optimizer.close();
+        }
+        double ms = median(millis);
+        String line = String.format(Locale.ROOT, "%ndecoder training step, batch %d (AdamW, clipping, EMA): %.0f ms",
+                trainBatch, ms);
+        if (torch != null) {
+            double eager = torch.call(command("train", "batch", trainBatch, "repeats", steps)).get("ms").asDouble();
+            line += String.format(Locale.ROOT, "; PyTorch %.0f ms, Java/PyTorch %.2f", eager, ms / eager);
+        }
+        System.out.println(line);
+    }
+
+    private static Map<String, Object> command(String op, Object... keyValues) {
+        Map<String, Object> command = new LinkedHashMap<>();
+        command.put("op", op);
+        for (int i = 0; i < keyValues.length; i += 2) {
+            command.put((String) keyValues[i], keyValues[i + 1]);
+        }
+        return command;
+    }
+
+    private static double maxAbsDifference(float[] java, JsonNode torch) {
+        if (java == null || torch == null || torch.size() != java.length) {
+            return Double.NaN;
+        }
+        double max = 0;
+        for (int i = 0; i < java.length; i++) {
+            max = Math.max(max, Math.abs(java[i] - torch.get(i).asDouble()));
+        }
+        return max;
+    }
+
+    private static double median(List<Double> values) {
+        List<Double> sorted = new ArrayList<>(values);
+        sorted.sort(Double::compare);
+        return sorted.get(sorted.size() / 2);
+    }
+
+    private static String loadAverage() {
+        try {
+            return Files.readString(Path.of("/proc/loadavg")).split(" ")[0];
+        } catch (IOException e) {
+            return "?";
         }
     }
 }
