@@ -131,7 +131,7 @@ public final class DecoderUNet extends AbstractBlock {
         NDArray emb = timeEmbed.embed(ps, timesteps, training)
                 .add(forward1(conditionProjection, ps, cond, training));             // (B, E)
 
-        NDArray h = forward1(inputConv, ps, x, training);                            // (B, C0, S, S)
+        NDArray h = Convolutions.forward(inputConv, ps, x, training);                // (B, C0, S, S)
         Deque<NDArray> skips = new ArrayDeque<>();
         skips.push(h);
         for (AbstractBlock block : down) {
@@ -148,7 +148,7 @@ public final class DecoderUNet extends AbstractBlock {
             h = block.forward(ps, new NDList(h, emb), training).head();
         }
         h = Differentiable.silu(forward1(outputNorm, ps, h, training));
-        return new NDList(forward1(outputConv, ps, h, training));                    // (B, C_img, S, S)
+        return new NDList(Convolutions.forward(outputConv, ps, h, training));        // (B, C_img, S, S)
     }
 
     @Override
@@ -313,7 +313,7 @@ public final class DecoderUNet extends AbstractBlock {
             NDArray emb = inputs.get(1);                                              // (B, E)
             long batch = x.getShape().get(0);
             NDArray h = Differentiable.silu(forward1(norm1, ps, x, training));
-            h = forward1(conv1, ps, h, training);                                     // (B, C_out, s, s)
+            h = Convolutions.forward(conv1, ps, h, training);                         // (B, C_out, s, s)
             NDArray e = forward1(embProjection, ps, Differentiable.silu(emb), training); // (B, C_out or 2·C_out)
             if (config.scaleShift()) {
                 NDList scaleShift = e.reshape(batch, 2L * out, 1, 1).split(2, 1);      // 2 × (B, C_out, 1, 1)
@@ -324,8 +324,8 @@ public final class DecoderUNet extends AbstractBlock {
                 h = Differentiable.silu(forward1(norm2, ps, h, training));
             }
             h = forward1(dropout, ps, h, training);
-            h = forward1(conv2, ps, h, training);                                     // (B, C_out, s, s)
-            NDArray residual = skip == null ? x : forward1(skip, ps, x, training);
+            h = Convolutions.forward(conv2, ps, h, training);                         // (B, C_out, s, s)
+            NDArray residual = skip == null ? x : Convolutions.forward(skip, ps, x, training);
             return new NDList(residual.add(h));
         }
 
@@ -422,7 +422,7 @@ public final class DecoderUNet extends AbstractBlock {
         @Override
         protected NDList forwardInternal(ParameterStore ps, NDList inputs, boolean training,
                                          PairList<String, Object> params) {
-            return conv.forward(ps, new NDList(inputs.get(0)), training);
+            return new NDList(Convolutions.forward(conv, ps, inputs.get(0), training));
         }
 
         @Override
@@ -439,6 +439,9 @@ public final class DecoderUNet extends AbstractBlock {
 
     /** Doubles the resolution: nearest-neighbour ×2, then a 3×3 conv. Inputs (h, emb); output (B, C, 2s, 2s). */
     private static final class Upsample extends AbstractBlock {
+        /** libtorch's interpolate mode for nearest-neighbour: one kernel where two repeats took two copies. */
+        private static final int NEAREST = 0;
+
         private final Conv2d conv;
 
         Upsample(int channels) {
@@ -449,8 +452,11 @@ public final class DecoderUNet extends AbstractBlock {
         @Override
         protected NDList forwardInternal(ParameterStore ps, NDList inputs, boolean training,
                                          PairList<String, Object> params) {
-            NDArray h = inputs.get(0).repeat(2, 2).repeat(3, 2);                      // (B, C, 2s, 2s)
-            return conv.forward(ps, new NDList(h), training);
+            NDArray x = inputs.get(0);
+            Shape shape = x.getShape();
+            NDArray h = x.getNDArrayInternal().interpolation(
+                    new long[] {2 * shape.get(2), 2 * shape.get(3)}, NEAREST, false);        // (B, C, 2s, 2s)
+            return new NDList(Convolutions.forward(conv, ps, h, training));
         }
 
         @Override

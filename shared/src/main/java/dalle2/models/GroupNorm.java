@@ -31,6 +31,7 @@ public final class GroupNorm extends AbstractBlock {
     private final int channels;
     private final Parameter gamma;
     private final Parameter beta;
+    private final java.util.Map<Long, NDArray[]> identityAffines = new java.util.concurrent.ConcurrentHashMap<>();
 
     public GroupNorm(int groups, int channels) {
         super(VERSION);
@@ -89,7 +90,7 @@ public final class GroupNorm extends AbstractBlock {
         affineShape[1] = channels;
 
         NDArray grouped = x.reshape(shape.get(0), groups, -1);                        // (B, G, C/G·H·W)
-        NDArray normalised = standardiseLastAxis(grouped).reshape(shape);              // (B, C, H, W)
+        NDArray normalised = standardiseLastAxis(grouped, identityAffine(grouped)).reshape(shape); // (B, C, H, W)
 
         NDArray scale = inScopeOf(x, parameterStore.getValue(gamma, x.getDevice(), training)
                 .reshape(new Shape(affineShape)));                                   // (1, C, 1, 1)
@@ -104,12 +105,25 @@ public final class GroupNorm extends AbstractBlock {
      * whole activation; its own affine is the identity here (constant ones and zeros that libtorch owns, so
      * autograd never holds a Java-freed buffer: see {@code CONTRIBUTING.md}).
      */
-    static NDArray standardiseLastAxis(NDArray x) {
+    private static NDArray standardiseLastAxis(NDArray x, NDArray[] identity) {
         Shape shape = x.getShape();
         Shape last = new Shape(shape.get(shape.dimension() - 1));
-        NDManager manager = x.getManager();
-        return x.getNDArrayInternal().layerNorm(x, last, manager.ones(last, x.getDataType()),
-                manager.zeros(last, x.getDataType()), EPSILON).singletonOrThrow();
+        return x.getNDArrayInternal().layerNorm(x, last, identity[0], identity[1], EPSILON).singletonOrThrow();
+    }
+
+    /**
+     * The ones and zeros of the identity affine for this input's group length, made once per length in the
+     * parameters' manager: two fewer allocations and native calls per norm, and a U-Net has dozens of norms.
+     * They are constants, never parameters, so {@link dalle2.training.Ema#swap} and weight loading, which give
+     * parameters new storage, cannot leave them stale.
+     */
+    private NDArray[] identityAffine(NDArray grouped) {
+        long length = grouped.getShape().get(2);
+        return identityAffines.computeIfAbsent(length, n -> {
+            NDManager owner = gamma.getArray().getManager();
+            Shape last = new Shape(n);
+            return new NDArray[] {owner.ones(last, grouped.getDataType()), owner.zeros(last, grouped.getDataType())};
+        });
     }
 
     /**

@@ -61,6 +61,28 @@ class DecoderUNetTest {
     }
 
     @Test
+    void aSingleImageGetsTheSameOutputAsInsideABatchThoughItsInnerConvolutionsAreRerouted() {
+        try (NDManager manager = DjlRuntime.newManager()) {
+            Decoder decoder = Decoder.load(java.nio.file.Path.of("../trained_models/decoder"), manager);
+            NDArray x = manager.randomNormal(new Shape(2, 3, 32, 32));
+            NDArray t = manager.create(new long[] {500, 20});
+            NDArray condition = manager.randomNormal(new Shape(2, decoder.config().conditionDim()));
+            NDArray keep = manager.ones(new Shape(2));
+            assertTrue(Convolutions.reroutes(manager.zeros(new Shape(1, 64, 16, 16))));
+            assertTrue(!Convolutions.reroutes(manager.zeros(new Shape(2, 64, 16, 16))));
+            assertTrue(!Convolutions.reroutes(manager.zeros(new Shape(1, 32, 16, 16))));
+            float[] batched = DjlRuntime.withoutGradients(() -> decoder.predict(x, t, condition, keep)).toFloatArray();
+            for (int i = 0; i < 2; i++) {
+                String row = i + ":" + (i + 1);
+                float[] alone = DjlRuntime.withoutGradients(() -> decoder.predict(x.get(row), t.get(row),
+                        condition.get(row), keep.get(row))).toFloatArray();
+                float[] expected = java.util.Arrays.copyOfRange(batched, i * alone.length, (i + 1) * alone.length);
+                assertArrayEquals(expected, alone, 2e-4f, "sample " + i);
+            }
+        }
+    }
+
+    @Test
     void aFreshNetworkOutputsZeroBecauseResidualBranchEndsStartAtZero() {
         try (NDManager manager = DjlRuntime.newManager()) {
             Decoder decoder = Decoder.create(DecoderConfig.tiny(), manager);

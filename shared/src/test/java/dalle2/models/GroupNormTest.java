@@ -84,11 +84,17 @@ class GroupNormTest {
     }
 
     @Test
-    void aForwardPassLeavesNothingBehindInTheModelsManager() {
+    void forwardPassesLeaveNothingBehindInTheModelsManagerButTheTwoIdentityConstants() {
         try (NDManager model = DjlRuntime.newManager()) {
             GroupNorm norm = GroupNorm.forChannels(8);
             norm.initialize(model, DataType.FLOAT32, new Shape(1, 8, 4, 4));
+            int parameters = model.getManagedArrays().size();
+            try (NDManager step = model.newSubManager()) {
+                norm.forward(new ParameterStore(step, false), new NDList(step.randomNormal(new Shape(1, 8, 4, 4))),
+                        false);
+            }
             int before = model.getManagedArrays().size();
+            assertEquals(parameters + 2, before, "the ones and zeros of the identity affine, made once");
             for (int i = 0; i < 10; i++) {
                 try (NDManager step = model.newSubManager()) {
                     norm.forward(new ParameterStore(step, false), new NDList(step.randomNormal(new Shape(1, 8, 4, 4))),
