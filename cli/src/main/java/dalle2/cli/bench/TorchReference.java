@@ -49,6 +49,8 @@ public final class TorchReference implements AutoCloseable {
         ProcessBuilder builder = new ProcessBuilder(python, script.toString(), "--models", models.toString(),
                 "--threads", Integer.toString(threads));
         builder.redirectError(ProcessBuilder.Redirect.INHERIT);
+        // an OpenBLAS behind Debian's torch has its own thread count besides torch.set_num_threads
+        builder.environment().put("OPENBLAS_NUM_THREADS", Integer.toString(threads));
         // the environment is inherited: the same allocator (the launcher's LD_PRELOAD) and OpenMP wait policy
         // as the Java side, so a ratio compares the networks and not the process set-up
         Process process = builder.start();
