@@ -19,6 +19,7 @@ import dalle2.json.Json;
 import dalle2.messages.JobState;
 import dalle2.messages.JobStatus;
 import dalle2.pipeline.StageWorker;
+import dalle2.pipeline.StatusView;
 import dalle2.sampling.DdimSampler;
 import dalle2.sampling.NoiseStreams;
 import dalle2.storage.ObjectStore;
@@ -41,7 +42,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
@@ -100,6 +100,16 @@ public final class PipelineBenchCommand implements Callable<Integer> {
     @Option(names = "--model-repeats", defaultValue = "3", description = "direct model calls per figure; the median is shown")
     int modelRepeats;
 
+    @Option(names = "--warm-up-jobs", defaultValue = "5",
+            description = "jobs run through each new set of workers before anything is timed: the JIT compiles the "
+                    + "stack's code meanwhile, which otherwise takes CPU from the first timed jobs' models "
+                    + "(default ${DEFAULT-VALUE})")
+    int warmUpJobs;
+
+    @Option(names = "--singles", defaultValue = "5",
+            description = "one-job runs on the idle pipeline; each stage's median is shown (default ${DEFAULT-VALUE})")
+    int singles;
+
     @Option(names = "--polls", defaultValue = "2000", description = "GET status requests (default ${DEFAULT-VALUE})")
     int polls;
 
@@ -148,7 +158,7 @@ public final class PipelineBenchCommand implements Callable<Integer> {
             new Stage("decoder_queue", "decoder queue (prior done -> decoder took it)", t -> Timeline.ms(t.priorFinished(), t.decoderStarted())),
             new Stage("decoder", "decoder (taken -> last U-Net step)", t -> Timeline.ms(t.decoderStarted(), t.decoded())),
             new Stage("upload", "upload (PNG + S3 put + status)", t -> Timeline.ms(t.decoded(), t.finished())),
-            new Stage("visible", "status visible at the gateway", t -> Timeline.ms(t.finished(), t.visible())),
+            new Stage("visible", "status visible at the gateway (view took it)", t -> Timeline.ms(t.finished(), t.visible())),
             new Stage("e2e", "end to end (submitted -> visible)", t -> Timeline.ms(t.submitted(), t.visible())));
 
     @Override
@@ -182,14 +192,14 @@ public final class PipelineBenchCommand implements Callable<Integer> {
                     priorSteps, priorGuidance, decoderSteps, decoderGuidance);
             out.flush();
 
-            modelAlone(modelDir);
-            try (EmbeddedStack stack = EmbeddedStack.start(data.resolve("stack"), 0, 0, 0, provider);
+            try (DirectModels direct = modelAlone(modelDir);
+                 EmbeddedStack stack = EmbeddedStack.start(data.resolve("stack"), 0, 0, 0, provider);
                  StatusRecorder recorder = StatusRecorder.start(stack.kafkaBootstrap())) {
                 ObjectStore.Config storage = new ObjectStore.Config(stack.s3Endpoint(), EmbeddedS3.DEFAULT_ACCESS_KEY,
                         EmbeddedS3.DEFAULT_SECRET_KEY, EmbeddedStack.BUCKET);
                 String singleJob = null;
                 for (int maxBatch : decoderBatches) {
-                    String id = pipeline(stack, storage, provider, recorder, maxBatch, singleJob == null);
+                    String id = pipeline(stack, storage, provider, recorder, direct, maxBatch, singleJob == null);
                     singleJob = singleJob == null ? id : singleJob;
                 }
                 gatewayLoops(stack.gatewayUrl(), singleJob);
@@ -209,34 +219,73 @@ public final class PipelineBenchCommand implements Callable<Integer> {
 
     // ---- the models alone ------------------------------------------------------------------------------------
 
-    private void modelAlone(Path modelDir) throws IOException {
-        SamplingParams prior = new SamplingParams(priorSteps, 0f, priorGuidance);
-        SamplingParams decoder = new SamplingParams(decoderSteps, 0f, decoderGuidance);
-        try (DallE2 dalle2 = DallE2.load(modelDir)) {
-            ImageEmbeddingModel embedder = dalle2.embeddingModel();
-            ImageDecoderModel drawer = dalle2.decoderModel(Device.cpu());
-            List<EmbedTask> embedTasks = List.of(new EmbedTask("bench", 0, "a photo of a cat",
-                    NoiseStreams.seedFor(1, 0, EmbedTask.STAGE)));
-            float[] embedding = embedder.embed(prior, embedTasks, DdimSampler.Progress.NONE).get(0); // warm-up
-            double priorMs = median(modelRepeats, () -> embedder.embed(prior, embedTasks, DdimSampler.Progress.NONE));
-            out.printf(Locale.ROOT, "%nmodels alone (direct calls, same settings, median of %d):%n", modelRepeats);
+    /**
+     * The models called directly on this thread, with the settings the jobs use: the prior on one prompt, the
+     * decoder at batch 1 (what one job costs).
+     */
+    private final class DirectModels implements AutoCloseable {
+        private final DallE2 dalle2;
+        private final ImageEmbeddingModel embedder;
+        private final ImageDecoderModel drawer;
+        private final SamplingParams prior = new SamplingParams(priorSteps, 0f, priorGuidance);
+        private final SamplingParams decoder = new SamplingParams(decoderSteps, 0f, decoderGuidance);
+        private final List<EmbedTask> embedTasks = List.of(new EmbedTask("bench", 0, "a photo of a cat",
+                NoiseStreams.seedFor(1, 0, EmbedTask.STAGE)));
+        private final float[] embedding;
+
+        DirectModels(Path modelDir) throws IOException {
+            dalle2 = DallE2.load(modelDir);
+            embedder = dalle2.embeddingModel();
+            drawer = dalle2.decoderModel(Device.cpu());
+            embedding = embedder.embed(prior, embedTasks, DdimSampler.Progress.NONE).get(0); // warm-up
+        }
+
+        void prior() {
+            embedder.embed(prior, embedTasks, DdimSampler.Progress.NONE);
+        }
+
+        List<DecodeTask> decodeTasks(int batch) {
+            List<DecodeTask> tasks = new ArrayList<>();
+            for (int k = 0; k < batch; k++) {
+                tasks.add(new DecodeTask("bench", k, embedding, NoiseStreams.seedFor(1, k, DecodeTask.STAGE)));
+            }
+            return tasks;
+        }
+
+        void decode(List<DecodeTask> tasks) {
+            drawer.decode(decoder, tasks, DdimSampler.Progress.NONE);
+        }
+
+        @Override
+        public void close() {
+            dalle2.close();
+        }
+    }
+
+    private DirectModels modelAlone(Path modelDir) throws IOException {
+        DirectModels direct = new DirectModels(modelDir);
+        try {
+            double priorMs = median(modelRepeats, direct::prior);
+            out.printf(Locale.ROOT, "%nmodels alone (direct calls, same settings, median of %d, before the stack "
+                    + "starts):%n", modelRepeats);
             out.printf(Locale.ROOT, "  prior (CLIP text + %d DDIM steps), 1 image     %9.1f ms%n", priorSteps, priorMs);
             figure("model.prior_ms", priorMs);
             // batch 1 always: the one-job overhead is measured against it
             for (int batch : Stream.concat(Stream.of(1), decoderBatches.stream()).distinct().sorted().toList()) {
-                List<DecodeTask> tasks = new ArrayList<>();
-                for (int k = 0; k < batch; k++) {
-                    tasks.add(new DecodeTask("bench", k, embedding, NoiseStreams.seedFor(1, k, DecodeTask.STAGE)));
-                }
-                drawer.decode(decoder, tasks, DdimSampler.Progress.NONE); // warm-up of this shape
-                double ms = median(modelRepeats, () -> drawer.decode(decoder, tasks, DdimSampler.Progress.NONE));
+                List<DecodeTask> tasks = direct.decodeTasks(batch);
+                direct.decode(tasks); // warm-up of this shape
+                double ms = median(modelRepeats, () -> direct.decode(tasks));
                 out.printf(Locale.ROOT, "  decoder (%d DDIM steps), batch %-2d               %9.1f ms = %.2f images/s%n",
                         decoderSteps, batch, ms, batch * 1000.0 / ms);
                 figure("model.decoder_b" + batch + "_ms", ms);
                 figure("model.decoder_b" + batch + "_images_per_s", batch * 1000.0 / ms);
             }
+        } catch (RuntimeException | Error e) {
+            direct.close();
+            throw e;
         }
         out.flush();
+        return direct;
     }
 
     private static double median(int repeats, Runnable call) {
@@ -252,9 +301,10 @@ public final class PipelineBenchCommand implements Callable<Integer> {
 
     // ---- the pipeline ----------------------------------------------------------------------------------------
 
-    /** Workers with this decoder max batch: a warm-up job, one timed job (when asked), then the burst. */
+    /** Workers with this decoder max batch: warm-up jobs, the one-job runs (when asked), then the burst. */
     private String pipeline(EmbeddedStack stack, ObjectStore.Config storage, ModelProvider provider,
-                            StatusRecorder recorder, int maxBatch, boolean single) throws Exception {
+                            StatusRecorder recorder, DirectModels direct, int maxBatch, boolean single)
+            throws Exception {
         if (maxBatch < 1) {
             throw new IllegalArgumentException("--decoder-batches must be >= 1, got " + maxBatch);
         }
@@ -263,35 +313,87 @@ public final class PipelineBenchCommand implements Callable<Integer> {
         String base = stack.gatewayUrl();
         try (PipelineServices workers = PipelineServices.start(settings, provider)) {
             awaitPartitions(workers);
-            run(base, recorder, 1, 1_000_000, "warm-up");
+            StatusView gatewayView = stack.services().gateway().verticle().statusView();
+            for (int i = 0; i < Math.max(1, warmUpJobs); i++) {
+                run(base, gatewayView, recorder, 1, 1_000_000 + i, "warm-up");
+            }
             String singleId = null;
             if (single) {
-                Timeline t = run(base, recorder, 1, 0, "single").get(0);
-                singleId = t.jobId();
-                double e2eClient = Timeline.ms(t.clientSubmit(), t.visible());
-                double modelMs = figures.get("model.prior_ms") + figures.get("model.decoder_b1_ms");
-                out.printf(Locale.ROOT, "%none job (decoder max batch %d; idle pipeline):%n", maxBatch);
-                for (Stage s : STAGES) {
-                    double ms = s.ms().applyAsDouble(t);
-                    out.printf(Locale.ROOT, "  %-44s %9.1f ms%n", s.label(), ms);
-                    figure("single." + s.key() + "_ms", ms);
-                }
-                out.printf(Locale.ROOT, "  %-44s %9.1f ms%n", "end to end at the client (POST -> seen)", e2eClient);
-                out.printf(Locale.ROOT, "  %-44s %9.1f ms%n", "model time (prior + decoder batch 1, direct)", modelMs);
-                out.printf(Locale.ROOT, "  %-44s %9.1f ms (%.0f%% of end to end)%n", "pipeline overhead",
-                        e2eClient - modelMs, 100 * (e2eClient - modelMs) / e2eClient);
-                figure("single.e2e_client_ms", e2eClient);
-                figure("single.model_ms", modelMs);
-                figure("single.overhead_ms", e2eClient - modelMs);
-                out.flush();
+                singleId = singleJobs(base, gatewayView, recorder, workers, direct, maxBatch);
             }
             DecoderWorker decoder = workers.decoderWorkers().get(0);
             StageWorker.Stats before = decoder.stats();
-            List<Timeline> jobs = run(base, recorder, burst, 2_000_000 + 1000L * maxBatch, "burst");
+            List<Timeline> jobs = run(base, gatewayView, recorder, burst, 2_000_000 + 1000L * maxBatch, "burst");
             StageWorker.Stats after = decoder.stats();
             report(jobs, maxBatch, after.images() - before.images(), after.batches() - before.batches());
             return singleId;
         }
+    }
+
+    /**
+     * {@code --singles} jobs one after another on the idle pipeline; each stage's median, and the workers' own
+     * model-call times (their {@link dalle2.pipeline.BatchStats}) to tell the model running slower inside the stack
+     * from the time around it. Returns the id of the last job.
+     */
+    private String singleJobs(String base, StatusView gatewayView, StatusRecorder recorder, PipelineServices workers,
+                              DirectModels direct, int maxBatch) throws Exception {
+        StageWorker<?, ?, ?, ?> prior = workers.priorWorkers().get(0);
+        StageWorker<?, ?, ?, ?> decoder = workers.decoderWorkers().get(0);
+        List<Timeline> timelines = new ArrayList<>();
+        List<Double> priorCalls = new ArrayList<>();
+        List<Double> decoderCalls = new ArrayList<>();
+        List<Double> priorDirect = new ArrayList<>();
+        List<Double> decoderDirect = new ArrayList<>();
+        List<DecodeTask> oneImage = direct.decodeTasks(1);
+        for (int i = 0; i < Math.max(1, singles); i++) {
+            // the models alone right before each job: on a shared machine both then see about the same load
+            priorDirect.add(median(1, direct::prior));
+            decoderDirect.add(median(1, () -> direct.decode(oneImage)));
+            double priorBefore = prior.batchStats().snapshot().modelSeconds();
+            double decoderBefore = decoder.batchStats().snapshot().modelSeconds();
+            timelines.add(run(base, gatewayView, recorder, 1, 10L * i, "single").get(0));
+            priorCalls.add(1000 * (prior.batchStats().snapshot().modelSeconds() - priorBefore));
+            decoderCalls.add(1000 * (decoder.batchStats().snapshot().modelSeconds() - decoderBefore));
+        }
+        double priorAlone = median(priorDirect);
+        double decoderAlone = median(decoderDirect);
+        double modelMs = priorAlone + decoderAlone;
+        figure("single.prior_direct_ms", priorAlone);
+        figure("single.decoder_direct_ms", decoderAlone);
+        double e2eClient = median(timelines.stream().map(t -> Timeline.ms(t.clientSubmit(), t.visible())).toList());
+        out.printf(Locale.ROOT, "%none job at a time, idle pipeline (decoder max batch %d; median of %d jobs):%n",
+                maxBatch, timelines.size());
+        for (Stage s : STAGES) {
+            double ms = median(timelines.stream().map(t -> s.ms().applyAsDouble(t)).toList());
+            out.printf(Locale.ROOT, "  %-50s %9.1f ms%n", s.label(), ms);
+            figure("single." + s.key() + "_ms", ms);
+            if (s.key().equals("prior") || s.key().equals("decoder")) {
+                boolean isPrior = s.key().equals("prior");
+                double call = median(isPrior ? priorCalls : decoderCalls);
+                double alone = isPrior ? priorAlone : decoderAlone;
+                out.printf(Locale.ROOT, "    %-48s %9.1f ms (alone %.1f)%n", "of which the model call in the worker",
+                        call, alone);
+                figure("single." + s.key() + "_model_call_ms", call);
+            }
+        }
+        double overhead = e2eClient - modelMs;
+        out.printf(Locale.ROOT, "  %-50s %9.1f ms%n", "end to end at the client (POST sent -> visible)", e2eClient);
+        out.printf(Locale.ROOT, "  %-50s %9.1f ms%n", "model time (prior + decoder batch 1, direct*)", modelMs);
+        out.printf(Locale.ROOT, "  pipeline overhead = end to end - model time = %.1f - %.1f = %.1f ms (%.0f%% of end "
+                + "to end)%n", e2eClient, modelMs, overhead, 100 * overhead / e2eClient);
+        out.printf(Locale.ROOT, "  * called directly on the bench's thread right before each job (the stack idle), "
+                + "median%n");
+        figure("single.e2e_client_ms", e2eClient);
+        figure("single.model_ms", modelMs);
+        figure("single.overhead_ms", overhead);
+        out.flush();
+        return timelines.get(timelines.size() - 1).jobId();
+    }
+
+    private static double median(List<Double> values) {
+        List<Double> sorted = new ArrayList<>(values);
+        sorted.sort(Double::compare);
+        return sorted.get(sorted.size() / 2);
     }
 
     private void report(List<Timeline> jobs, int maxBatch, long images, long batches) {
@@ -338,43 +440,28 @@ public final class PipelineBenchCommand implements Callable<Integer> {
     }
 
     /**
-     * Submits {@code count} jobs (seeds from {@code firstSeed}) while a poller thread watches the gateway for each
-     * to succeed; then assembles every job's timeline from its status records.
+     * Submits {@code count} jobs (seeds from {@code firstSeed}) and waits until the gateway's status view has taken
+     * each one's {@code succeeded} status: that instant is when a GET first answers it, and no client polling
+     * competes with the workers for the CPU meanwhile. One GET per job then checks what the API answers.
      */
-    private List<Timeline> run(String base, StatusRecorder recorder, int count, long firstSeed, String what)
-            throws Exception {
+    private List<Timeline> run(String base, StatusView gatewayView, StatusRecorder recorder, int count,
+                               long firstSeed, String what) throws Exception {
         Map<String, Instant> clientSubmit = new ConcurrentHashMap<>();
         Map<String, Instant> visible = new ConcurrentHashMap<>();
-        Set<String> pending = ConcurrentHashMap.newKeySet();
-        AtomicInteger submitted = new AtomicInteger();
+        Map<String, JobStatus> refused = new ConcurrentHashMap<>();
         long deadline = System.nanoTime() + timeout.toNanos();
-        ExecutorService poller = Executors.newSingleThreadExecutor(r -> {
-            Thread t = new Thread(r, "bench-poller");
-            t.setDaemon(true);
-            return t;
-        });
+        java.util.function.Consumer<JobStatus> watcher = status -> {
+            if (status.state() == JobState.SUCCEEDED) {
+                visible.putIfAbsent(status.jobId(), Instant.now());
+            } else if (status.state() == JobState.FAILED || status.state() == JobState.CANCELLED) {
+                refused.putIfAbsent(status.jobId(), status);
+            }
+            synchronized (visible) {
+                visible.notifyAll();
+            }
+        };
+        gatewayView.onApplied(watcher);
         try {
-            // one sweep over the unfinished jobs at a time; a lone job is polled every 2 ms, a burst every 10 ms
-            Future<?> polling = poller.submit(() -> {
-                while (submitted.get() < count || !pending.isEmpty()) {
-                    if (System.nanoTime() > deadline) {
-                        throw new IllegalStateException(what + ": " + pending.size() + " jobs not finished after "
-                                + timeout);
-                    }
-                    for (String id : List.copyOf(pending)) {
-                        JsonNode status = Json.mapper().readTree(get(base + "/v1/generations/" + id).body());
-                        String state = status.path("state").asText();
-                        if (state.equals(JobState.SUCCEEDED.wire())) {
-                            visible.put(id, Instant.now());
-                            pending.remove(id);
-                        } else if (state.equals(JobState.FAILED.wire()) || state.equals(JobState.CANCELLED.wire())) {
-                            throw new IllegalStateException(what + ": job " + id + " " + state + ": " + status.path("error"));
-                        }
-                    }
-                    Thread.sleep(count == 1 ? 2 : 10);
-                }
-                return null;
-            });
             List<String> ids = new ArrayList<>();
             for (int i = 0; i < count; i++) {
                 Map<String, Object> body = new LinkedHashMap<>();
@@ -393,17 +480,36 @@ public final class PipelineBenchCommand implements Callable<Integer> {
                 String id = Json.mapper().readTree(r.body()).path("id").asText();
                 clientSubmit.put(id, t0);
                 ids.add(id);
-                pending.add(id);
-                submitted.incrementAndGet();
             }
-            polling.get();
+            synchronized (visible) {
+                while (!visible.keySet().containsAll(ids)) {
+                    for (String id : ids) {
+                        JobStatus failed = refused.get(id);
+                        if (failed != null) {
+                            throw new IllegalStateException(what + ": job " + id + " " + failed.state().wire() + ": "
+                                    + failed.error());
+                        }
+                    }
+                    long left = deadline - System.nanoTime();
+                    if (left <= 0) {
+                        throw new IllegalStateException(what + ": " + ids.stream().filter(id -> !visible.containsKey(id))
+                                .count() + " jobs not finished after " + timeout);
+                    }
+                    visible.wait(Math.max(1, Math.min(100, left / 1_000_000)));
+                }
+            }
             List<Timeline> timelines = new ArrayList<>();
             for (String id : ids) {
+                JsonNode status = Json.mapper().readTree(get(base + "/v1/generations/" + id).body());
+                if (!status.path("state").asText().equals(JobState.SUCCEEDED.wire())) {
+                    throw new IllegalStateException(what + ": the gateway's view took " + id + " as succeeded but GET "
+                            + "answers " + status);
+                }
                 timelines.add(timeline(recorder, id, clientSubmit.get(id), visible.get(id), deadline));
             }
             return timelines;
         } finally {
-            poller.shutdownNow();
+            gatewayView.removeListener(watcher);
         }
     }
 

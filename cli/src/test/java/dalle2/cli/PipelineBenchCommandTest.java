@@ -23,7 +23,8 @@ class PipelineBenchCommandTest {
         CommandLine cli = new CommandLine(new Main()).setOut(new PrintWriter(out));
         PipelineBenchCommand bench = cli.getSubcommands().get("bench-pipeline").getCommand();
         int code = cli.execute("bench-pipeline", "--tiny", "--burst", "3", "--decoder-batches", "1,4",
-                "--prior-steps", "2", "--decoder-steps", "2", "--model-repeats", "1", "--polls", "40",
+                "--prior-steps", "2", "--decoder-steps", "2", "--model-repeats", "1", "--warm-up-jobs", "1",
+                "--singles", "2", "--polls", "40",
                 "--submits", "10", "--http-clients", "2", "--timeout", "PT60S", "--data-dir", data.toString());
         String report = out.toString();
         assertEquals(0, code, report);
@@ -31,7 +32,8 @@ class PipelineBenchCommandTest {
         Map<String, Double> figures = bench.figures();
         for (String name : List.of("model.prior_ms", "model.decoder_b1_ms", "model.decoder_b4_images_per_s",
                 "single.queue_wait_ms", "single.prior_ms", "single.decoder_ms", "single.upload_ms",
-                "single.visible_ms", "single.e2e_ms", "single.model_ms",
+                "single.visible_ms", "single.e2e_ms", "single.model_ms", "single.prior_model_call_ms",
+                "single.decoder_model_call_ms", "single.prior_direct_ms", "single.decoder_direct_ms",
                 "burst.b1.e2e_p50_ms", "burst.b1.e2e_p95_ms", "burst.b1.decoder_images_per_s",
                 "burst.b4.e2e_p95_ms", "burst.b4.decoder_images_per_s", "burst.b4.mean_decoder_batch",
                 "gateway.polls_per_s", "gateway.submits_per_s")) {
@@ -42,7 +44,8 @@ class PipelineBenchCommandTest {
         assertTrue(figures.get("burst.b1.mean_decoder_batch") == 1.0, "max batch 1 means batches of 1\n" + report);
         assertTrue(figures.get("burst.b1.e2e_p95_ms") >= figures.get("burst.b1.e2e_p50_ms"), report);
         for (String line : List.of("command: ./dalle2 bench-pipeline --tiny", "machine: ", "one job",
-                "burst of 3 jobs (n=1), decoder max batch 4", "pipeline overhead", "polls   (GET status)")) {
+                "burst of 3 jobs (n=1), decoder max batch 4", "pipeline overhead = end to end - model time",
+                "of which the model call in the worker", "polls   (GET status)")) {
             assertTrue(report.contains(line), "report shows '" + line + "'\n" + report);
         }
     }

@@ -32,6 +32,12 @@ public final class KafkaClients {
     public static final int MAX_IN_FLIGHT_REQUESTS_PER_CONNECTION = 5;
     /** Wait at most 2 ms to fill a batch (default 5 in 4.x): submit latency matters more than batch size here. */
     public static final int LINGER_MS = 2;
+    /**
+     * A worker's producer does not linger (default 5 in 4.x): each job passes several serial acks=all hops
+     * (started, finished, embeddings, succeeded), and a lone job would pay the linger at every one. Records sent
+     * while a request is in flight still share the next one, so a burst is batched anyway.
+     */
+    public static final int WORKER_LINGER_MS = 0;
     /** One broker request may take 10 s (default 30 s) before the client retries it. */
     public static final int REQUEST_TIMEOUT_MS = 10_000;
     /** A send fails after 30 s of retries (default 120 s), so a gateway answers 503 in bounded time. */
@@ -66,11 +72,20 @@ public final class KafkaClients {
 
     /** A durable, idempotent producer of job-keyed messages. */
     public static KafkaProducer<String, byte[]> producer(String bootstrap, String clientId) {
+        return producer(bootstrap, clientId, LINGER_MS);
+    }
+
+    /** The producer of a worker pool member: {@link #producer} without linger ({@link #WORKER_LINGER_MS}). */
+    public static KafkaProducer<String, byte[]> workerProducer(String bootstrap, String clientId) {
+        return producer(bootstrap, clientId, WORKER_LINGER_MS);
+    }
+
+    private static KafkaProducer<String, byte[]> producer(String bootstrap, String clientId, int lingerMs) {
         Properties p = common(bootstrap, clientId);
         p.put(ProducerConfig.ACKS_CONFIG, ACKS);
         p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, ENABLE_IDEMPOTENCE);
         p.put(ProducerConfig.MAX_IN_FLIGHT_REQUESTS_PER_CONNECTION, MAX_IN_FLIGHT_REQUESTS_PER_CONNECTION);
-        p.put(ProducerConfig.LINGER_MS_CONFIG, LINGER_MS);
+        p.put(ProducerConfig.LINGER_MS_CONFIG, lingerMs);
         p.put(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, REQUEST_TIMEOUT_MS);
         p.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, DELIVERY_TIMEOUT_MS);
         p.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, MAX_BLOCK_MS);

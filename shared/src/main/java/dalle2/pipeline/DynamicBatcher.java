@@ -16,6 +16,10 @@ import java.util.function.Function;
  * items with the same batch key (equal sampling settings), up to {@code maxBatch}. Items of other keys keep their
  * place in the queue for the next batch. Thread-safe: producers call {@link #add}, one consumer
  * {@link #nextBatch}.
+ *
+ * <p>A batch waits for batch-mates only while more items are on their way ({@link #expectMore}): waiting when the
+ * source has nothing more to give would only add {@code maxWait} to a lone job's latency. A producer that never
+ * says is assumed to have more.
  */
 public final class DynamicBatcher<T> {
 
@@ -25,6 +29,7 @@ public final class DynamicBatcher<T> {
     private final ArrayDeque<T> queue = new ArrayDeque<>();
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition added = lock.newCondition();
+    private boolean moreExpected = true;
 
     public DynamicBatcher(int maxBatch, Duration maxWait, Function<T, ?> key) {
         if (maxBatch < 1) {
@@ -47,6 +52,22 @@ public final class DynamicBatcher<T> {
         try {
             queue.addLast(item);
             added.signalAll();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Whether more items are on their way: true while the producer is handing over items it has fetched or its
+     * source still holds unread ones; false once it has nothing more, which ends a batch's wait at once.
+     */
+    public void expectMore(boolean more) {
+        lock.lock();
+        try {
+            if (moreExpected != more) {
+                moreExpected = more;
+                added.signalAll();
+            }
         } finally {
             lock.unlock();
         }
@@ -89,7 +110,7 @@ public final class DynamicBatcher<T> {
                     }
                 }
                 long left = deadline - System.nanoTime();
-                if (batch.size() >= maxBatch || left <= 0) {
+                if (batch.size() >= maxBatch || left <= 0 || !moreExpected) {
                     return batch;
                 }
                 added.awaitNanos(Math.min(left, TimeUnit.MILLISECONDS.toNanos(50)));

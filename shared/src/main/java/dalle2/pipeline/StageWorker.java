@@ -1,5 +1,6 @@
 package dalle2.pipeline;
 
+import dalle2.djl.IntraOpShare;
 import dalle2.inference.SamplingParams;
 import dalle2.kafka.DeadLetters;
 import dalle2.kafka.KafkaClients;
@@ -35,6 +36,7 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReferenceArray;
 import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.clients.producer.KafkaProducer;
@@ -229,7 +231,7 @@ public abstract class StageWorker<M, T, O, R> implements AutoCloseable {
         this.inputTopic = inputTopic;
         this.group = group;
         this.view = new StatusView(config.bootstrap(), config.statusViewMaxJobs(), group);
-        this.producer = KafkaClients.producer(config.bootstrap(), KafkaClients.clientId(group + "-" + config.workerId()));
+        this.producer = KafkaClients.workerProducer(config.bootstrap(), KafkaClients.clientId(group + "-" + config.workerId()));
         this.batcher = new DynamicBatcher<>(config.maxBatch(), config.maxWait(),
                 item -> paramsOf(item.job().message));
         this.io = Executors.newFixedThreadPool(2, r -> {
@@ -463,9 +465,15 @@ public abstract class StageWorker<M, T, O, R> implements AutoCloseable {
                 drainDone();
                 commit(c, false);
                 adjustPause(c);
-                for (ConsumerRecord<String, byte[]> record : c.poll(Duration.ofMillis(50))) {
-                    accept(record);
+                ConsumerRecords<String, byte[]> polled = c.poll(Duration.ofMillis(50));
+                if (!polled.isEmpty()) {
+                    // a batch started while these are handed over waits for the rest of them
+                    batcher.expectMore(true);
+                    for (ConsumerRecord<String, byte[]> record : polled) {
+                        accept(record);
+                    }
                 }
+                batcher.expectMore(backlogged(c));
             }
             long deadline = System.nanoTime() + config.drainTimeout().toNanos();
             c.pause(c.assignment());
@@ -479,6 +487,20 @@ public abstract class StageWorker<M, T, O, R> implements AutoCloseable {
             drainDone();
             commit(c, true);
         }
+    }
+
+    /**
+     * Whether a partition this worker reads still holds records it has not fetched (from the last fetch's high
+     * watermark: no broker call). Paused partitions do not count: nothing comes from them until they resume.
+     */
+    private static boolean backlogged(KafkaConsumer<String, byte[]> c) {
+        Set<TopicPartition> paused = c.paused();
+        for (TopicPartition tp : c.assignment()) {
+            if (!paused.contains(tp) && c.currentLag(tp).orElse(0) > 0) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private void drainDone() {
@@ -724,12 +746,13 @@ public abstract class StageWorker<M, T, O, R> implements AutoCloseable {
         SamplingParams params = paramsOf(live.get(0).job().message);
         batches.incrementAndGet();
         List<O> outputs;
-        try {
+        try (IntraOpShare.Lease threads = IntraOpShare.process().begin()) {
             outputs = runModel(params, tasks, (step, steps) -> {
                 if (allCancelled(jobs)) {
                     throw new BatchCancelledException(step, steps);
                 }
                 progress(jobs, step, steps);
+                threads.rebalance();
             });
             if (outputs.size() != tasks.size()) {
                 throw new IllegalStateException("model returned " + outputs.size() + " results for " + tasks.size() + " tasks");

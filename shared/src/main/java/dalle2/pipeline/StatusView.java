@@ -81,6 +81,8 @@ public final class StatusView implements AutoCloseable {
     private final java.util.concurrent.ConcurrentLinkedQueue<CompletableFuture<Void>> syncRequests =
             new java.util.concurrent.ConcurrentLinkedQueue<>();
     private final Thread thread;
+    private final java.util.List<java.util.function.Consumer<JobStatus>> listeners =
+            new java.util.concurrent.CopyOnWriteArrayList<>();
 
     public StatusView(String bootstrap, int maxJobs, String role) {
         this(bootstrap, maxJobs, role, false);
@@ -121,6 +123,19 @@ public final class StatusView implements AutoCloseable {
     public StatusView start() {
         thread.start();
         return this;
+    }
+
+    /**
+     * Calls {@code listener} with every status the view takes from now on, right after it is taken (on the
+     * reader's thread, or on the thread of a local {@link #apply}): the moment a lookup first answers it. Keep it
+     * short; what it throws is logged and ignored.
+     */
+    public void onApplied(java.util.function.Consumer<JobStatus> listener) {
+        listeners.add(listener);
+    }
+
+    public void removeListener(java.util.function.Consumer<JobStatus> listener) {
+        listeners.remove(listener);
     }
 
     /** Waits until the view has read its topics up to where they ended when the view started. */
@@ -215,6 +230,20 @@ public final class StatusView implements AutoCloseable {
      * @return whether it replaced what the view had
      */
     public boolean apply(JobStatus status) {
+        boolean taken = take(status);
+        if (taken) {
+            for (java.util.function.Consumer<JobStatus> listener : listeners) {
+                try {
+                    listener.accept(status);
+                } catch (RuntimeException e) {
+                    LOG.warn("a status view listener failed on {}: {}", status.jobId(), e.toString());
+                }
+            }
+        }
+        return taken;
+    }
+
+    private boolean take(JobStatus status) {
         synchronized (lock) {
             JobStatus previous = jobs.get(status.jobId());
             if (previous != null && !status.state().mayFollow(previous.state())) {

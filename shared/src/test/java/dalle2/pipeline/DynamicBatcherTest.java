@@ -61,4 +61,34 @@ class DynamicBatcherTest {
         assertEquals(2, batcher.nextBatch(Duration.ZERO).size());
         assertTrue((System.nanoTime() - start) / 1_000_000 < 1000);
     }
+
+    @Test
+    void aBatchDoesNotWaitForBatchMatesWhenNothingMoreIsOnItsWay() throws Exception {
+        DynamicBatcher<Task> batcher = new DynamicBatcher<>(4, Duration.ofSeconds(30), Task::key);
+        batcher.expectMore(false);
+        batcher.add(new Task("a", 1));
+        long start = System.nanoTime();
+        assertEquals(List.of(new Task("a", 1)), batcher.nextBatch(Duration.ZERO));
+        assertTrue((System.nanoTime() - start) / 1_000_000 < 5000, "went without waiting out the 30 s");
+    }
+
+    @Test
+    void aWaitingBatchTakesWhatArrivesAndGoesOnceTheProducerHasNothingMore() throws Exception {
+        DynamicBatcher<Task> batcher = new DynamicBatcher<>(4, Duration.ofSeconds(30), Task::key);
+        ScheduledExecutorService later = Executors.newSingleThreadScheduledExecutor();
+        try {
+            batcher.expectMore(true);
+            batcher.add(new Task("a", 1));
+            later.schedule(() -> {
+                batcher.add(new Task("a", 2));
+                batcher.expectMore(false);
+            }, 50, TimeUnit.MILLISECONDS);
+            long start = System.nanoTime();
+            List<Task> batch = batcher.nextBatch(Duration.ZERO);
+            assertEquals(List.of(new Task("a", 1), new Task("a", 2)), batch, "the item handed over joins the batch");
+            assertTrue((System.nanoTime() - start) / 1_000_000 < 5000, "went without waiting out the 30 s");
+        } finally {
+            later.shutdownNow();
+        }
+    }
 }
