@@ -60,7 +60,8 @@ public final class TrainCommand implements Runnable {
     /** Options every trainer shares. */
     static final class Common {
         @Option(names = "--data", defaultValue = "emoji,fashion-mnist",
-                description = "datasets: kind[:location],... kinds emoji, emoji-google, emoji-twitter, fashion-mnist, jsonl:DIR, wds:DIR (default: ${DEFAULT-VALUE})")
+                description = "datasets: kind[:location],... kinds emoji, emoji-google, emoji-twitter, fashion-mnist, jsonl:DIR, wds:DIR;"
+                        + " the emoji corpus: emoji;vendors=default;resolution=256 (default: ${DEFAULT-VALUE})")
         String data;
         @Option(names = "--data-dir", defaultValue = "data", description = "data folder (default: ${DEFAULT-VALUE})")
         Path dataDir;

@@ -30,7 +30,7 @@ import java.util.stream.Stream;
 public final class EmojiCorpusIndex {
 
     /** Bumped when what the parsers produce changes: an index of another format is rebuilt. */
-    public static final int FORMAT = 1;
+    public static final int FORMAT = 2;
     public static final String FOLDER = "index";
 
     /** One drawing. {@code file} is relative to the emoji folder. */
@@ -291,7 +291,10 @@ public final class EmojiCorpusIndex {
             extra.put("subgroups", o.path("subgroups").asText(""));
             extra.put("tags", String.join(", ", tags));
             extra.put("author", o.path("openmoji_author").asText(""));
-            String splitKey = m.map(EmojiNames.Match::splitKey).orElse("openmoji/" + hexcode.toLowerCase(java.util.Locale.ROOT));
+            // emoji.json's key when it knows the emoji; else the base emoji's code points, so all tones of one side
+            String base = o.path("skintone_base_hexcode").asText("").isEmpty() ? hexcode : o.path("skintone_base_hexcode").asText();
+            String splitKey = m.map(EmojiNames.Match::splitKey).orElseGet(() -> names.byCode(base).map(EmojiNames.Match::splitKey)
+                    .orElse("openmoji/" + base.toLowerCase(java.util.Locale.ROOT)));
             Map<String, String> meta = metadata(v, m.orElse(null), annotation, file, extra);
             if (m.isEmpty()) {
                 meta.put("category", o.path("group").asText(""));

@@ -49,6 +49,8 @@ class EmojiCorpusIndexTest {
               "tags": "", "openmoji_tags": "goldfish, fish, water", "openmoji_author": "Kai Magnus Müller", "skintone": ""},
              {"emoji": "x", "hexcode": "2764-FE0F", "group": "smileys-emotion", "subgroups": "heart", "annotation": "red heart",
               "tags": "heart", "openmoji_tags": "", "skintone": ""},
+             {"emoji": "x", "hexcode": "1FA70-1F3FB", "group": "people-body", "subgroups": "person-activity",
+              "annotation": "ballet dancer: light skin tone", "tags": "", "openmoji_tags": "", "skintone": 1, "skintone_base_hexcode": "1FA70"},
              {"emoji": "x", "hexcode": "E001", "group": "extras-openmoji", "subgroups": "x", "annotation": "", "tags": "", "openmoji_tags": "", "skintone": ""}
             ]
             """;
@@ -124,13 +126,14 @@ class EmojiCorpusIndexTest {
 
     @Test
     void openMojiKeepsItsNamesAndTagsAndItsExtras() {
-        List<String> files = List.of("1F600.svg", "1F3C3-1F3FD-200D-2640-FE0F.svg", "E000.svg", "E001.svg");
+        List<String> files = List.of("1F600.svg", "1F3C3-1F3FD-200D-2640-FE0F.svg", "E000.svg", "E001.svg", "1FA70-1F3FB.svg");
 
         EmojiCorpusIndex.VendorIndex index = EmojiCorpusIndex.fromOpenMoji(EmojiVendor.OPENMOJI,
                 OPENMOJI_JSON.getBytes(StandardCharsets.UTF_8), files, "openmoji/package/color/svg", names());
 
         Map<String, EmojiCorpusIndex.Entry> items = byId(index);
-        assertEquals(List.of("emoji-openmoji/1f3c3-1f3fd-200d-2640-fe0f", "emoji-openmoji/1f600", "emoji-openmoji/e000"),
+        assertEquals(List.of("emoji-openmoji/1f3c3-1f3fd-200d-2640-fe0f", "emoji-openmoji/1f600", "emoji-openmoji/1fa70-1f3fb",
+                "emoji-openmoji/e000"),
                 items.keySet().stream().sorted().toList());
         EmojiCorpusIndex.Entry grin = items.get("emoji-openmoji/1f600");
         assertEquals(List.of("grinning face", "grinning", "grinning face, face, grin, happy, smile"), grin.captions());
@@ -144,6 +147,8 @@ class EmojiCorpusIndexTest {
         assertEquals("openmoji/e000", fish.splitKey(), "an extra no other vendor draws keys by its own code");
         assertEquals("extras-openmoji", fish.metadata().get("category"));
         assertEquals(List.of("woman running: medium skin tone"), items.get("emoji-openmoji/1f3c3-1f3fd-200d-2640-fe0f").captions());
+        assertEquals("openmoji/1fa70", items.get("emoji-openmoji/1fa70-1f3fb").splitKey(),
+                "a tone emoji.json does not know keys as its base emoji, like every tone");
         assertEquals(Map.of("MISSING_FILE", 2L, "EMPTY_CAPTION", 1L), index.skippedCounts()); // no 1F3C3-200D-2640-FE0F.svg, no 2764-FE0F.svg
     }
 

@@ -53,7 +53,7 @@ class EmojiCorpusTest {
         openmoji.put("package/data/openmoji.json", EmojiCorpusIndexTest.OPENMOJI_JSON.getBytes());
         openmoji.put("package/data/openmoji.csv", "unused".getBytes());
         byte[] grin = SvgRendererTest.resource("openmoji-1F600.svg");
-        for (String file : List.of("1F600", "1F3C3-200D-2640-FE0F", "1F3C3-1F3FD-200D-2640-FE0F", "2764-FE0F", "E000")) {
+        for (String file : List.of("1F600", "1F3C3-200D-2640-FE0F", "1F3C3-1F3FD-200D-2640-FE0F", "2764-FE0F", "E000", "1FA70-1F3FB")) {
             openmoji.put("package/color/svg/" + file + ".svg", grin);
         }
         openmoji.put("package/black/svg/1F600.svg", grin);
@@ -73,7 +73,7 @@ class EmojiCorpusTest {
                 "emoji-datasource-google@16.0.0: 5 emoji, 6 images in " + emojiDir.resolve("emoji-datasource-google/package/img/google/64"),
                 "google (emoji-datasource-google@16.0.0, Apache-2.0): 6 drawings at 64 px, 0 skipped",
                 "twemoji (@twemoji/svg@15.0.0, CC-BY-4.0): 3 drawings at 256 px, 1 skipped",
-                "openmoji (openmoji@17.0.0, CC-BY-SA-4.0): 5 drawings at 256 px, 1 skipped"), first.lines());
+                "openmoji (openmoji@17.0.0, CC-BY-SA-4.0): 6 drawings at 256 px, 1 skipped"), first.lines());
         assertTrue(Files.notExists(emojiDir.resolve("openmoji/package/black")), "OpenMoji's outlines are not extracted");
         assertTrue(Files.notExists(emojiDir.resolve("openmoji/package/src")), "nor its sources");
         assertTrue(Files.notExists(emojiDir.resolve("emoji-datasource-google/package/img/google/sheets-256")), "nor the sheets");
@@ -99,7 +99,7 @@ class EmojiCorpusTest {
 
         ImageCaptionDataset corpus = DatasetSpec.parse("emoji;vendors=google+twemoji+openmoji").open(dir.resolve("data"), options);
 
-        assertEquals(Map.of("emoji-google", 6, "emoji-twemoji", 3, "emoji-openmoji", 5), corpus.countsBySource());
+        assertEquals(Map.of("emoji-google", 6, "emoji-twemoji", 3, "emoji-openmoji", 6), corpus.countsBySource());
         for (ImageCaptionItem item : corpus.items()) {
             EmojiVendor vendor = EmojiVendor.parse(item.metadata().get("vendor"));
             assertEquals(vendor.source(), item.source());
