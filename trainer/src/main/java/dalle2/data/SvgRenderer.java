@@ -17,9 +17,11 @@ import java.util.logging.Logger;
 /**
  * Renders an SVG drawing to a transparent square ARGB image with JSVG ({@code com.github.weisj:jsvg}).
  *
- * <p>JSVG rather than Apache Batik: one jar of 0.7 MB with no dependencies, against Batik's transcoder with about
- * twenty jars (its own XML and CSS stacks); it renders through Java2D, so the pixels are the JVM's software
- * rasteriser's. {@code ./dalle2 data bench-svg} measures its time per icon and its failures on each vector set.
+ * <p>JSVG rather than Apache Batik: one jar of 0.7 MB with no dependencies, where batik-transcoder 1.18 resolves to
+ * 20 jars of 4.1 MB (its own DOM, CSS and XML stacks, the old xml-apis among them). It renders through Java2D, so
+ * the pixels are the JVM's software rasteriser's. {@code ./dalle2 data bench-svg --limit 0} renders every icon of
+ * each vector set: measured here, no failures and no blank render in 14,241 icons, 1–2 ms an icon for Twemoji,
+ * OpenMoji and Fluent flat and 28 ms for Fluent's gradients, at 256 px on a quiet machine.
  *
  * <p>Deterministic: a fixed side, antialiasing and pure stroke geometry on, no external resources, and a fresh
  * image per call, so one file gives the same pixels in every run. The drawing is fitted into the square as its
