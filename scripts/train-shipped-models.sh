@@ -24,7 +24,7 @@ retry() {
   return 1
 }
 
-./dalle2 data fetch emoji --dir "$data"
+./dalle2 data fetch emoji --vendors google,twitter --dir "$data"   # what the shipped models were trained on
 ./dalle2 data fetch fashion-mnist --dir "$data"
 
 retry ./dalle2 train clip --data-dir "$data" --out "$runs/clip" --steps "$clip_steps" \

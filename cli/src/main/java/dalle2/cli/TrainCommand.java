@@ -60,12 +60,16 @@ public final class TrainCommand implements Runnable {
     /** Options every trainer shares. */
     static final class Common {
         @Option(names = "--data", defaultValue = "emoji,fashion-mnist",
-                description = "datasets: kind[:location],... kinds emoji, emoji-google, emoji-twitter, fashion-mnist, jsonl:DIR, wds:DIR (default: ${DEFAULT-VALUE})")
+                description = "datasets: kind[:location],... kinds emoji, emoji-google, emoji-twitter, fashion-mnist, jsonl:DIR, wds:DIR;"
+                        + " the emoji corpus: emoji;vendors=default;resolution=256 (default: ${DEFAULT-VALUE})")
         String data;
         @Option(names = "--data-dir", defaultValue = "data", description = "data folder (default: ${DEFAULT-VALUE})")
         Path dataDir;
         @Option(names = "--image-size", defaultValue = "32", description = "training image size (default: ${DEFAULT-VALUE})")
         int imageSize;
+        @Option(names = "--held-out-vendor", defaultValue = "openmoji",
+                description = "emoji vendor never trained on (evaluation only), or none (default: ${DEFAULT-VALUE})")
+        String heldOutVendor;
         @Option(names = "--repeat", split = ",", defaultValue = "emoji=4",
                 description = "source=times: show a source's items that many times an epoch (default: ${DEFAULT-VALUE})")
         List<String> repeat;
@@ -112,13 +116,16 @@ public final class TrainCommand implements Runnable {
 
         /** The held-in training corpus, decoded once and cached in the data folder. */
         TrainingCorpus corpus() throws IOException {
-            Path cache = dataDir.resolve("corpus").resolve(data.replaceAll("[^A-Za-z0-9._-]", "_") + "-" + imageSize);
+            HeldOutSplit split = HeldOutSplit.DEFAULT.withHeldOutVendor(heldOutVendor);
+            // the default split keeps the cache name it always had; another held-out vendor is another corpus
+            String vendorTag = split.equals(HeldOutSplit.DEFAULT) ? "" : "-held-out-" + heldOutVendor.trim().toLowerCase(java.util.Locale.ROOT);
+            Path cache = dataDir.resolve("corpus").resolve(data.replaceAll("[^A-Za-z0-9._-]", "_") + "-" + imageSize + vendorTag);
             if (Files.isRegularFile(cache.resolve("corpus.json"))) {
                 return TrainingCorpus.load(cache);
             }
             System.err.println("decoding " + data + " at " + imageSize + " px into " + cache + " (once) ...");
             ImageCaptionDataset dataset = DatasetSpec.parse(data).open(dataDir, DatasetOptions.of(imageSize))
-                    .heldIn(HeldOutSplit.DEFAULT);
+                    .heldIn(split);
             TrainingCorpus corpus = TrainingCorpus.of(dataset);
             System.err.println("corpus: " + corpus.counts() + "; skipped: " + dataset.report().summary());
             corpus.save(cache);

@@ -26,7 +26,9 @@ public final class DatasetReport {
         NO_IMAGE("caption without image"),
         NO_CAPTION("image without caption"),
         BAD_PATH("image path outside the dataset folder"),
-        CORRUPT_ARCHIVE("unreadable archive");
+        CORRUPT_ARCHIVE("unreadable archive"),
+        UNKNOWN_EMOJI("no emoji name for the drawing"),
+        DUPLICATE("drawing of an emoji already drawn");
 
         private final String label;
 

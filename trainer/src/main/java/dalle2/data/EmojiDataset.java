@@ -199,7 +199,25 @@ public final class EmojiDataset {
 
     // ---------------------------------------------------------------- reading
 
+    /** The code point sequence of the emoji, or of its successor when the data marks it obsolete. */
+    static String splitKey(JsonNode emoji) {
+        String unified = emoji.path("unified").asText("");
+        return "emoji/" + (emoji.hasNonNull("obsoleted_by") ? emoji.get("obsoleted_by").asText() : unified).toLowerCase(Locale.ROOT);
+    }
+
     private static List<ImageCaptionItem> read(EmojiPackage pkg, Vendor vendor, DatasetOptions options) {
+        return read(pkg, vendor.id(), vendor.source(), options);
+    }
+
+    /**
+     * Every drawing of one vendor in an extracted package folder ({@code img/<vendor>/64/}), as {@link #open}
+     * reads google's and twitter's: the corpus indexes every bitmap vendor with it.
+     */
+    static List<ImageCaptionItem> readFolder(Path folder, String vendorId, DatasetOptions options) {
+        return read(new FolderPackage(folder, vendorId), vendorId, "emoji-" + vendorId, options);
+    }
+
+    private static List<ImageCaptionItem> read(EmojiPackage pkg, String vendorId, String source, DatasetOptions options) {
         JsonNode root;
         try {
             root = Json.mapper().readTree(pkg.emojiJson());
@@ -209,15 +227,14 @@ public final class EmojiDataset {
         if (root == null || !root.isArray()) {
             throw new DatasetException("emoji.json of " + pkg + " is not a JSON array");
         }
-        String hasImage = "has_img_" + vendor.id();
-        String source = vendor.source();
+        String hasImage = "has_img_" + vendorId;
         int size = options.imageSize();
         List<ImageCaptionItem> items = new ArrayList<>();
         Set<String> ids = new HashSet<>();
         for (JsonNode e : root) {
             String name = e.path("name").asText("");
             String unified = e.path("unified").asText("");
-            String splitKey = "emoji/" + (e.hasNonNull("obsoleted_by") ? e.get("obsoleted_by").asText() : unified).toLowerCase(Locale.ROOT);
+            String splitKey = splitKey(e);
             List<String> shortNames = new ArrayList<>();
             e.path("short_names").forEach(s -> shortNames.add(s.asText()));
             String category = e.path("category").asText("");
@@ -259,7 +276,7 @@ public final class EmojiDataset {
                     continue;
                 }
                 Map<String, String> metadata = new LinkedHashMap<>();
-                metadata.put("vendor", vendor.id());
+                metadata.put("vendor", vendorId);
                 metadata.put("name", name);
                 metadata.put("unified", drawing.path("unified").asText(unified));
                 metadata.put("category", category);
@@ -268,6 +285,10 @@ public final class EmojiDataset {
                     metadata.put("skin_tone", tonePhrase(toneKey));
                 }
                 metadata.put("image", image);
+                EmojiVendor terms = EmojiVendor.parse(vendorId);
+                metadata.put("resolution", String.valueOf(NATIVE_SIZE));
+                metadata.put("licence", terms.licence());
+                metadata.put("attribution", terms.attribution());
                 ImageSource imageSource = () -> ImagePreprocessing.toSquareRgb(pkg.decode(image), size);
                 items.add(new ImageCaptionItem(id, source, splitKey, captions, ImageCaptionItem.NO_LABEL, metadata,
                         new LazyImage(imageSource, source, options)));
@@ -281,7 +302,7 @@ public final class EmojiDataset {
         List<Path> folders = List.of(dir.resolve(vendor.packageName()).resolve("package"), dir.resolve("package"), dir);
         for (Path folder : folders) {
             if (Files.isRegularFile(folder.resolve("emoji.json")) && Files.isDirectory(folder.resolve("img").resolve(vendor.id()))) {
-                return new FolderPackage(folder, vendor);
+                return new FolderPackage(folder, vendor.id());
             }
         }
         Path tarball = findTarball(dir, vendor);
@@ -325,14 +346,14 @@ public final class EmojiDataset {
         java.awt.image.BufferedImage decode(String image) throws IOException;
     }
 
-    private record FolderPackage(Path folder, Vendor vendor) implements EmojiPackage {
+    private record FolderPackage(Path folder, String vendorId) implements EmojiPackage {
         @Override
         public byte[] emojiJson() throws IOException {
             return Files.readAllBytes(folder.resolve("emoji.json"));
         }
 
         private Path path(String image) {
-            return folder.resolve("img").resolve(vendor.id()).resolve(String.valueOf(NATIVE_SIZE)).resolve(image);
+            return folder.resolve("img").resolve(vendorId).resolve(String.valueOf(NATIVE_SIZE)).resolve(image);
         }
 
         @Override

@@ -53,14 +53,24 @@ public interface ImageCaptionDataset {
         return of(name(), imageSize(), copy, report());
     }
 
-    /** The items whose split key the split holds out (for evaluation on names never trained on). */
+    /** Every item never trained on: a held-out name, or the held-out vendor (for evaluation). */
     default ImageCaptionDataset heldOut(HeldOutSplit split) {
         return filter(name() + "[held-out]", split::isHeldOut);
     }
 
-    /** The items the split keeps for training. */
+    /** The items the split keeps for training: neither a held-out name nor a held-out vendor. */
     default ImageCaptionDataset heldIn(HeldOutSplit split) {
         return filter(name() + "[held-in]", item -> !split.isHeldOut(item));
+    }
+
+    /** Held-out names as the trained vendors draw them: generalisation to names never seen. */
+    default ImageCaptionDataset heldOutNames(HeldOutSplit split) {
+        return filter(name() + "[held-out names]", item -> split.isHeldOutName(item) && !split.isHeldOutSource(item));
+    }
+
+    /** Trained names as the held-out vendor draws them: a new style of known names, not a memorised picture. */
+    default ImageCaptionDataset heldOutVendor(HeldOutSplit split) {
+        return filter(name() + "[held-out vendor]", item -> split.isHeldOutSource(item) && !split.isHeldOutName(item));
     }
 
     default ImageCaptionDataset filter(String name, Predicate<ImageCaptionItem> keep) {

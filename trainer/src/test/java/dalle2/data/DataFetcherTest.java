@@ -73,9 +73,10 @@ class DataFetcherTest {
             Fixtures.tar(emojiDir.resolve("emoji-datasource-" + vendor + "-16.0.0.tgz"), files);
         }
 
-        DataFetcher.FetchResult result = fetcher("npm-that-is-not-installed", dir).fetch("emoji", dir.resolve("data"));
+        DataFetcher.FetchResult result = fetcher("npm-that-is-not-installed", dir)
+                .fetch("emoji", dir.resolve("data"), List.of(EmojiVendor.GOOGLE, EmojiVendor.TWITTER));
 
-        assertEquals(2, result.lines().size());
+        assertEquals(4, result.lines().size()); // per vendor: the check, then the index
         assertTrue(result.lines().get(0).startsWith("emoji-datasource-google@16.0.0: 1 emoji, 1 images"), result.lines().get(0));
         assertTrue(Files.isRegularFile(emojiDir.resolve("emoji-datasource-twitter/package/img/twitter/64/1f436.png")));
         assertTrue(Files.notExists(emojiDir.resolve("emoji-datasource-twitter/package/img/twitter/sheets")), "sheets are skipped");
@@ -88,7 +89,8 @@ class DataFetcherTest {
         Fixtures.write(pkg.resolve("emoji.json"), "[{\"name\": \"DOG FACE\", \"image\": \"1f436.png\", \"has_img_google\": true}]");
         Files.createDirectories(pkg.resolve("img/google/64"));
 
-        DatasetException e = assertThrows(DatasetException.class, () -> fetcher("npm-that-is-not-installed", dir).fetch("emoji", dir.resolve("data")));
+        DatasetException e = assertThrows(DatasetException.class, () -> fetcher("npm-that-is-not-installed", dir)
+                .fetch("emoji", dir.resolve("data"), List.of(EmojiVendor.GOOGLE)));
 
         assertTrue(e.getMessage().contains("1 of 1 google images are missing") && e.getMessage().contains("1f436.png"), e.getMessage());
     }

@@ -27,6 +27,29 @@ class DatasetSpecTest {
     }
 
     @Test
+    void emojiTakesVendorsAndResolutionAndWithoutThemStaysGoogleAndTwitter() {
+        DatasetSpec spec = DatasetSpec.parse("emoji;vendors=google+fluent;resolution=256:/x/emoji,emoji;vendors=default,emoji");
+
+        DatasetSpec.Entry corpus = spec.entries().get(0);
+        assertEquals(List.of(EmojiVendor.GOOGLE, EmojiVendor.FLUENT), corpus.vendors());
+        assertEquals(256, corpus.resolution());
+        assertEquals(Path.of("/x/emoji"), corpus.location());
+        assertEquals(EmojiVendor.defaults(), spec.entries().get(1).vendors());
+        assertEquals(Map.of(), spec.entries().get(2).options(), "plain emoji: the shipped models' google and twitter");
+        assertEquals("emoji;vendors=google+fluent;resolution=256:/x/emoji,emoji;vendors=default,emoji", spec.toString());
+        assertTrue(EmojiVendor.defaults().stream().noneMatch(v -> v == EmojiVendor.APPLE || v == EmojiVendor.FACEBOOK),
+                "drawings without a licence for training are opt-in");
+        assertEquals(List.of(EmojiVendor.GOOGLE, EmojiVendor.APPLE), EmojiVendor.parseList("google,apple"));
+
+        IllegalArgumentException vendor = assertThrows(IllegalArgumentException.class, () -> DatasetSpec.parse("emoji;vendors=noto"));
+        assertTrue(vendor.getMessage().contains("'noto'") && vendor.getMessage().contains("fluent-flat"), vendor.getMessage());
+        IllegalArgumentException option = assertThrows(IllegalArgumentException.class, () -> DatasetSpec.parse("fashion-mnist;vendors=x"));
+        assertTrue(option.getMessage().contains("fashion-mnist takes no option 'vendors'"), option.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> DatasetSpec.parse("emoji;resolution=big"));
+        assertThrows(IllegalArgumentException.class, () -> DatasetSpec.parse("emoji;size=64"));
+    }
+
+    @Test
     void unknownKindsAndMissingLocationsAreExplained() {
         IllegalArgumentException unknown = assertThrows(IllegalArgumentException.class, () -> DatasetSpec.parse("emoji,cifar"));
         assertTrue(unknown.getMessage().contains("'cifar'") && unknown.getMessage().contains("fashion-mnist-test"), unknown.getMessage());
