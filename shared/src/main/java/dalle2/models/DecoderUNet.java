@@ -130,22 +130,24 @@ public final class DecoderUNet extends AbstractBlock {
         }
         NDArray emb = timeEmbed.embed(ps, timesteps, training)
                 .add(forward1(conditionProjection, ps, cond, training));             // (B, E)
+        // every ResBlock projects SiLU(emb): computed once here rather than once per block
+        NDArray activatedEmb = Differentiable.silu(emb);                             // (B, E)
 
         NDArray h = Convolutions.forward(inputConv, ps, x, training);                // (B, C0, S, S)
         Deque<NDArray> skips = new ArrayDeque<>();
         skips.push(h);
         for (AbstractBlock block : down) {
-            h = block.forward(ps, new NDList(h, emb), training).head();              // (B, C_l, S_l, S_l)
+            h = block.forward(ps, new NDList(h, activatedEmb), training).head();              // (B, C_l, S_l, S_l)
             skips.push(h);
         }
         for (AbstractBlock block : middle) {
-            h = block.forward(ps, new NDList(h, emb), training).head();
+            h = block.forward(ps, new NDList(h, activatedEmb), training).head();
         }
         for (AbstractBlock block : up) {
             if (block instanceof ResStage) {
                 h = h.concat(skips.pop(), 1);                                        // (B, C + C_skip, S_l, S_l)
             }
-            h = block.forward(ps, new NDList(h, emb), training).head();
+            h = block.forward(ps, new NDList(h, activatedEmb), training).head();
         }
         h = Differentiable.silu(forward1(outputNorm, ps, h, training));
         return new NDList(Convolutions.forward(outputConv, ps, h, training));        // (B, C_img, S, S)
@@ -278,6 +280,7 @@ public final class DecoderUNet extends AbstractBlock {
 
     /**
      * ADM's ResBlock: h = conv(SiLU(GN(x))); h += Linear(SiLU(emb)); h = conv(dropout(SiLU(GN(h))));
+     * it is given SiLU(emb), which the U-Net computes once for all blocks.
      * return skip(x) + h, with skip a 1×1 conv when the channel count changes.
      */
     private final class ResBlock extends AbstractBlock {
@@ -310,11 +313,11 @@ public final class DecoderUNet extends AbstractBlock {
         protected NDList forwardInternal(ParameterStore ps, NDList inputs, boolean training,
                                          PairList<String, Object> params) {
             NDArray x = inputs.get(0);                                                // (B, C_in, s, s)
-            NDArray emb = inputs.get(1);                                              // (B, E)
+            NDArray activatedEmb = inputs.get(1);                                     // SiLU(emb), (B, E)
             long batch = x.getShape().get(0);
             NDArray h = Differentiable.silu(forward1(norm1, ps, x, training));
             h = Convolutions.forward(conv1, ps, h, training);                         // (B, C_out, s, s)
-            NDArray e = forward1(embProjection, ps, Differentiable.silu(emb), training); // (B, C_out or 2·C_out)
+            NDArray e = forward1(embProjection, ps, activatedEmb, training);          // (B, C_out or 2·C_out)
             if (config.scaleShift()) {
                 NDList scaleShift = e.reshape(batch, 2L * out, 1, 1).split(2, 1);      // 2 × (B, C_out, 1, 1)
                 h = forward1(norm2, ps, h, training).mul(scaleShift.get(0).add(1f)).add(scaleShift.get(1));
