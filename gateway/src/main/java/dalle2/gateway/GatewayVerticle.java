@@ -127,14 +127,16 @@ public final class GatewayVerticle extends VerticleBase {
     }
 
     /**
-     * Deploys the HTTP servers, all on the configured port: Vert.x binds it once (one random port for all when it
-     * is 0) and hands each new connection to the next server.
+     * Deploys the HTTP servers, all on the configured port: Vert.x binds it once and hands each new connection to
+     * the next server. Servers on port 0 would each get a port of their own; a negative port is Vert.x's way of
+     * one random port shared by the servers that name it.
      */
     private Future<?> listen() {
         Function<Vertx, Router> routes = routes();
+        int port = config.port() == 0 ? SHARED_RANDOM_PORT : config.port();
         List<HttpServerVerticle> servers = new CopyOnWriteArrayList<>();
         return vertx.deployVerticle(() -> {
-            HttpServerVerticle s = new HttpServerVerticle(config.host(), config.port(), routes);
+            HttpServerVerticle s = new HttpServerVerticle(config.host(), port, routes);
             servers.add(s);
             return s;
         }, new DeploymentOptions().setInstances(httpServers())).compose(ignored -> {
@@ -147,6 +149,8 @@ public final class GatewayVerticle extends VerticleBase {
             return Future.succeededFuture();
         });
     }
+
+    private static final int SHARED_RANDOM_PORT = -1;
 
     /** One HTTP server per core: with fewer, one core parses and answers every request. */
     static int httpServers() {
