@@ -17,11 +17,13 @@ import dalle2.messages.JobStatus;
 import dalle2.messages.Messages;
 import dalle2.pipeline.StatusView;
 import dalle2.storage.ObjectStore;
+import io.vertx.core.Context;
+import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.VerticleBase;
+import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
-import io.vertx.core.http.HttpServer;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.handler.BodyHandler;
@@ -40,7 +42,9 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalInt;
 import java.util.UUID;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.apache.kafka.clients.admin.Admin;
@@ -52,8 +56,10 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The HTTP gateway: accepts jobs onto Kafka, answers their status from the {@link StatusView}, serves their images
- * from object storage. Stateless: any instance answers for any job. Handlers never block the event loop: Kafka and
- * storage calls go to worker threads ({@code executeBlocking}) or complete through the producer's callback.
+ * from object storage. Stateless: any instance answers for any job. Its HTTP servers run on one event loop per
+ * core ({@link HttpServerVerticle}), sharing one producer and one status view. Handlers never block an event loop:
+ * Kafka sends complete through the producer's callback (the producer never blocks in {@code send}), storage calls
+ * go to worker threads ({@code executeBlocking}).
  */
 public final class GatewayVerticle extends VerticleBase {
 
@@ -73,9 +79,10 @@ public final class GatewayVerticle extends VerticleBase {
     private Admin admin;
     private ObjectStore store;
     private StatusView view;
-    private HttpServer server;
+    private HttpServerVerticle server;
     private BacklogMonitor backlog;
     private ImageSweeper sweeper;
+    private PresignedUrls presigned;
     private byte[] openapi;
 
     public GatewayVerticle(GatewayConfig config) {
@@ -84,7 +91,7 @@ public final class GatewayVerticle extends VerticleBase {
 
     /** The port the server listens on (useful with port 0). */
     public int port() {
-        return server.actualPort();
+        return server.port();
     }
 
     public StatusView statusView() {
@@ -97,8 +104,10 @@ public final class GatewayVerticle extends VerticleBase {
             openapi = readResource("openapi.yaml");
             admin = KafkaClients.admin(config.kafkaBootstrap(), KafkaClients.clientId("gateway-admin"));
             Topics.ensure(admin, Topics.defaultSpecs(policy().retention().retention().toMillis()), 30_000);
-            producer = KafkaClients.producer(config.kafkaBootstrap(), KafkaClients.clientId("gateway"));
+            producer = KafkaClients.gatewayProducer(config.kafkaBootstrap(), KafkaClients.clientId("gateway"));
+            KafkaClients.awaitMetadata(producer, List.of(Topics.STATUS, Topics.REQUESTS), 30_000);
             store = new ObjectStore(config.storage());
+            presigned = new PresignedUrls(store, config.presignTtl(), Clock.systemUTC());
             store.ensureBucket();
             backlog = new BacklogMonitor(admin).start(policy().admission().backlogRefresh());
             sweeper = new ImageSweeper(store, policy().retention().retention(), Clock.systemUTC())
@@ -114,19 +123,44 @@ public final class GatewayVerticle extends VerticleBase {
                 LOG.warn("status view not caught up after {}; answering with what it has", config.readyTimeout());
             }
             return null;
-        }).compose(ignored -> vertx.createHttpServer(HttpLimits.serverOptions())
-                        .invalidRequestHandler(HttpLimits.invalidRequestHandler()).requestHandler(router())
-                        .listen(config.port(), config.host()))
-                .onSuccess(s -> {
-                    server = s;
-                    LOG.info("gateway listening on http://{}:{}", config.host(), s.actualPort());
-                });
+        }).compose(ignored -> listen());
+    }
+
+    /**
+     * Deploys the HTTP servers, all on the configured port: Vert.x binds it once and hands each new connection to
+     * the next server. Servers on port 0 would each get a port of their own; a negative port is Vert.x's way of
+     * one random port shared by the servers that name it.
+     */
+    private Future<?> listen() {
+        Function<Vertx, Router> routes = routes();
+        int port = config.port() == 0 ? SHARED_RANDOM_PORT : config.port();
+        List<HttpServerVerticle> servers = new CopyOnWriteArrayList<>();
+        return vertx.deployVerticle(() -> {
+            HttpServerVerticle s = new HttpServerVerticle(config.host(), port, routes);
+            servers.add(s);
+            return s;
+        }, new DeploymentOptions().setInstances(httpServers())).compose(ignored -> {
+            server = servers.get(0);
+            if (servers.stream().anyMatch(s -> s.port() != server.port())) {
+                return Future.failedFuture(new IllegalStateException("the HTTP servers did not share one port"));
+            }
+            LOG.info("gateway listening on http://{}:{} ({} event loops)", config.host(), server.port(),
+                    servers.size());
+            return Future.succeededFuture();
+        });
+    }
+
+    private static final int SHARED_RANDOM_PORT = -1;
+
+    /** One HTTP server per core: with fewer, one core parses and answers every request. */
+    static int httpServers() {
+        return Math.max(1, Runtime.getRuntime().availableProcessors());
     }
 
     @Override
     public Future<?> stop() {
-        Future<Void> closed = server == null ? Future.succeededFuture() : server.close();
-        return closed.compose(v -> vertx.executeBlocking(() -> {
+        // the HTTP servers are child deployments: Vert.x undeploys them before this stop runs
+        return vertx.executeBlocking(() -> {
             if (backlog != null) {
                 backlog.close();
             }
@@ -146,23 +180,35 @@ public final class GatewayVerticle extends VerticleBase {
                 store.close();
             }
             return null;
-        }));
+        });
     }
 
     // ---- the API -----------------------------------------------------------------------------------------------
 
-    private Router router() {
-        Router router = Router.router(vertx);
-        router.route().handler(new PathEncoding());
+    /**
+     * The routes, for one router per HTTP server. The handlers that keep state (the failed-authentication and
+     * rate-limit buckets) are made once here, so that every event loop counts into the same buckets.
+     */
+    private Function<Vertx, Router> routes() {
+        PathEncoding pathEncoding = new PathEncoding();
+        Authenticator authenticator = new Authenticator(policy().access(),
+                new KeyedBuckets(RateLimitConfig.authFailures(), System::nanoTime));
+        RateLimiter rateLimiter = new RateLimiter(new KeyedBuckets(policy().rateLimit(), System::nanoTime));
+        Expiry expiry = new Expiry(view, policy().retention().retention(), Clock.systemUTC());
+        JsonCharset jsonCharset = new JsonCharset();
+        AdmissionGate admission = new AdmissionGate(policy().admission(), backlog);
+        return v -> router(v, pathEncoding, authenticator, rateLimiter, expiry, jsonCharset, admission);
+    }
+
+    private Router router(Vertx v, PathEncoding pathEncoding, Authenticator authenticator, RateLimiter rateLimiter,
+                          Expiry expiry, JsonCharset jsonCharset, AdmissionGate admission) {
+        Router router = Router.router(v);
+        router.route().handler(pathEncoding);
         router.route("/v1/*").handler(TimeoutHandler.create(HttpLimits.REQUEST_TIMEOUT_MS, 503));
-        router.route("/v1/*").handler(new Authenticator(policy().access(),
-                        new KeyedBuckets(RateLimitConfig.authFailures(), System::nanoTime)))
-                .handler(new RateLimiter(new KeyedBuckets(policy().rateLimit(), System::nanoTime)));
-        router.routeWithRegex("/v1/generations/(?<id>" + ID + ")(/.*)?")
-                .handler(new Expiry(view, policy().retention().retention(), Clock.systemUTC()));
+        router.route("/v1/*").handler(authenticator).handler(rateLimiter);
+        router.routeWithRegex("/v1/generations/(?<id>" + ID + ")(/.*)?").handler(expiry);
         // before the body is read: a refused submission costs no upload
-        router.post("/v1/generations").handler(new JsonCharset())
-                .handler(new AdmissionGate(policy().admission(), backlog));
+        router.post("/v1/generations").handler(jsonCharset).handler(admission);
         router.post("/v1/generations").consumes(JSON)
                 .handler(BodyHandler.create().setBodyLimit(MAX_BODY_BYTES)).handler(this::submit);
         router.getWithRegex("/v1/generations/(?<id>" + ID + ")").handler(this::status);
@@ -231,13 +277,13 @@ public final class GatewayVerticle extends VerticleBase {
                 .onFailure(e -> unavailable(ctx, jobId, e));
     }
 
-    /** Claims a job that no other request can name (a fresh id): status, then the request, then 202. */
+    /**
+     * Accepts a job that no other request can name (a fresh id) with one durable write, its request: every
+     * gateway's status view answers {@code queued} for a request that no status names yet, so a {@code queued}
+     * status of its own would only double the records, and a worker's status could never be overtaken by it.
+     */
     private void accept(RoutingContext ctx, GenerationRequest request) {
-        JobStatus queued = JobStatus.queued(request);
-        // status first: a worker's "prior" status can then never be overtaken by this "queued" one
-        send(Topics.STATUS, request.jobId(), Messages.encode(queued))
-                .onSuccess(m -> writeRequest(ctx, queued, 202))
-                .onFailure(e -> unavailable(ctx, request.jobId(), e));
+        writeRequest(ctx, JobStatus.queued(request), 202);
     }
 
     /**
@@ -331,15 +377,31 @@ public final class GatewayVerticle extends VerticleBase {
             respond(ctx, 200, generation(s, List.of()));
             return;
         }
-        vertx.executeBlocking(() -> {
-            List<Image> images = new ArrayList<>();
-            Instant expires = Instant.now().plus(config.presignTtl());
-            for (int k = 0; k < s.imageKeys().size(); k++) {
-                images.add(new Image(k, self(id) + "/images/" + k + ".png",
-                        store.presignedGet(s.imageKeys().get(k), config.presignTtl()), expires.toString()));
+        List<Image> cached = images(s, true);
+        if (cached != null) {
+            respond(ctx, 200, generation(s, cached));
+            return;
+        }
+        vertx.executeBlocking(() -> images(s, false))
+                .onSuccess(images -> respond(ctx, 200, generation(s, images))).onFailure(ctx::fail);
+    }
+
+    /**
+     * The job's image links with their presigned URLs; with {@code cachedOnly} (on the event loop) null unless
+     * every URL is cached, since signing is CPU work for a worker thread.
+     */
+    private List<Image> images(JobStatus s, boolean cachedOnly) {
+        List<Image> images = new ArrayList<>(s.imageKeys().size());
+        for (int k = 0; k < s.imageKeys().size(); k++) {
+            String key = s.imageKeys().get(k);
+            PresignedUrls.Signed url = cachedOnly ? presigned.cached(key) : presigned.get(key);
+            if (url == null) {
+                return null;
             }
-            return images;
-        }).onSuccess(images -> respond(ctx, 200, generation(s, images))).onFailure(ctx::fail);
+            images.add(new Image(k, self(s.jobId()) + "/images/" + k + ".png", url.url(),
+                    url.expiresAt().toString()));
+        }
+        return images;
     }
 
     private Generation generation(JobStatus s, List<Image> images) {
@@ -486,19 +548,25 @@ public final class GatewayVerticle extends VerticleBase {
         return config.policy();
     }
 
-    /** Sends off the event loop ({@code send} may block on metadata); completes on the broker's acknowledgement. */
+    /**
+     * Sends from the calling event loop, which the gateway's producer never blocks (a send it cannot buffer at once
+     * fails at once); completes on this context once the broker has acknowledged the record (acks=all).
+     */
     private Future<RecordMetadata> send(String topic, String key, byte[] value) {
         Promise<RecordMetadata> acked = Promise.promise();
-        io.vertx.core.Context context = vertx.getOrCreateContext();
-        // the callback runs on the producer's network thread: hop back to this handler's context
-        vertx.executeBlocking(() -> producer.send(new ProducerRecord<>(topic, key, value), (metadata, e) ->
-                context.runOnContext(v -> {
-                    if (e == null) {
-                        acked.tryComplete(metadata);
-                    } else {
-                        acked.tryFail(e);
-                    }
-                })), false).onFailure(acked::tryFail);
+        Context context = vertx.getOrCreateContext();
+        try {
+            // the callback runs on the producer's network thread: hop back to this handler's context
+            producer.send(new ProducerRecord<>(topic, key, value), (metadata, e) -> context.runOnContext(v -> {
+                if (e == null) {
+                    acked.tryComplete(metadata);
+                } else {
+                    acked.tryFail(e);
+                }
+            }));
+        } catch (RuntimeException e) {
+            acked.tryFail(e);
+        }
         return acked.future();
     }
 
@@ -506,7 +574,8 @@ public final class GatewayVerticle extends VerticleBase {
         if (ctx.response().ended()) {
             return; // the request timed out (503) while Kafka or storage was still answering
         }
-        ctx.response().setStatusCode(status).putHeader("Content-Type", JSON).end(Json.write(body));
+        // bytes, not a String: Jackson writes UTF-8 itself, and the String would be encoded once more
+        ctx.response().setStatusCode(status).putHeader("Content-Type", JSON).end(Buffer.buffer(Json.writeBytes(body)));
     }
 
     private static String self(String id) {

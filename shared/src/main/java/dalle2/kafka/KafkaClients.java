@@ -1,8 +1,10 @@
 package dalle2.kafka;
 
+import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import java.util.UUID;
+import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.CommonClientConfigs;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
@@ -10,6 +12,7 @@ import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.common.errors.TimeoutException;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
@@ -47,6 +50,18 @@ public final class KafkaClients {
     /** 64 KB batches (default 16 KB): an embeddings message of a full job (8 × 512 floats) is ~22 KB. */
     public static final int BATCH_SIZE_BYTES = 64 * 1024;
 
+    // ---- the gateway's producer (sends from the Vert.x event loop) --------------------------------------------
+    /**
+     * The gateway calls {@code send} on its event loop, which must never wait: a send that would block (no metadata
+     * for the topic, the buffer full while the broker is away) fails at once and the request is answered 503.
+     */
+    public static final int GATEWAY_MAX_BLOCK_MS = 0;
+    /**
+     * The gateway keeps its two topics' metadata however long it sends nothing (default 5 min, after which a send
+     * would have to wait for metadata again, and with {@link #GATEWAY_MAX_BLOCK_MS} fail).
+     */
+    public static final int GATEWAY_METADATA_MAX_IDLE_MS = Integer.MAX_VALUE;
+
     // ---- group consumers (the worker pools) -------------------------------------------------------------------
     /** The KIP-848 group protocol: incremental, server-side assignment; faster and smoother rebalances. */
     public static final String GROUP_PROTOCOL = "consumer";
@@ -72,25 +87,58 @@ public final class KafkaClients {
 
     /** A durable, idempotent producer of job-keyed messages. */
     public static KafkaProducer<String, byte[]> producer(String bootstrap, String clientId) {
-        return producer(bootstrap, clientId, LINGER_MS);
+        return producer(bootstrap, clientId, Map.of());
     }
 
     /** The producer of a worker pool member: {@link #producer} without linger ({@link #WORKER_LINGER_MS}). */
     public static KafkaProducer<String, byte[]> workerProducer(String bootstrap, String clientId) {
-        return producer(bootstrap, clientId, WORKER_LINGER_MS);
+        return producer(bootstrap, clientId, Map.of(ProducerConfig.LINGER_MS_CONFIG, WORKER_LINGER_MS));
     }
 
-    private static KafkaProducer<String, byte[]> producer(String bootstrap, String clientId, int lingerMs) {
+    private static KafkaProducer<String, byte[]> producer(String bootstrap, String clientId,
+                                                          Map<String, Object> overrides) {
         Properties p = common(bootstrap, clientId);
         p.put(ProducerConfig.ACKS_CONFIG, ACKS);
         p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, ENABLE_IDEMPOTENCE);
         p.put(ProducerConfig.MAX_IN_FLIGHT_REQUESTS_PER_CONNECTION, MAX_IN_FLIGHT_REQUESTS_PER_CONNECTION);
-        p.put(ProducerConfig.LINGER_MS_CONFIG, lingerMs);
+        p.put(ProducerConfig.LINGER_MS_CONFIG, LINGER_MS);
         p.put(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, REQUEST_TIMEOUT_MS);
         p.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, DELIVERY_TIMEOUT_MS);
         p.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, MAX_BLOCK_MS);
         p.put(ProducerConfig.BATCH_SIZE_CONFIG, BATCH_SIZE_BYTES);
+        p.putAll(overrides);
         return new KafkaProducer<>(p, new StringSerializer(), new ByteArraySerializer());
+    }
+
+    /**
+     * {@link #producer} whose {@code send} never blocks the calling thread ({@link #GATEWAY_MAX_BLOCK_MS}): for the
+     * gateway's event loop. Call {@link #awaitMetadata} for its topics before the first send.
+     */
+    public static KafkaProducer<String, byte[]> gatewayProducer(String bootstrap, String clientId) {
+        return producer(bootstrap, clientId, Map.of(ProducerConfig.MAX_BLOCK_MS_CONFIG, GATEWAY_MAX_BLOCK_MS,
+                ProducerConfig.METADATA_MAX_IDLE_CONFIG, GATEWAY_METADATA_MAX_IDLE_MS));
+    }
+
+    /**
+     * Waits until {@code producer} has the partitions of {@code topics}: a producer that may not block gets them
+     * only from a metadata request it started itself, so this asks again until they are there.
+     */
+    public static void awaitMetadata(KafkaProducer<String, byte[]> producer, List<String> topics, long timeoutMs)
+            throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMs);
+        for (String topic : topics) {
+            while (true) {
+                try {
+                    producer.partitionsFor(topic);
+                    break;
+                } catch (TimeoutException e) {
+                    if (System.nanoTime() > deadline) {
+                        throw new TimeoutException("no metadata for " + topic + " after " + timeoutMs + " ms");
+                    }
+                    Thread.sleep(20);
+                }
+            }
+        }
     }
 
     /** A member of a worker pool's consumer group, with manual commits. */
