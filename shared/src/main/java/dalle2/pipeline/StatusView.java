@@ -70,6 +70,8 @@ public final class StatusView implements AutoCloseable {
     /** Synthesized {@code queued} statuses of requests no status names yet; never holds a job of {@link #jobs}. */
     private final Map<String, JobStatus> requested;
     private final ConcurrentSkipListSet<QueueEntry> queued = new ConcurrentSkipListSet<>(QUEUE_ORDER);
+    /** Each queued job's entry in {@link #queued}, so that polls and updates never parse its timestamp again. */
+    private final java.util.Map<String, QueueEntry> queueEntries = new java.util.concurrent.ConcurrentHashMap<>();
     private final CountDownLatch caughtUp = new CountDownLatch(1);
     private volatile boolean running = true;
     private volatile KafkaConsumer<String, byte[]> consumer;
@@ -219,8 +221,8 @@ public final class StatusView implements AutoCloseable {
         if (s == null || s.state() != JobState.QUEUED || s.timestamps().submittedAt() == null) {
             return OptionalInt.empty();
         }
-        QueueEntry key = QueueEntry.of(s);
-        return OptionalInt.of(queued.headSet(key).size() + 1);
+        QueueEntry key = queueEntries.get(jobId);
+        return key == null ? OptionalInt.empty() : OptionalInt.of(queued.headSet(key).size() + 1);
     }
 
     /**
@@ -285,6 +287,11 @@ public final class StatusView implements AutoCloseable {
         if (Topics.keyProblem(recordKey, request.jobId()) != null) {
             return;
         }
+        synchronized (lock) {
+            if (jobs.containsKey(request.jobId()) || requested.containsKey(request.jobId())) {
+                return;                      // the usual case at a gateway: its own submission, already known
+            }
+        }
         String updatedAt = recordTime != null ? recordTime.toString() : request.submittedAt();
         JobStatus synthesized = JobStatus.queued(request).with(JobState.QUEUED,
                 new JobStatus.Timestamps(request.submittedAt(), null, null, null, null, updatedAt), null);
@@ -299,13 +306,16 @@ public final class StatusView implements AutoCloseable {
 
     private void rememberQueued(JobStatus s) {
         if (s.state() == JobState.QUEUED && s.timestamps().submittedAt() != null) {
-            queued.add(QueueEntry.of(s));
+            QueueEntry entry = QueueEntry.of(s);
+            queued.add(entry);
+            queueEntries.put(s.jobId(), entry);
         }
     }
 
     private void forgetQueued(JobStatus s) {
         if (s.state() == JobState.QUEUED && s.timestamps().submittedAt() != null) {
-            queued.remove(QueueEntry.of(s));
+            QueueEntry entry = queueEntries.remove(s.jobId());
+            queued.remove(entry != null ? entry : QueueEntry.of(s));
         }
     }
 
