@@ -21,10 +21,11 @@ final class HttpLimits {
     static final int MAX_BODY_BYTES = 64 * 1024;
     /**
      * Longest a /v1 request may take, upload included: a body trickled in a byte at a time never counts as idle,
-     * and a submission whose Kafka write hangs answers 503 rather than never. It outlasts the producer's delivery
-     * timeout, so a write that fails answers with its own 503 {@code unavailable} rather than racing this one.
+     * and a submission whose Kafka write hangs answers 503 rather than never. It lies between the gateway
+     * producer's delivery timeout and the connection's idle timeout, so a write that fails answers with its own
+     * 503 {@code unavailable}, and this answer comes before an idle connection would be closed without one.
      */
-    static final long REQUEST_TIMEOUT_MS = dalle2.kafka.KafkaClients.DELIVERY_TIMEOUT_MS + 5_000;
+    static final long REQUEST_TIMEOUT_MS = dalle2.kafka.KafkaClients.GATEWAY_DELIVERY_TIMEOUT_MS + 5_000;
 
     private HttpLimits() {
     }

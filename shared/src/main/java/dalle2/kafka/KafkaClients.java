@@ -61,6 +61,11 @@ public final class KafkaClients {
      * would have to wait for metadata again, and with {@link #GATEWAY_MAX_BLOCK_MS} fail).
      */
     public static final int GATEWAY_METADATA_MAX_IDLE_MS = Integer.MAX_VALUE;
+    /**
+     * A gateway's write gives up after 20 s (the workers' 30 s): a client waiting for its 202 gets the 503 before
+     * its HTTP request or connection times out ({@link #REQUEST_TIMEOUT_MS} plus linger is the least Kafka allows).
+     */
+    public static final int GATEWAY_DELIVERY_TIMEOUT_MS = 20_000;
 
     // ---- group consumers (the worker pools) -------------------------------------------------------------------
     /** The KIP-848 group protocol: incremental, server-side assignment; faster and smoother rebalances. */
@@ -116,7 +121,8 @@ public final class KafkaClients {
      */
     public static KafkaProducer<String, byte[]> gatewayProducer(String bootstrap, String clientId) {
         return producer(bootstrap, clientId, Map.of(ProducerConfig.MAX_BLOCK_MS_CONFIG, GATEWAY_MAX_BLOCK_MS,
-                ProducerConfig.METADATA_MAX_IDLE_CONFIG, GATEWAY_METADATA_MAX_IDLE_MS));
+                ProducerConfig.METADATA_MAX_IDLE_CONFIG, GATEWAY_METADATA_MAX_IDLE_MS,
+                ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, GATEWAY_DELIVERY_TIMEOUT_MS));
     }
 
     /**
