@@ -5,7 +5,8 @@
 #
 #   scripts/compare-samplers.sh [OUT (default runs/compare-samplers)] [PER_CLASS (default 20)] [RUN ...]
 #
-# A RUN is name:sampler:prior_steps:decoder_steps:seed; without any, the default set below runs in order.
+# A RUN is name:sampler:prior_steps:decoder_steps:seed, where sampler is one name for both stages or
+# prior_sampler/decoder_sampler (e.g. ddim/dpmpp-2m); without any RUN, the default set below runs in order.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 out="${1:-$root/runs/compare-samplers}"
@@ -19,8 +20,11 @@ fi
 mkdir -p "$out"
 for run in "${runs[@]}"; do
   IFS=: read -r name sampler prior decoder seed <<<"$run"
+  prior_sampler="${sampler%%/*}"
+  decoder_sampler="${sampler##*/}"
   start=$(date +%s)
-  "$root/dalle2" eval --sections fashion --per-class "$per_class" --sampler "$sampler" \
+  "$root/dalle2" eval --sections fashion --per-class "$per_class" --prior-sampler "$prior_sampler" \
+      --decoder-sampler "$decoder_sampler" \
       --prior-steps "$prior" --decoder-steps "$decoder" --seed "$seed" --out "$out/$name.md" >"$out/$name.log" 2>&1
   seconds=$(( $(date +%s) - start ))
   recognised=$(grep -m1 '^| \*\*all\*\*' "$out/$name.md" | awk -F'|' '{gsub(/[ *]/, "", $5); print $5}')

@@ -56,6 +56,12 @@ public final class EvalCommand implements Callable<Integer> {
     @Option(names = "--sampler", defaultValue = "ddim", converter = SamplerOption.class,
             description = SamplerOption.DESCRIPTION + " (default: ${DEFAULT-VALUE})")
     SamplerKind sampler;
+    @Option(names = "--prior-sampler", converter = SamplerOption.class,
+            description = "the prior's sampler, to measure one stage's sampler alone (default: --sampler)")
+    SamplerKind priorSampler;
+    @Option(names = "--decoder-sampler", converter = SamplerOption.class,
+            description = "the decoder's sampler (default: --sampler)")
+    SamplerKind decoderSampler;
     @Option(names = "--seed", defaultValue = "1", description = "job seed of every generation; another seed "
             + "measures the run-to-run noise of the figures (default: ${DEFAULT-VALUE})") long seed;
     @Option(names = "--out", description = "also write the report (Markdown) here") Path out;
@@ -80,11 +86,13 @@ public final class EvalCommand implements Callable<Integer> {
         }
         boolean generates = sections.stream().anyMatch(s -> s != Section.clip);
         StringBuilder report = new StringBuilder();
-        SamplingParams prior = new SamplingParams(priorSteps, 0f, priorGuidance, sampler);
-        SamplingParams decoder = new SamplingParams(decoderSteps, 0f, decoderGuidance, sampler);
-        report.append(String.format(Locale.ROOT, "Settings: sampler %s, prior %d steps (guidance %.1f), decoder %d "
-                        + "steps (guidance %.1f), eta 0, seed %d.%n%n", sampler.configName(), priorSteps, priorGuidance,
-                decoderSteps, decoderGuidance, seed));
+        SamplingParams prior = new SamplingParams(priorSteps, 0f, priorGuidance,
+                priorSampler != null ? priorSampler : sampler);
+        SamplingParams decoder = new SamplingParams(decoderSteps, 0f, decoderGuidance,
+                decoderSampler != null ? decoderSampler : sampler);
+        report.append(String.format(Locale.ROOT, "Settings: prior %s %d steps (guidance %.1f), decoder %s %d steps "
+                        + "(guidance %.1f), eta 0, seed %d.%n%n", prior.sampler().configName(), priorSteps, priorGuidance,
+                decoder.sampler().configName(), decoderSteps, decoderGuidance, seed));
         try (NDManager manager = DjlRuntime.newManager()) {
             DallE2 dalle2 = generates ? DallE2.load(ModelFactory.resolve(models)) : null;
             ClipEncoder clip = generates ? dalle2.clip()
