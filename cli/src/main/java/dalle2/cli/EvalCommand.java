@@ -15,7 +15,9 @@ import dalle2.eval.RetrievalEvaluation;
 import dalle2.inference.DallE2;
 import dalle2.models.ClipEncoder;
 import dalle2.inference.SamplingParams;
+import dalle2.sampling.SamplerKind;
 import java.awt.image.BufferedImage;
+import java.lang.management.ManagementFactory;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -26,6 +28,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Set;
 import java.util.concurrent.Callable;
+import java.util.function.Supplier;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -50,7 +53,17 @@ public final class EvalCommand implements Callable<Integer> {
     @Option(names = "--decoder-steps", defaultValue = "25") int decoderSteps;
     @Option(names = "--prior-guidance", defaultValue = "1.0") float priorGuidance;
     @Option(names = "--decoder-guidance", defaultValue = "5.0") float decoderGuidance;
-    @Option(names = "--seed", defaultValue = "1") long seed;
+    @Option(names = "--sampler", defaultValue = "ddim", converter = SamplerOption.class,
+            description = SamplerOption.DESCRIPTION + " (default: ${DEFAULT-VALUE})")
+    SamplerKind sampler;
+    @Option(names = "--prior-sampler", converter = SamplerOption.class,
+            description = "the prior's sampler, to measure one stage's sampler alone (default: --sampler)")
+    SamplerKind priorSampler;
+    @Option(names = "--decoder-sampler", converter = SamplerOption.class,
+            description = "the decoder's sampler (default: --sampler)")
+    SamplerKind decoderSampler;
+    @Option(names = "--seed", defaultValue = "1", description = "job seed of every generation; another seed "
+            + "measures the run-to-run noise of the figures (default: ${DEFAULT-VALUE})") long seed;
     @Option(names = "--out", description = "also write the report (Markdown) here") Path out;
     @Option(names = "--clip-only", description = "only the CLIP figures (no prior or decoder needed)") boolean clipOnly;
     @Option(names = "--stage-per-class", defaultValue = "20", description = "images per class for the per-stage "
@@ -73,10 +86,13 @@ public final class EvalCommand implements Callable<Integer> {
         }
         boolean generates = sections.stream().anyMatch(s -> s != Section.clip);
         StringBuilder report = new StringBuilder();
-        SamplingParams prior = new SamplingParams(priorSteps, 0f, priorGuidance);
-        SamplingParams decoder = new SamplingParams(decoderSteps, 0f, decoderGuidance);
-        report.append(String.format(Locale.ROOT, "Settings: prior %d DDIM steps (guidance %.1f), decoder %d steps "
-                + "(guidance %.1f), eta 0, seed %d.%n%n", priorSteps, priorGuidance, decoderSteps, decoderGuidance, seed));
+        SamplingParams prior = new SamplingParams(priorSteps, 0f, priorGuidance,
+                priorSampler != null ? priorSampler : sampler);
+        SamplingParams decoder = new SamplingParams(decoderSteps, 0f, decoderGuidance,
+                decoderSampler != null ? decoderSampler : sampler);
+        report.append(String.format(Locale.ROOT, "Settings: prior %s %d steps (guidance %.1f), decoder %s %d steps "
+                        + "(guidance %.1f), eta 0, seed %d.%n%n", prior.sampler().configName(), priorSteps, priorGuidance,
+                decoder.sampler().configName(), decoderSteps, decoderGuidance, seed));
         try (NDManager manager = DjlRuntime.newManager()) {
             DallE2 dalle2 = generates ? DallE2.load(ModelFactory.resolve(models)) : null;
             ClipEncoder clip = generates ? dalle2.clip()
@@ -86,8 +102,11 @@ public final class EvalCommand implements Callable<Integer> {
                     images -> DallE2.encodeImages(clip, manager, images));
             int size = clip.config().imageSize();
             ImageCaptionDataset fashionTest = DatasetSpec.parse("fashion-mnist-test").open(dataDir, DatasetOptions.of(size));
-            ImageCaptionDataset emoji = DatasetSpec.parse("emoji-google").open(dataDir, DatasetOptions.of(size));
-            List<LoadedItem> heldOut = emoji.heldOut(HeldOutSplit.DEFAULT).loadAll();
+            // only the sections that use emoji need its data
+            boolean usesEmoji = sections.contains(Section.clip) || sections.contains(Section.emoji);
+            ImageCaptionDataset emoji = usesEmoji
+                    ? DatasetSpec.parse("emoji-google").open(dataDir, DatasetOptions.of(size)) : null;
+            List<LoadedItem> heldOut = usesEmoji ? emoji.heldOut(HeldOutSplit.DEFAULT).loadAll() : List.of();
             List<String> heldOutNames = heldOut.stream().map(item -> item.item().caption()).toList();
             List<String> classPrompts = FashionMnistDataset.CLASSES.stream().map(FashionMnistDataset::prompt).toList();
 
@@ -118,11 +137,14 @@ public final class EvalCommand implements Callable<Integer> {
             if (generates && (sections.contains(Section.fashion) || sections.contains(Section.stages))) {
                 FashionClassifier judge = FashionClassifier.load(ModelFactory.resolve(classifier), manager);
                 if (sections.contains(Section.fashion)) {
+                    GenerationClock clock = new GenerationClock();
                     FashionEvaluation.Result fashionResult = new FashionEvaluation(judge, fashionTest).evaluate(
-                            prompt -> dalle2.generate(Collections.nCopies(perClass, prompt), seed, prior, decoder),
+                            prompt -> clock.time(() -> dalle2.generate(Collections.nCopies(perClass, prompt), seed,
+                                    prior, decoder)),
                             perClass);
                     report.append("Fashion-MNIST generations judged by the project's classifier:\n\n")
-                            .append(fashionResult.toMarkdown()).append('\n');
+                            .append(fashionResult.toMarkdown()).append('\n')
+                            .append(clock.summary()).append("\n\n");
                 }
                 if (sections.contains(Section.stages)) {
                     report.append(stageDiagnostics(dalle2, retrieval, judge, fashionTest, classPrompts, prior, decoder));
@@ -175,5 +197,34 @@ public final class EvalCommand implements Callable<Integer> {
                         + "class (an oracle prior), judged by the classifier:\n\n")
                 .append(oracle.toMarkdown()).append('\n');
         return section.toString();
+    }
+
+    /** Wall time spent generating (prior and decoder, not judging), with the load that shared the CPU. */
+    static final class GenerationClock {
+        private long nanos;
+        private int images;
+        private double loadSum;
+        private int loadSamples;
+
+        List<BufferedImage> time(Supplier<List<BufferedImage>> generation) {
+            long start = System.nanoTime();
+            List<BufferedImage> generated = generation.get();
+            nanos += System.nanoTime() - start;
+            images += generated.size();
+            double load = ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage();
+            if (load >= 0) {
+                loadSum += load;
+                loadSamples++;
+            }
+            return generated;
+        }
+
+        String summary() {
+            double seconds = nanos / 1e9;
+            return String.format(Locale.ROOT, "Generation wall time: %.1f s for %d images (%.3f images/s, %d CPU "
+                            + "threads); 1-minute load average during it %s.", seconds, images, images / seconds,
+                    Runtime.getRuntime().availableProcessors(),
+                    loadSamples == 0 ? "unknown" : String.format(Locale.ROOT, "%.2f", loadSum / loadSamples));
+        }
     }
 }

@@ -3,6 +3,7 @@ package dalle2.cli;
 import dalle2.inference.ContactSheet;
 import dalle2.json.Json;
 import dalle2.messages.GenerationRequest;
+import dalle2.sampling.SamplerKind;
 import java.awt.image.BufferedImage;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
@@ -64,11 +65,15 @@ public final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--models", defaultValue = "trained_models", description = "model folder (default ${DEFAULT-VALUE})")
     Path models;
 
-    @Option(names = "--prior-steps", description = "prior DDIM steps")
+    @Option(names = "--prior-steps", description = "prior sampler steps")
     Integer priorSteps;
 
-    @Option(names = "--decoder-steps", description = "decoder DDIM steps")
+    @Option(names = "--decoder-steps", description = "decoder sampler steps")
     Integer decoderSteps;
+
+    @Option(names = "--sampler", converter = SamplerOption.class,
+            description = SamplerOption.DESCRIPTION + " (default: the gateway's, ddim)")
+    SamplerKind sampler;
 
     @Option(names = "--timeout", defaultValue = "PT30M", description = "give up after (ISO-8601, default ${DEFAULT-VALUE})")
     Duration timeout;
@@ -114,6 +119,9 @@ public final class GenerateCommand implements Callable<Integer> {
             }
             if (decoderSteps != null) {
                 body.put("decoder_steps", decoderSteps);
+            }
+            if (sampler != null) {
+                body.put("sampler", sampler.configName());
             }
             bodies.add(Json.write(body));
         }

@@ -85,6 +85,37 @@ class CommandsTest {
     }
 
     @Test
+    void generateSendsTheSamplerByItsApiNameOnlyWhenGivenAndRefusesAnUnknownOne() throws Exception {
+        GenerateCommand dpm = new GenerateCommand();
+        new CommandLine(dpm).parseArgs("a red apple", "--n", "2", "--sampler", "dpmpp-2m", "--decoder-steps", "15");
+        assertEquals("dpmpp-2m", dalle2.json.Json.mapper().readTree(dpm.requestBodies().get(0)).path("sampler").asText());
+        GenerateCommand plain = new GenerateCommand();
+        new CommandLine(plain).parseArgs("a red apple");
+        assertTrue(dalle2.json.Json.mapper().readTree(plain.requestBodies().get(0)).path("sampler").isMissingNode());
+
+        StringWriter err = new StringWriter();
+        int code = new CommandLine(new Main()).setErr(new PrintWriter(err)).execute("generate", "a cat", "--sampler",
+                "euler", "--models", "target/no-models");
+        assertEquals(2, code, err.toString());
+        assertTrue(err.toString().contains("unknown sampler 'euler': expected one of ddim, dpmpp-2m"), err.toString());
+    }
+
+    @Test
+    void evalTakesTheSamplerAndASeed() {
+        EvalCommand eval = new EvalCommand();
+        new CommandLine(eval).parseArgs("--sampler", "dpmpp-2m", "--seed", "2", "--decoder-steps", "15");
+        assertEquals(dalle2.sampling.SamplerKind.DPMPP_2M, eval.sampler);
+        assertEquals(2, eval.seed);
+        EvalCommand split = new EvalCommand();
+        new CommandLine(split).parseArgs("--decoder-sampler", "dpmpp-2m");
+        assertEquals(dalle2.sampling.SamplerKind.DDIM, split.sampler);
+        assertEquals(dalle2.sampling.SamplerKind.DPMPP_2M, split.decoderSampler);
+        EvalCommand defaults = new EvalCommand();
+        new CommandLine(defaults).parseArgs();
+        assertEquals(dalle2.sampling.SamplerKind.DDIM, defaults.sampler);
+    }
+
+    @Test
     void generateRefusesAnImageCountOutOfRangeNamingTheOption() {
         for (String n : new String[] {"0", "-3", "257"}) {
             StringWriter err = new StringWriter();

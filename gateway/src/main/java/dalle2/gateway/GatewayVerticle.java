@@ -245,7 +245,7 @@ public final class GatewayVerticle extends VerticleBase {
                 : key != null ? IdempotentJobIds.seed(Authenticator.caller(ctx), key)
                 : SEEDS.nextLong() & Long.MAX_VALUE;
         GenerationRequest request = GenerationRequest.of(jobId, in.prompt(), in.n(), seed, in.priorSteps(),
-                in.decoderSteps(), in.eta(), in.priorGuidance(), in.decoderGuidance(), Instant.now(), key);
+                in.decoderSteps(), in.eta(), in.priorGuidance(), in.decoderGuidance(), in.sampler(), Instant.now(), key);
         policy().admission().checkCost(request);
 
         if (key == null) {

@@ -80,6 +80,23 @@ class GatewayApiTest {
     }
 
     @Test
+    void theSamplerIsTakenFromTheBodyReportedAndDefaultsToDdim() throws Exception {
+        String id = post("{\"prompt\":\"a red cube\",\"sampler\":\"dpmpp-2m\",\"decoder_steps\":15}")
+                .bodyAsJsonObject().getString("id");
+        assertEquals("dpmpp-2m", client.get("/v1/generations/" + id).bodyAsJsonObject().getJsonObject("params")
+                .getString("sampler"));
+        assertEquals("dpmpp-2m", readRequest(id).sampler());
+        String plain = post("{\"prompt\":\"a red cube\"}").bodyAsJsonObject().getString("id");
+        assertEquals("ddim", client.get("/v1/generations/" + plain).bodyAsJsonObject().getJsonObject("params")
+                .getString("sampler"));
+
+        HttpResponse<Buffer> unknown = post("{\"prompt\":\"p\",\"sampler\":\"euler-a\"}");
+        assertEquals(400, unknown.statusCode());
+        JsonObject error = unknown.bodyAsJsonObject().getJsonObject("error");
+        assertEquals("sampler must be one of ddim, dpmpp-2m, got 'euler-a'", error.getString("message"));
+    }
+
+    @Test
     void aSubmissionWithoutASeedGetsOneAndReportsIt() {
         String id = post("{\"prompt\":\"x\"}").bodyAsJsonObject().getString("id");
         JsonObject params = client.get("/v1/generations/" + id).bodyAsJsonObject().getJsonObject("params");
@@ -119,6 +136,9 @@ class GatewayApiTest {
             "{\"prompt\":\"p\",\"decoder_steps\":100000}|decoder_steps",
             "{\"prompt\":\"p\",\"decoder_guidance\":99}|decoder_guidance",
             "{\"prompt\":\"p\",\"job_id\":\"mine\"}|job_id",
+            "{\"prompt\":\"p\",\"sampler\":\"euler-a\"}|sampler",
+            "{\"prompt\":\"p\",\"sampler\":null,\"n\":0}|n",
+            "{\"prompt\":\"p\",\"sampler\":\"dpmpp-2m\",\"eta\":0.5}|eta",
             "{\"prompt\":\"p\",\"n\":|",
             "[1,2]|",
             "not json|",
@@ -209,6 +229,7 @@ class GatewayApiTest {
                 "/healthz:", "/readyz:", "/metrics:")) {
             assertTrue(doc.contains(path), "documents " + path);
         }
+        assertTrue(doc.contains("sampler: {type: string, enum: [ddim, dpmpp-2m], default: ddim"), "documents sampler");
     }
 
 

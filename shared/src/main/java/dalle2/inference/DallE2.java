@@ -9,6 +9,7 @@ import dalle2.models.Decoder;
 import dalle2.models.Prior;
 import dalle2.sampling.DdimSampler;
 import dalle2.sampling.NoiseStreams;
+import dalle2.sampling.SamplerKind;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -136,7 +137,13 @@ public final class DallE2 implements ModelProvider, AutoCloseable {
      * as image k of a job with the given seed.
      */
     public List<BufferedImage> generate(List<String> prompts, int steps, float eta, long seed, float guidance) {
-        SamplingParams params = new SamplingParams(steps, eta, guidance);
+        return generate(prompts, steps, eta, seed, guidance, SamplerKind.DEFAULT);
+    }
+
+    /** The same with a chosen sampler for both stages (η must be 0 unless it is DDIM). */
+    public List<BufferedImage> generate(List<String> prompts, int steps, float eta, long seed, float guidance,
+                                        SamplerKind sampler) {
+        SamplingParams params = new SamplingParams(steps, eta, guidance, sampler);
         return generate(prompts, seed, params, params);
     }
 

@@ -2,6 +2,7 @@ package dalle2.inference;
 
 import dalle2.messages.ImageEmbeddings;
 import dalle2.sampling.NoiseStreams;
+import dalle2.sampling.SamplerKind;
 
 /**
  * One image's worth of decoder work: the CLIP image embedding to draw and the image's own seed.
@@ -22,6 +23,7 @@ public record DecodeTask(String jobId, int index, float[] embedding, long seed) 
     /** The decoder settings of a job. */
     public static SamplingParams params(ImageEmbeddings message) {
         return new SamplingParams(message.request().decoderSteps(), message.request().eta().floatValue(),
-                message.request().decoderGuidance().floatValue());
+                message.request().decoderGuidance().floatValue(),
+                SamplerKind.fromConfigName(message.request().sampler()));
     }
 }

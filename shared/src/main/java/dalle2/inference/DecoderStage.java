@@ -8,7 +8,10 @@ import dalle2.sampling.DdimSampler;
 import java.awt.image.BufferedImage;
 import java.util.List;
 
-/** The decoder stage of unCLIP: CLIP image embedding → U-Net DDIM → image, one seed per image. */
+/**
+ * The decoder stage of unCLIP: CLIP image embedding → U-Net sampled with DDIM or DPM-Solver++ → image, one seed
+ * per image.
+ */
 public final class DecoderStage implements ImageDecoderModel {
 
     private final Decoder decoder;
@@ -52,7 +55,8 @@ public final class DecoderStage implements ImageDecoderModel {
         }
         try (NDManager scope = manager.newSubManager()) {
             NDArray condition = scope.create(embeddings, new Shape(tasks.size(), dim));
-            NDArray images = decoder.sample(condition, params.steps(), params.eta(), params.guidance(), seeds, progress);
+            NDArray images = decoder.sample(condition, params.sampler(), params.steps(), params.eta(),
+                    params.guidance(), seeds, progress);
             return ImageTensors.toImages(images);
         }
     }

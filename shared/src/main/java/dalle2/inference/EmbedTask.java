@@ -2,6 +2,7 @@ package dalle2.inference;
 
 import dalle2.messages.GenerationRequest;
 import dalle2.sampling.NoiseStreams;
+import dalle2.sampling.SamplerKind;
 
 /**
  * One image's worth of prior work: its prompt and its own seed.
@@ -22,6 +23,6 @@ public record EmbedTask(String jobId, int index, String prompt, long seed) {
     /** The prior settings of a job. */
     public static SamplingParams params(GenerationRequest request) {
         return new SamplingParams(request.priorSteps(), request.eta().floatValue(),
-                request.priorGuidance().floatValue());
+                request.priorGuidance().floatValue(), SamplerKind.fromConfigName(request.sampler()));
     }
 }

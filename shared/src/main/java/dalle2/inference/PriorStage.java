@@ -9,8 +9,8 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * The prior stage of unCLIP: prompt → CLIP text embedding → diffusion prior (DDIM) → predicted CLIP image
- * embedding. Each task's noise comes from its own seed, so a result never depends on its batch.
+ * The prior stage of unCLIP: prompt → CLIP text embedding → diffusion prior (DDIM or DPM-Solver++) → predicted
+ * CLIP image embedding. Each task's noise comes from its own seed, so a result never depends on its batch.
  */
 public final class PriorStage implements ImageEmbeddingModel {
 
@@ -50,7 +50,8 @@ public final class PriorStage implements ImageEmbeddingModel {
         }
         try (NDManager scope = manager.newSubManager()) {
             NDArray text = clip.encodeText(scope, prompts);                                   // (B, D) unit rows
-            NDArray image = prior.sample(text, params.steps(), params.eta(), params.guidance(), seeds, progress);
+            NDArray image = prior.sample(text, params.sampler(), params.steps(), params.eta(), params.guidance(),
+                    seeds, progress);
             return rows(image.toFloatArray(), tasks.size());
         }
     }

@@ -1,5 +1,7 @@
 package dalle2.messages;
 
+import com.fasterxml.jackson.annotation.JsonInclude;
+import dalle2.sampling.SamplerKind;
 import java.time.Instant;
 import java.time.format.DateTimeParseException;
 import java.util.regex.Pattern;
@@ -15,11 +17,14 @@ import java.util.regex.Pattern;
  * @param prompt          1–{@value #MAX_PROMPT_CHARS} characters, not blank
  * @param n               images to draw, 1–{@value #MAX_IMAGES}
  * @param seed            the job seed; image k uses {@code NoiseStreams.seedFor(seed, k, stage)}
- * @param priorSteps      DDIM steps of the prior, 1–{@value #MAX_STEPS}
- * @param decoderSteps    DDIM steps of the decoder, 1–{@value #MAX_STEPS}
- * @param eta             DDIM η in [0, 1] (0 = deterministic)
+ * @param priorSteps      sampler steps of the prior, 1–{@value #MAX_STEPS}
+ * @param decoderSteps    sampler steps of the decoder, 1–{@value #MAX_STEPS}
+ * @param eta             DDIM η in [0, 1] (0 = deterministic); only 0 with another sampler
  * @param priorGuidance   classifier-free guidance scale of the prior, 0–{@value #MAX_GUIDANCE}
  * @param decoderGuidance classifier-free guidance scale of the decoder, 0–{@value #MAX_GUIDANCE}
+ * @param sampler         the sampler of both stages, {@code ddim} (the default) or {@code dpmpp-2m}
+ *                        ({@link SamplerKind}); η above 0 needs {@code ddim}. Written only when it is not the
+ *                        default, so a DDIM request reads the same to builds that predate the field
  * @param submittedAt     ISO-8601 instant
  * @param idempotencyKey  the client's Idempotency-Key, if any
  */
@@ -34,6 +39,7 @@ public record GenerationRequest(
         Double eta,
         Double priorGuidance,
         Double decoderGuidance,
+        @JsonInclude(value = JsonInclude.Include.CUSTOM, valueFilter = DefaultSampler.class) String sampler,
         String submittedAt,
         String idempotencyKey) {
 
@@ -48,6 +54,10 @@ public record GenerationRequest(
     public static final double DEFAULT_PRIOR_GUIDANCE = 2.0;
     public static final double DEFAULT_DECODER_GUIDANCE = 5.0;
     public static final int MAX_IDEMPOTENCY_KEY_CHARS = 200;
+
+    public static final String DEFAULT_SAMPLER = SamplerKind.DEFAULT.configName();
+    /** An unknown sampler name is echoed in the error only up to this length. */
+    private static final int MAX_SHOWN_SAMPLER_CHARS = 32;
 
     private static final Pattern JOB_ID = Pattern.compile("[A-Za-z0-9._-]{1,64}");
 
@@ -80,6 +90,10 @@ public record GenerationRequest(
         decoderGuidance = decoderGuidance == null ? DEFAULT_DECODER_GUIDANCE : decoderGuidance;
         InvalidMessageException.require(decoderGuidance >= 0.0 && decoderGuidance <= MAX_GUIDANCE,
                 "decoder_guidance", "decoder_guidance must be in [0, " + MAX_GUIDANCE + "], got " + decoderGuidance);
+        sampler = checkSampler(sampler);
+        InvalidMessageException.require(eta == 0.0 || SamplerKind.fromConfigName(sampler).acceptsEta(), "eta",
+                "eta must be 0 with sampler " + sampler + " (it is deterministic; eta applies to "
+                        + SamplerKind.DDIM.configName() + " only), got " + eta);
         submittedAt = submittedAt == null ? Instant.now().toString() : submittedAt;
         checkInstant(submittedAt, "submitted_at");
         InvalidMessageException.require(idempotencyKey == null
@@ -91,21 +105,30 @@ public record GenerationRequest(
     /** A request as the gateway builds it; null parameters take their defaults. */
     public static GenerationRequest of(String jobId, String prompt, Integer n, Long seed, Integer priorSteps,
                                        Integer decoderSteps, Double eta, Double priorGuidance,
-                                       Double decoderGuidance, Instant submittedAt, String idempotencyKey) {
+                                       Double decoderGuidance, String sampler, Instant submittedAt,
+                                       String idempotencyKey) {
         return new GenerationRequest(SchemaVersions.CURRENT, jobId, prompt, n, seed, priorSteps, decoderSteps, eta,
-                priorGuidance, decoderGuidance, submittedAt.toString(), idempotencyKey);
+                priorGuidance, decoderGuidance, sampler, submittedAt.toString(), idempotencyKey);
+    }
+
+    /** A request with the default sampler. */
+    public static GenerationRequest of(String jobId, String prompt, Integer n, Long seed, Integer priorSteps,
+                                       Integer decoderSteps, Double eta, Double priorGuidance,
+                                       Double decoderGuidance, Instant submittedAt, String idempotencyKey) {
+        return of(jobId, prompt, n, seed, priorSteps, decoderSteps, eta, priorGuidance, decoderGuidance, null,
+                submittedAt, idempotencyKey);
     }
 
     /** The same request with another job id (tests and tools). */
     public GenerationRequest withJobId(String newJobId) {
         return new GenerationRequest(schemaVersion, newJobId, prompt, n, seed, priorSteps, decoderSteps, eta,
-                priorGuidance, decoderGuidance, submittedAt, idempotencyKey);
+                priorGuidance, decoderGuidance, sampler, submittedAt, idempotencyKey);
     }
 
     /** The same request submitted at another instant (a Kafka submission without {@code submitted_at}). */
     public GenerationRequest withSubmittedAt(Instant at) {
         return new GenerationRequest(schemaVersion, jobId, prompt, n, seed, priorSteps, decoderSteps, eta,
-                priorGuidance, decoderGuidance, at.toString(), idempotencyKey);
+                priorGuidance, decoderGuidance, sampler, at.toString(), idempotencyKey);
     }
 
     /** True when both ask for the same images (everything but the job id, timestamps and key). */
@@ -113,7 +136,7 @@ public record GenerationRequest(
         return prompt.equals(other.prompt) && n.equals(other.n) && seed.equals(other.seed)
                 && priorSteps.equals(other.priorSteps) && decoderSteps.equals(other.decoderSteps)
                 && eta.equals(other.eta) && priorGuidance.equals(other.priorGuidance)
-                && decoderGuidance.equals(other.decoderGuidance);
+                && decoderGuidance.equals(other.decoderGuidance) && sampler.equals(other.sampler);
     }
 
     public Instant submittedInstant() {
@@ -128,6 +151,33 @@ public record GenerationRequest(
             h *= 0x100000001b3L;
         }
         return h & Long.MAX_VALUE;
+    }
+
+    /** The sampler's canonical name; an absent one is the default. */
+    private static String checkSampler(String sampler) {
+        if (sampler == null) {
+            return DEFAULT_SAMPLER;
+        }
+        try {
+            return SamplerKind.fromConfigName(sampler).configName();
+        } catch (IllegalArgumentException e) {
+            String shown = sampler.length() <= MAX_SHOWN_SAMPLER_CHARS ? "'" + sampler + "'" : "a longer string";
+            throw new InvalidMessageException("sampler", "sampler must be one of " + SamplerKind.names()
+                    + ", got " + shown);
+        }
+    }
+
+    /** Jackson's filter that leaves the default sampler out of the JSON (true = leave out). */
+    static final class DefaultSampler {
+        @Override
+        public boolean equals(Object value) {
+            return DEFAULT_SAMPLER.equals(value);
+        }
+
+        @Override
+        public int hashCode() {
+            return DEFAULT_SAMPLER.hashCode();
+        }
     }
 
     static void checkInstant(String value, String field) {

@@ -11,6 +11,8 @@ import dalle2.djl.DjlRuntime;
 import dalle2.sampling.DdimSampler;
 import dalle2.sampling.Denoiser;
 import dalle2.sampling.NoiseScheduler;
+import dalle2.sampling.Sampler;
+import dalle2.sampling.SamplerKind;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -155,14 +157,22 @@ public final class Decoder implements Denoiser {
      * @return images (B, C, S, S) in [−1, 1]
      */
     public NDArray sample(NDArray imageEmbeddings, int steps, float eta, float guidance, long[] seeds,
-                          DdimSampler.Progress progress) {
+                          Sampler.Progress progress) {
+        return sample(imageEmbeddings, SamplerKind.DDIM, steps, eta, guidance, seeds, progress);
+    }
+
+    /** Draws images with the given sampler; every sampler clamps x̂₀ to [−1, 1]. */
+    public NDArray sample(NDArray imageEmbeddings, SamplerKind kind, int steps, float eta, float guidance,
+                          long[] seeds, Sampler.Progress progress) {
         Shape shape = imageEmbeddings.getShape();
         if (shape.dimension() != 2 || shape.get(1) != config.conditionDim()) {
             throw new IllegalArgumentException("the decoder needs image embeddings of shape (B, "
                     + config.conditionDim() + "), got " + shape);
         }
-        return DjlRuntime.withoutGradients(() -> sampler.sample(this, imageEmbeddings, imageShape(), steps, eta, guidance,
-                seeds, progress));
+        Sampler chosen = kind == SamplerKind.DDIM ? sampler
+                : kind.create(scheduler, config.predictionType(), CLIP_SAMPLE);
+        return DjlRuntime.withoutGradients(() -> chosen.sample(this, imageEmbeddings, imageShape(), steps, eta,
+                guidance, seeds, progress));
     }
 
     /**

@@ -11,6 +11,8 @@ import dalle2.sampling.DdimSampler;
 import dalle2.sampling.Denoiser;
 import dalle2.sampling.NoiseScheduler;
 import dalle2.sampling.PredictionType;
+import dalle2.sampling.Sampler;
+import dalle2.sampling.SamplerKind;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -28,7 +30,7 @@ import java.util.Random;
  * Nothing clips x̂₀ during sampling: embeddings have no fixed range the way pixels do.
  *
  * <p>{@link #predict} is one evaluation of the network in diffusion space (scaled x_t and condition), as the
- * {@link DdimSampler} needs it. The training loss is the MSE between the network output and its target (x₀ or
+ * {@link Sampler} needs it. The training loss is the MSE between the network output and its target (x₀ or
  * ε per config), with the text replaced by the learned null embedding at rate {@code conditioning_dropout}
  * for classifier-free guidance.
  *
@@ -43,7 +45,7 @@ public final class Prior implements Denoiser, AutoCloseable {
     private final NDManager manager;
     private final PriorTransformer network;
     private final NoiseScheduler scheduler;
-    private final DdimSampler sampler;
+    private final DdimSampler ddim;
     private final ParameterStore inference;
 
     private Prior(PriorConfig config, NDManager parent) {
@@ -52,7 +54,7 @@ public final class Prior implements Denoiser, AutoCloseable {
         this.network = new PriorTransformer(config);
         network.initialize(manager);
         this.scheduler = config.noiseScheduler();
-        this.sampler = new DdimSampler(scheduler, config.predictionType(), 0f);
+        this.ddim = new DdimSampler(scheduler, config.predictionType(), 0f);
         this.inference = new ParameterStore(manager, false);
     }
 
@@ -137,12 +139,19 @@ public final class Prior implements Denoiser, AutoCloseable {
      * @return unit CLIP image embeddings (B, D)
      */
     public NDArray sample(NDArray textEmbeddings, int steps, float eta, float guidance, long[] seeds) {
-        return sample(textEmbeddings, steps, eta, guidance, seeds, DdimSampler.Progress.NONE);
+        return sample(textEmbeddings, steps, eta, guidance, seeds, Sampler.Progress.NONE);
     }
 
     public NDArray sample(NDArray textEmbeddings, int steps, float eta, float guidance, long[] seeds,
-                          DdimSampler.Progress progress) {
+                          Sampler.Progress progress) {
+        return sample(textEmbeddings, SamplerKind.DDIM, steps, eta, guidance, seeds, progress);
+    }
+
+    /** Samples with the given sampler (x̂₀ is never clamped: embeddings have no fixed range). */
+    public NDArray sample(NDArray textEmbeddings, SamplerKind kind, int steps, float eta, float guidance, long[] seeds,
+                          Sampler.Progress progress) {
         checkEmbeddings("textEmbeddings", textEmbeddings);
+        Sampler sampler = kind == SamplerKind.DDIM ? ddim : kind.create(scheduler, config.predictionType(), 0f);
         NDManager caller = textEmbeddings.getManager();
         try (NDManager scope = caller.newSubManager()) {
             NDArray condition = textEmbeddings.mul(embeddingScale());                     // (B, D), scaled

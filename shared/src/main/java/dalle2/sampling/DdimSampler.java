@@ -1,7 +1,6 @@
 package dalle2.sampling;
 
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 
 /**
@@ -17,13 +16,14 @@ import ai.djl.ndarray.types.Shape;
  * η = 0 is deterministic; η = 1 is DDPM's ancestral sampler. The noise z of each sample comes from its own
  * stream ({@link NoiseStreams}), so results do not depend on batch composition.
  */
-public final class DdimSampler {
+public final class DdimSampler implements Sampler {
 
-    /** Receives progress: {@code done} of {@code total} network steps finished. */
+    /**
+     * Receives progress: {@code done} of {@code total} network steps finished. The workers' name for
+     * {@link Sampler.Progress}, which every sampler accepts.
+     */
     @FunctionalInterface
-    public interface Progress {
-        void onStep(int done, int total);
-
+    public interface Progress extends Sampler.Progress {
         Progress NONE = (done, total) -> { };
     }
 
@@ -41,24 +41,9 @@ public final class DdimSampler {
         this.clipSample = clipSample;
     }
 
+    @Override
     public NoiseScheduler scheduler() {
         return scheduler;
-    }
-
-    /**
-     * The timesteps visited, from noisiest to cleanest: evenly spaced and always starting at T−1
-     * ("trailing" spacing, Lin et al. 2024, table 2), so sampling starts from pure noise as training saw it.
-     */
-    public int[] timesteps(int steps) {
-        int total = scheduler.timesteps();
-        if (steps < 1 || steps > total) {
-            throw new IllegalArgumentException("steps must be in 1.." + total + ", got " + steps);
-        }
-        int[] ts = new int[steps];
-        for (int i = 0; i < steps; i++) {
-            ts[i] = (int) Math.round(total - i * (double) total / steps) - 1;
-        }
-        return ts;
     }
 
     public NDArray sample(Denoiser model, NDArray condition, Shape sampleShape, int steps, float eta,
@@ -69,64 +54,26 @@ public final class DdimSampler {
     /**
      * Runs the full reverse process from x_{T−1} ~ N(0, I).
      *
-     * @param condition   shape (B, D); the result lives in its manager
-     * @param sampleShape shape of one sample, without the batch dimension
-     * @param eta         0 (deterministic) … 1 (DDPM)
-     * @param guidance    classifier-free guidance scale; 1 = conditional only (one pass per step)
-     * @param seeds       one per sample (B)
+     * @param eta 0 (deterministic) … 1 (DDPM)
      */
+    @Override
     public NDArray sample(Denoiser model, NDArray condition, Shape sampleShape, int steps, float eta,
-                          float guidance, long[] seeds, Progress progress) {
-        long batch = condition.getShape().get(0);
-        if (seeds.length != batch) {
-            throw new IllegalArgumentException("need one seed per sample: " + seeds.length + " seeds for " + batch);
-        }
+                          float guidance, long[] seeds, Sampler.Progress progress) {
+        StepLoop.checkSeeds(condition, seeds);
         if (!(eta >= 0f && eta <= 1f)) {
             throw new IllegalArgumentException("eta must be in [0, 1], got " + eta);
         }
-        if (!(guidance >= 0f) || Float.isInfinite(guidance)) {
-            throw new IllegalArgumentException("guidance must be >= 0, got " + guidance);
-        }
-        NDManager scope = condition.getManager();
+        GuidedDenoiser guided = new GuidedDenoiser(model, guidance);
         NoiseStreams noise = new NoiseStreams(seeds);
         int[] ts = timesteps(steps);
-        NDArray x = noise.next(scope, sampleShape);
-        for (int i = 0; i < ts.length; i++) {
+        NDArray start = noise.next(condition.getManager(), sampleShape);
+        return StepLoop.run(condition, start, ts.length, (i, x, cond) -> {
             int t = ts[i];
             int tPrev = i + 1 < ts.length ? ts[i + 1] : -1;
-            // a manager per step frees the network's intermediates and the previous x_t (CONTRIBUTING.md)
-            try (NDManager step = scope.newSubManager()) {
-                x.attach(step);
-                NDArray cond = condition.duplicate();
-                cond.attach(step);
-                NDArray output = guidedPrediction(model, x, cond, t, guidance);
-                NDArray z = eta > 0f ? noise.next(step, sampleShape) : null;
-                NDArray next = update(x, output, t, tPrev, eta, z);
-                next.attach(scope);
-                x = next;
-            }
-            progress.onStep(i + 1, ts.length);
-        }
-        return x;
-    }
-
-    private NDArray guidedPrediction(Denoiser model, NDArray x, NDArray condition, int t, float guidance) {
-        NDManager manager = x.getManager();
-        long batch = x.getShape().get(0);
-        if (guidance == 1f) {
-            NDArray timesteps = manager.full(new Shape(batch), (long) t);
-            return model.predict(x, timesteps, condition, manager.ones(new Shape(batch)));
-        }
-        // conditional and unconditional passes in one batch of 2B (Ho and Salimans 2022, algorithm 2)
-        NDArray both = x.concat(x);
-        NDArray timesteps = manager.full(new Shape(2 * batch), (long) t);
-        NDArray conditions = condition.concat(condition);
-        NDArray keep = manager.ones(new Shape(batch)).concat(manager.zeros(new Shape(batch)));
-        NDArray out = model.predict(both, timesteps, conditions, keep);
-        NDArray conditional = out.get("0:" + batch);
-        NDArray unconditional = out.get(batch + ":");
-        // ε̃ = ε_∅ + w·(ε_c − ε_∅)
-        return unconditional.add(conditional.sub(unconditional).mul(guidance));
+            NDArray output = guided.predict(x, cond, t);
+            NDArray z = eta > 0f ? noise.next(x.getManager(), sampleShape) : null;
+            return update(x, output, t, tPrev, eta, z);
+        }, progress);
     }
 
     /** One DDIM step from x_t to x_t′ given the network output; t′ = −1 means "to x₀". */

@@ -36,6 +36,35 @@ class MessagesTest {
     }
 
     @Test
+    void theSamplerRoundTripsAndIsLeftOutOfTheJsonWhenItIsTheDefault() {
+        GenerationRequest dpm = GenerationRequest.of("job-2", "a red cube", 1, 42L, 20, 15, 0.0, 2.0, 3.0, "dpmpp-2m",
+                Instant.parse("2026-11-27T10:00:00Z"), null);
+        String dpmJson = new String(Messages.encode(dpm), StandardCharsets.UTF_8);
+        assertTrue(dpmJson.contains("\"sampler\":\"dpmpp-2m\""), dpmJson);
+        assertEquals(dpm, Messages.decode(utf8(dpmJson), GenerationRequest.class));
+
+        GenerationRequest ddim = request("job-3", 1);
+        assertEquals("ddim", ddim.sampler());
+        String ddimJson = new String(Messages.encode(ddim), StandardCharsets.UTF_8);
+        // a reader built before the field refuses unknown fields: a DDIM request must not carry it
+        assertFalse(ddimJson.contains("sampler"), ddimJson);
+        assertEquals(ddim, Messages.decode(utf8(ddimJson), GenerationRequest.class));
+        assertFalse(ddim.sameParameters(dpm.withJobId("job-3")));
+    }
+
+    @Test
+    void aRecordWrittenBeforeTheSamplerFieldDecodesAsDdimAndNamesAreCanonical() {
+        GenerationRequest old = Messages.decode(utf8("{\"schema_version\":1,\"job_id\":\"old-1\",\"prompt\":\"cat\","
+                + "\"n\":2,\"seed\":5,\"prior_steps\":64,\"decoder_steps\":50,\"eta\":0.3,\"prior_guidance\":2.0,"
+                + "\"decoder_guidance\":5.0,\"submitted_at\":\"2026-11-27T10:00:00Z\"}"), GenerationRequest.class);
+        assertEquals(GenerationRequest.DEFAULT_SAMPLER, old.sampler());
+        assertEquals(0.3, old.eta());
+        GenerationRequest upper = Messages.decode(utf8("{\"job_id\":\"j\",\"prompt\":\"p\",\"sampler\":\"DPMPP-2M\"}"),
+                GenerationRequest.class);
+        assertEquals("dpmpp-2m", upper.sampler());
+    }
+
+    @Test
     void aMinimalKafkaSubmissionGetsDefaultsAndASeedDerivedFromItsJobId() {
         GenerationRequest a = Messages.decode(utf8("{\"job_id\":\"client-7\",\"prompt\":\"cat\"}"), GenerationRequest.class);
         GenerationRequest b = Messages.decode(utf8("{\"job_id\":\"client-7\",\"prompt\":\"cat\"}"), GenerationRequest.class);
@@ -68,6 +97,10 @@ class MessagesTest {
             "{\"job_id\":\"../x\",\"prompt\":\"p\"}|job_id",
             "{\"job_id\":\"j\",\"prompt\":\"p\",\"schema_version\":2}|schema_version",
             "{\"job_id\":\"j\",\"prompt\":\"p\",\"submitted_at\":\"yesterday\"}|submitted_at",
+            "{\"job_id\":\"j\",\"prompt\":\"p\",\"sampler\":\"euler\"}|sampler",
+            "{\"job_id\":\"j\",\"prompt\":\"p\",\"sampler\":\"\"}|sampler",
+            "{\"job_id\":\"j\",\"prompt\":\"p\",\"sampler\":2}|sampler",
+            "{\"job_id\":\"j\",\"prompt\":\"p\",\"sampler\":\"dpmpp-2m\",\"eta\":0.5}|eta",
     })
     void invalidRequestsAreRefusedNamingTheField(String json, String field) {
         InvalidMessageException e = assertThrows(InvalidMessageException.class,

@@ -1,0 +1,21 @@
+package dalle2.cli;
+
+import dalle2.sampling.SamplerKind;
+import picocli.CommandLine.ITypeConverter;
+import picocli.CommandLine.TypeConversionException;
+
+/** Reads {@code --sampler ddim|dpmpp-2m} by the names the API uses (picocli would expect DDIM, DPMPP_2M). */
+final class SamplerOption implements ITypeConverter<SamplerKind> {
+
+    static final String DESCRIPTION = "sampler of both stages: ddim or dpmpp-2m (DPM-Solver++(2M), deterministic, "
+            + "eta must be 0)";
+
+    @Override
+    public SamplerKind convert(String value) {
+        try {
+            return SamplerKind.fromConfigName(value);
+        } catch (IllegalArgumentException e) {
+            throw new TypeConversionException(e.getMessage());
+        }
+    }
+}
