@@ -176,7 +176,7 @@ public final class FashionClassifierTrainer {
                                    Accuracy test, String command, String machine) {
         StringBuilder md = new StringBuilder();
         md.append("# Fashion-MNIST evaluation classifier\n\n");
-        md.append("Labels generated images and embeds them for the Fréchet distance (see EVALUATION.md). Trained in this\n"
+        md.append("Labels generated images and embeds them for the Fréchet distance (see trained_models/EVALUATION.md). Trained in this\n"
                 + "project on the real Fashion-MNIST training split (Xiao, Rasul, Vollgraf 2017; Debian `dataset-fashion-mnist`),\n"
                 + "evaluated on the official test split, which it never saw.\n\n");
         md.append("## Model\n\n");
