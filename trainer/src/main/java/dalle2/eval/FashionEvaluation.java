@@ -47,9 +47,11 @@ public final class FashionEvaluation {
      * @param mostCommonLabel    the label the classifier gave most often to the generated images
      * @param real               real reference images of the class (A)
      * @param realCorrect        of those, how many the classifier labels correctly
+     * @param generatedPixels    brightness of the generated images
+     * @param realPixels         brightness of the real reference images
      */
     public record ClassResult(int label, String prompt, int generated, int labelledAsPrompted, int mostCommonLabel,
-                              int real, int realCorrect) {
+                              int real, int realCorrect, PixelStatistics generatedPixels, PixelStatistics realPixels) {
 
         public String className() {
             return FashionMnistDataset.CLASSES.get(label);
@@ -97,12 +99,15 @@ public final class FashionEvaluation {
         /** A Markdown table for model cards and the README. */
         public String toMarkdown() {
             StringBuilder md = new StringBuilder();
-            md.append("| class | prompt | generated | labelled as the prompted class | most common label | real test images labelled correctly |\n");
-            md.append("|---|---|---:|---:|---|---:|\n");
+            md.append("| class | prompt | generated | labelled as the prompted class | most common label | real test images labelled correctly"
+                    + " | mean pixel, generated / real | pixels > " + PixelStatistics.BRIGHT + ", generated / real |\n");
+            md.append("|---|---|---:|---:|---|---:|---:|---:|\n");
             for (ClassResult c : classes) {
-                md.append(String.format(Locale.ROOT, "| %s | %s | %d | %.1f%% | %s | %.1f%% |%n", c.className(), c.prompt(),
-                        c.generated(), 100 * c.accuracy(), FashionMnistDataset.CLASSES.get(c.mostCommonLabel()),
-                        100 * c.realAccuracy()));
+                md.append(String.format(Locale.ROOT, "| %s | %s | %d | %.1f%% | %s | %.1f%% | %.3f / %.3f | %.1f%% / %.1f%% |%n",
+                        c.className(), c.prompt(), c.generated(), 100 * c.accuracy(),
+                        FashionMnistDataset.CLASSES.get(c.mostCommonLabel()), 100 * c.realAccuracy(),
+                        c.generatedPixels().mean(), c.realPixels().mean(), 100 * c.generatedPixels().brightShare(),
+                        100 * c.realPixels().brightShare()));
             }
             md.append(String.format(Locale.ROOT, "| **all** | | %d | **%.1f%%** | | %.1f%% |%n%n",
                     classes.stream().mapToInt(ClassResult::generated).sum(), 100 * accuracy(), 100 * realAccuracy()));
@@ -171,7 +176,8 @@ public final class FashionEvaluation {
             for (int label : real.labels()) {
                 realCorrect += label == c ? 1 : 0;
             }
-            results.add(new ClassResult(c, prompt, perClass, counts[c], mostCommon, perClass, realCorrect));
+            results.add(new ClassResult(c, prompt, perClass, counts[c], mostCommon, perClass, realCorrect,
+                    PixelStatistics.of(generated.subList(0, perClass)), PixelStatistics.of(reference.get(c))));
         }
         double[][] a = referenceFeatures.toArray(double[][]::new);
         double distance = FrechetDistance.between(generatedFeatures.toArray(double[][]::new), a);

@@ -81,6 +81,11 @@ class FashionEvaluationTest {
                     result.accuracy() + " vs real " + result.realAccuracy());
             assertTrue(result.frechetDistance() < 2 * result.frechetFloor(),
                     result.frechetDistance() + " vs floor " + result.frechetFloor());
+            for (FashionEvaluation.ClassResult c : result.classes()) {
+                // other real images of the same class: about as bright as the reference ones
+                assertEquals(c.realPixels().mean(), c.generatedPixels().mean(), 0.05, c.className());
+                assertTrue(c.realPixels().mean() > 0.05 && c.realPixels().mean() < 0.6, c.className());
+            }
         }
     }
 
