@@ -82,24 +82,12 @@ public final class DdimSampler implements Sampler {
         double alphaProdTPrev = scheduler.alphaBar(tPrev);
         double betaProdT = 1.0 - alphaProdT;
 
-        NDArray predOriginalSample;
-        NDArray predEpsilon;
-        switch (prediction) {
-            case EPSILON:
-                predEpsilon = output;
-                predOriginalSample = x.sub(output.mul((float) Math.sqrt(betaProdT))).div((float) Math.sqrt(alphaProdT));
-                break;
-            case SAMPLE:
-                predOriginalSample = output;
-                predEpsilon = x.sub(output.mul((float) Math.sqrt(alphaProdT))).div((float) Math.sqrt(betaProdT));
-                break;
-            case V:
-                predOriginalSample = x.mul((float) Math.sqrt(alphaProdT)).sub(output.mul((float) Math.sqrt(betaProdT)));
-                predEpsilon = x.mul((float) Math.sqrt(betaProdT)).add(output.mul((float) Math.sqrt(alphaProdT)));
-                break;
-            default:
-                throw new IllegalStateException(prediction.toString());
-        }
+        NDArray predOriginalSample = prediction.predictedSample(x, output, alphaProdT);
+        NDArray predEpsilon = switch (prediction) {
+            case EPSILON -> output;
+            case SAMPLE -> x.sub(output.mul((float) Math.sqrt(alphaProdT))).div((float) Math.sqrt(betaProdT));
+            case V -> x.mul((float) Math.sqrt(betaProdT)).add(output.mul((float) Math.sqrt(alphaProdT)));
+        };
         if (clipSample > 0f) {
             predOriginalSample = predOriginalSample.clip(-clipSample, clipSample);
             // keep ε consistent with the clamped x̂₀ so the direction term points at it

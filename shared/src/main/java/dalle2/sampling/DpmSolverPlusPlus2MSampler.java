@@ -82,22 +82,7 @@ public final class DpmSolverPlusPlus2MSampler implements Sampler {
 
     /** x̂₀ from the guided network output at timestep s, clamped for pixels. */
     NDArray dataPrediction(NDArray x, NDArray output, int s) {
-        double alpha = Math.sqrt(scheduler.alphaBar(s));
-        double sigma = Math.sqrt(1.0 - scheduler.alphaBar(s));
-        NDArray data;
-        switch (prediction) {
-            case EPSILON:
-                data = x.sub(output.mul((float) sigma)).div((float) alpha);
-                break;
-            case SAMPLE:
-                data = output;
-                break;
-            case V:
-                data = x.mul((float) alpha).sub(output.mul((float) sigma));
-                break;
-            default:
-                throw new IllegalStateException(prediction.toString());
-        }
+        NDArray data = prediction.predictedSample(x, output, scheduler.alphaBar(s));
         return clipSample > 0f ? data.clip(-clipSample, clipSample) : data;
     }
 
