@@ -95,7 +95,7 @@ public final class BenchCommand implements Callable<Integer> {
             double peak = Measurements.matmulPeakGflops(manager, 2048, 5);
             System.out.printf(Locale.ROOT, "machine: %d cores, libtorch threads %d; fp32 matmul 2048^2 peak %.1f GFLOP/s; "
                             + "load average %s%n", Runtime.getRuntime().availableProcessors(), threads, peak,
-                    loadAverage());
+                    String.format(Locale.ROOT, "%.2f", Measurements.loadAverage()));
             startTorch(dir, threads);
 
             PriorConfig priorConfig = prior.config();
@@ -111,7 +111,7 @@ public final class BenchCommand implements Callable<Integer> {
                 trainingRow(decoder, manager);
             }
             System.out.printf(Locale.ROOT, "%npeak RSS %.0f MiB; load average %s%n", Measurements.peakRssMib(),
-                    loadAverage());
+                    String.format(Locale.ROOT, "%.2f", Measurements.loadAverage()));
         } finally {
             if (torch != null) {
                 torch.close();
@@ -297,13 +297,5 @@ public final class BenchCommand implements Callable<Integer> {
         List<Double> sorted = new ArrayList<>(values);
         sorted.sort(Double::compare);
         return sorted.get(sorted.size() / 2);
-    }
-
-    private static String loadAverage() {
-        try {
-            return Files.readString(Path.of("/proc/loadavg")).split(" ")[0];
-        } catch (IOException e) {
-            return "?";
-        }
     }
 }

@@ -63,7 +63,7 @@ public final class DataCommand implements Runnable {
                 List<EmojiVendor> emojiVendors = vendors == null ? null : EmojiVendor.parseList(vendors);
                 long t0 = System.nanoTime();
                 DataFetcher.FetchResult result = new DataFetcher(System.out::println).fetch(dataset, dir, emojiVendors);
-                System.out.printf(Locale.ROOT, "fetch took %.1f s (load average %s)%n", (System.nanoTime() - t0) / 1e9, loadAverage());
+                System.out.printf(Locale.ROOT, "fetch took %.1f s (load average %s)%n", (System.nanoTime() - t0) / 1e9, dalle2.cli.bench.Measurements.loadAverages());
                 System.out.println(result.dataset() + " ready in " + result.location());
                 return 0;
             } catch (IllegalArgumentException | DatasetException e) {
@@ -211,7 +211,7 @@ public final class DataCommand implements Runnable {
         public Integer call() {
             try {
                 Path emojiDir = dir.resolve("emoji");
-                System.out.println("load average before: " + loadAverage());
+                System.out.println("load average before: " + dalle2.cli.bench.Measurements.loadAverages());
                 for (EmojiVendor v : EmojiVendor.parseList(vendors)) {
                     if (v.format() != EmojiVendor.Format.SVG) {
                         continue;
@@ -265,22 +265,12 @@ public final class DataCommand implements Runnable {
                         System.out.println("    sheet: " + sheets.resolve(v.id() + ".png"));
                     }
                 }
-                System.out.println("load average after: " + loadAverage());
+                System.out.println("load average after: " + dalle2.cli.bench.Measurements.loadAverages());
                 return 0;
             } catch (IllegalArgumentException | DatasetException | java.io.IOException e) {
                 System.err.println("dalle2 data bench-svg: " + e.getMessage());
                 return 1;
             }
-        }
-    }
-
-    /** The 1-, 5- and 15-minute load averages, for figures taken on a shared machine. */
-    static String loadAverage() {
-        try {
-            String[] parts = java.nio.file.Files.readString(Path.of("/proc/loadavg")).trim().split("\\s+");
-            return parts[0] + " " + parts[1] + " " + parts[2];
-        } catch (java.io.IOException | RuntimeException e) {
-            return "unknown";
         }
     }
 }

@@ -17,7 +17,6 @@ import dalle2.models.ClipEncoder;
 import dalle2.inference.SamplingParams;
 import dalle2.sampling.SamplerKind;
 import java.awt.image.BufferedImage;
-import java.lang.management.ManagementFactory;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -211,7 +210,7 @@ public final class EvalCommand implements Callable<Integer> {
             List<BufferedImage> generated = generation.get();
             nanos += System.nanoTime() - start;
             images += generated.size();
-            double load = ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage();
+            double load = dalle2.cli.bench.Measurements.loadAverage();
             if (load >= 0) {
                 loadSum += load;
                 loadSamples++;

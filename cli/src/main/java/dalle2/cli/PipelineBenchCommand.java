@@ -2,6 +2,7 @@ package dalle2.cli;
 
 import ai.djl.Device;
 import com.fasterxml.jackson.databind.JsonNode;
+import dalle2.cli.bench.Measurements;
 import dalle2.cli.bench.StatusRecorder;
 import dalle2.decoder.DecoderWorker;
 import dalle2.decoder.DeviceChoice;
@@ -25,7 +26,6 @@ import dalle2.sampling.NoiseStreams;
 import dalle2.storage.ObjectStore;
 import java.io.IOException;
 import java.io.PrintWriter;
-import java.lang.management.ManagementFactory;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -167,7 +167,7 @@ public final class PipelineBenchCommand implements Callable<Integer> {
         out = spec.commandLine().getOut();
         figures.clear();
         int cores = Runtime.getRuntime().availableProcessors();
-        double loadAtStart = loadAverage();
+        double loadAtStart = Measurements.loadAverage();
         out.println("dalle2 bench-pipeline, " + ZonedDateTime.now().format(DateTimeFormatter.ISO_OFFSET_DATE_TIME));
         out.println("command: ./dalle2 " + String.join(" ", spec.root().commandLine().getParseResult().originalArgs()));
         out.printf(Locale.ROOT, "machine: %d cores, libtorch %s intra-op / %s inter-op threads, java %s, 1-min load "
@@ -209,7 +209,7 @@ public final class PipelineBenchCommand implements Callable<Integer> {
                 deleteRecursively(data);
             }
         }
-        double loadAtEnd = loadAverage();
+        double loadAtEnd = Measurements.loadAverage();
         figure("machine.load_average_end", loadAtEnd);
         out.printf(Locale.ROOT, "%n1-min load average at the end %.2f on %d cores (this run's own threads included)%n",
                 loadAtEnd, cores);
@@ -610,10 +610,6 @@ public final class PipelineBenchCommand implements Callable<Integer> {
         figures.put(name, value);
     }
 
-    /** The 1-minute load average, or -1 where the system does not tell. */
-    static double loadAverage() {
-        return ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage();
-    }
 
     private void warnIfBusy(double load, int cores) {
         if (load > cores) {

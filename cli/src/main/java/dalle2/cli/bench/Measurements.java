@@ -31,6 +31,21 @@ public final class Measurements {
         }
     }
 
+    /** The 1-minute load average, or −1 where the system does not tell: for figures taken on a shared machine. */
+    public static double loadAverage() {
+        return java.lang.management.ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage();
+    }
+
+    /** The 1-, 5- and 15-minute load averages ("0.80 1.78 2.28"), or "unknown" where /proc is missing. */
+    public static String loadAverages() {
+        try {
+            String[] parts = Files.readString(Path.of("/proc/loadavg")).trim().split("\\s+");
+            return parts[0] + " " + parts[1] + " " + parts[2];
+        } catch (IOException | RuntimeException e) {
+            return "unknown";
+        }
+    }
+
     /** Peak resident set size of this process in MiB (VmHWM), or −1 where /proc is missing. */
     public static double peakRssMib() {
         return statusField("VmHWM:");
