@@ -17,6 +17,8 @@ import dalle2.models.DecoderConfig;
 import dalle2.models.ModelWeights;
 import dalle2.models.Prior;
 import dalle2.models.PriorConfig;
+import dalle2.models.Upsampler;
+import dalle2.models.UpsamplerConfig;
 import dalle2.trainer.ClipTrainingTask;
 import dalle2.trainer.CorpusEmbeddings;
 import dalle2.trainer.DallE2Trainer;
@@ -25,6 +27,7 @@ import dalle2.trainer.PriorTrainingTask;
 import dalle2.trainer.TrainerOptions;
 import dalle2.trainer.TrainingCorpus;
 import dalle2.trainer.TrainingTask;
+import dalle2.trainer.UpsamplerTrainingTask;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -40,13 +43,14 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 /**
- * {@code dalle2 train clip|prior|decoder}: the three trainer worker types. Each run writes its output folder
+ * {@code dalle2 train clip|prior|decoder|upsampler}: the trainer worker types. Each run writes its output folder
  * ({@code checkpoint/}, {@code model/}, {@code losses.csv}, {@code loss.png}, {@code samples/}); {@code --resume}
  * continues a run exactly where its last checkpoint left it.
  */
 @Command(name = "train", mixinStandardHelpOptions = true,
-        description = "Train the CLIP, the prior or the decoder (resumable; checkpoints on SIGTERM).",
-        subcommands = {TrainCommand.Clip.class, TrainCommand.PriorTrainer.class, TrainCommand.DecoderTrainer.class})
+        description = "Train the CLIP, the prior, the decoder or the upsampler (resumable; checkpoints on SIGTERM).",
+        subcommands = {TrainCommand.Clip.class, TrainCommand.PriorTrainer.class, TrainCommand.DecoderTrainer.class,
+                TrainCommand.UpsamplerTrainer.class})
 public final class TrainCommand implements Runnable {
 
     @CommandLine.Spec
@@ -313,6 +317,62 @@ public final class TrainCommand implements Runnable {
                         corpus.sampleTable(common.repeats()), manager), manager);
             } catch (IllegalArgumentException e) {
                 return common.exitOnBadInput("decoder", e);
+            }
+        }
+    }
+
+    @Command(name = "upsampler", mixinStandardHelpOptions = true,
+            description = "Super-resolution U-Net training on random crops: low-resolution image -> full-size image. "
+                    + "--image-size is the output size (default 256 here) and --data defaults to the emoji drawn at 256 px.")
+    static final class UpsamplerTrainer implements Callable<Integer> {
+        static final String DEFAULT_DATA = "emoji;resolution=256";
+        static final int DEFAULT_IMAGE_SIZE = 256;
+
+        @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+        @Mixin Common common = new Common();
+        @Option(names = "--low-res-size", defaultValue = "32", description = "input size: the base decoder's (default: ${DEFAULT-VALUE})")
+        int lowResSize;
+        @Option(names = "--base-channels", defaultValue = "16") int baseChannels;
+        @Option(names = "--channel-mult", split = ",", defaultValue = "1,2,4,8") List<Integer> channelMult;
+        @Option(names = "--blocks", defaultValue = "1") int blocks;
+        @Option(names = "--crop", defaultValue = "64", description = "side of the random training crops (default: ${DEFAULT-VALUE})")
+        int crop;
+        @Option(names = "--max-augmentation-step", defaultValue = "250",
+                description = "training corrupts the low-resolution input to a level s up to this (default: ${DEFAULT-VALUE})")
+        int maxAugmentationStep;
+        @Option(names = "--sampling-augmentation-step", defaultValue = "50",
+                description = "the level s sampling uses, stored in the model's config (default: ${DEFAULT-VALUE})")
+        int samplingAugmentationStep;
+        @Option(names = "--sampling-steps", defaultValue = "10",
+                description = "DDIM steps, stored in the model's config (default: ${DEFAULT-VALUE})")
+        int samplingSteps;
+
+        @Override
+        public Integer call() throws IOException {
+            DjlRuntime.configure();
+            CommandLine.ParseResult parsed = spec.commandLine().getParseResult();
+            if (!parsed.hasMatchedOption("--data")) {
+                common.data = DEFAULT_DATA;
+            }
+            if (!parsed.hasMatchedOption("--image-size")) {
+                common.imageSize = DEFAULT_IMAGE_SIZE;
+            }
+            try (NDManager manager = DjlRuntime.newManager()) {
+                UpsamplerConfig config = runConfig(common.out, "upsampler-config.json",
+                        UpsamplerConfig.of(lowResSize, common.imageSize, baseChannels, channelMult, blocks)
+                                .withMaxAugmentationStep(maxAugmentationStep)
+                                .withSampling(samplingAugmentationStep, samplingSteps),
+                        UpsamplerConfig.class, common.resume);
+                if (crop % config.sizeMultiple() != 0 || crop > config.imageSize()) {
+                    throw new IllegalArgumentException("--crop must be a multiple of " + config.sizeMultiple()
+                            + " up to --image-size " + config.imageSize() + ", got " + crop);
+                }
+                TrainingCorpus corpus = common.corpus();
+                Upsampler upsampler = Upsampler.create(config, manager, common.seed);
+                return run(common, new UpsamplerTrainingTask(upsampler, corpus, corpus.sampleTable(common.repeats()),
+                        crop, manager), manager);
+            } catch (IllegalArgumentException e) {
+                return common.exitOnBadInput("upsampler", e);
             }
         }
     }

@@ -63,6 +63,14 @@ public final class DecoderUNet extends AbstractBlock {
     private final List<Block> zeroInitialised = new ArrayList<>();
 
     public DecoderUNet(DecoderConfig config) {
+        this(config, true);
+    }
+
+    /**
+     * @param middleAttention whether the middle block has its self-attention layer (the decoder's always has);
+     *                        without it, and with no attention resolutions, the network is fully convolutional
+     */
+    public DecoderUNet(DecoderConfig config, boolean middleAttention) {
         super(VERSION);
         this.config = config;
         int e = config.timeEmbedDim();
@@ -88,7 +96,7 @@ public final class DecoderUNet extends AbstractBlock {
                 skipChannels.push(channels);
             }
         }
-        middle.add(addChildBlock("middle_res0", new ResStage(channels, channels, true)));
+        middle.add(addChildBlock("middle_res0", new ResStage(channels, channels, middleAttention)));
         middle.add(addChildBlock("middle_res1", new ResStage(channels, channels, false)));
         // up path mirrors it, consuming the skips in reverse
         for (int level = config.levels() - 1; level >= 0; level--) {

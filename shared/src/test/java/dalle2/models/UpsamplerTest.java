@@ -1,0 +1,148 @@
+package dalle2.models;
+
+import static dalle2.models.DecoderUNetTest.maxDifference;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.nn.Parameter;
+import ai.djl.training.GradientCollector;
+import ai.djl.training.ParameterStore;
+import ai.djl.util.Pair;
+import dalle2.djl.DjlRuntime;
+import dalle2.sampling.Sampler;
+import java.nio.FloatBuffer;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class UpsamplerTest {
+
+    private static final UpsamplerConfig TINY = UpsamplerConfig.tiny();
+
+    @Test
+    void upsamplesToTheOutputSizeInRangeAndDependsOnlyOnEachImagesSeed() {
+        try (NDManager manager = DjlRuntime.newManager()) {
+            Upsampler upsampler = withRandomWeights(Upsampler.create(TINY, manager), 3);
+            NDArray low = manager.randomUniform(-1f, 1f, new Shape(3, 3, 8, 8));
+            NDArray together = upsampler.upsample(low, 4, 20, new long[] {7, 8, 9}, Sampler.Progress.NONE);
+            assertEquals(new Shape(3, 3, 32, 32), together.getShape());
+            assertTrue(together.max().getFloat() <= 1f && together.min().getFloat() >= -1f);
+
+            NDArray alone = upsampler.upsample(low.get("1:2"), 4, 20, new long[] {8}, Sampler.Progress.NONE);
+            assertTrue(maxDifference(alone, together.get("1:2")) < 1e-5f, "an image must not depend on its batch");
+            NDArray again = upsampler.upsample(low.get("1:2"), 4, 20, new long[] {8}, Sampler.Progress.NONE);
+            assertEquals(0f, maxDifference(alone, again));
+            NDArray otherSeed = upsampler.upsample(low.get("1:2"), 4, 20, new long[] {99}, Sampler.Progress.NONE);
+            assertTrue(maxDifference(alone, otherSeed) > 1e-3f);
+        }
+    }
+
+    @Test
+    void theOutputFollowsTheLowResolutionInput() {
+        try (NDManager manager = DjlRuntime.newManager()) {
+            Upsampler upsampler = withRandomWeights(Upsampler.create(TINY, manager), 4);
+            NDArray dark = manager.full(new Shape(1, 3, 8, 8), -0.8f);
+            NDArray light = manager.full(new Shape(1, 3, 8, 8), 0.8f);
+            long[] seed = {1};
+            NDArray fromDark = upsampler.upsample(dark, 4, 0, seed, Sampler.Progress.NONE);
+            NDArray fromLight = upsampler.upsample(light, 4, 0, seed, Sampler.Progress.NONE);
+            assertTrue(maxDifference(fromDark, fromLight) > 1e-3f, "the conditioning must reach the output");
+        }
+    }
+
+    @Test
+    void areaDownsamplingAveragesBlocksAndBicubicKeepsAConstantImage() {
+        try (NDManager manager = DjlRuntime.newManager()) {
+            NDArray image = manager.arange(16f).reshape(1, 1, 4, 4);
+            NDArray down = Upsampler.downsample(image, 2);
+            assertEquals(List.of(2.5f, 4.5f, 10.5f, 12.5f), boxed(down.toFloatArray()));
+            NDArray constant = manager.full(new Shape(1, 3, 8, 8), 0.25f);
+            assertTrue(maxDifference(Upsampler.bicubic(constant, 32), manager.full(new Shape(1, 3, 32, 32), 0.25f)) < 1e-6f);
+        }
+    }
+
+    @Test
+    void theCropLossIsReproducibleFromTheRandomStreamAndTrains() {
+        try (NDManager manager = DjlRuntime.newManager()) {
+            Upsampler upsampler = Upsampler.create(TINY, manager, 1);
+            NDArray images = manager.randomUniform(-1f, 1f, new Shape(4, 3, 32, 32));
+            ParameterStore ps = new ParameterStore(manager, false);
+            float first = upsampler.loss(ps, images, 16, new Random(5)).getFloat();
+            float second = upsampler.loss(ps, images, 16, new Random(5)).getFloat();
+            assertEquals(first, second);
+            assertTrue(Float.isFinite(first) && first > 0);
+
+            try (GradientCollector collector = ai.djl.engine.Engine.getInstance().newGradientCollector()) {
+                collector.backward(upsampler.loss(ps, images, 16, new Random(6)));
+            }
+            boolean someGradient = false;
+            for (Pair<String, Parameter> p : upsampler.parameters()) {
+                NDArray gradient = p.getValue().getArray().getGradient();
+                someGradient |= gradient.abs().sum().getFloat() > 0;
+            }
+            assertTrue(someGradient);
+        }
+    }
+
+    @Test
+    void refusesInputsOfTheWrongSizeAndCropsThatDoNotFitTheLevels() {
+        try (NDManager manager = DjlRuntime.newManager()) {
+            Upsampler upsampler = Upsampler.create(TINY, manager);
+            NDArray wrong = manager.zeros(new Shape(1, 3, 16, 16));
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> upsampler.upsample(wrong, new long[] {1}, Sampler.Progress.NONE));
+            assertTrue(e.getMessage().contains("(B, 3, 8, 8)"), e.getMessage());
+            NDArray images = manager.zeros(new Shape(1, 3, 32, 32));
+            assertThrows(IllegalArgumentException.class,
+                    () -> upsampler.loss(new ParameterStore(manager, false), images, 15, new Random(1)));
+        }
+        assertThrows(IllegalArgumentException.class, () -> UpsamplerConfig.of(32, 48, 16, List.of(1, 2), 1));
+    }
+
+    @Test
+    void savesAndLoadsExactlyAndRefusesADecoderFolder(@TempDir Path dir) {
+        try (NDManager manager = DjlRuntime.newManager()) {
+            Upsampler upsampler = withRandomWeights(Upsampler.create(TINY, manager), 8);
+            upsampler.save(dir.resolve("up"));
+            Upsampler loaded = Upsampler.load(dir.resolve("up"), manager);
+            assertEquals(TINY, loaded.config());
+            NDArray low = manager.randomUniform(-1f, 1f, new Shape(1, 3, 8, 8));
+            assertEquals(0f, maxDifference(upsampler.upsample(low, new long[] {2}, Sampler.Progress.NONE),
+                    loaded.upsample(low, new long[] {2}, Sampler.Progress.NONE)));
+
+            Decoder.create(DecoderConfig.tiny(), manager).save(dir.resolve("decoder"));
+            Exception e = assertThrows(IllegalArgumentException.class, () -> Upsampler.load(dir.resolve("decoder"), manager));
+            assertTrue(e.getMessage().contains("type \"decoder\", not an upsampler"), e.getMessage());
+        }
+    }
+
+    /** Fresh networks output 0 (zero-initialised residual ends); tests need one that does something. */
+    private static Upsampler withRandomWeights(Upsampler upsampler, long seed) {
+        Random random = new Random(seed);
+        for (Pair<String, Parameter> p : upsampler.parameters()) {
+            NDArray array = p.getValue().getArray();
+            Shape shape = array.getShape();
+            double scale = shape.dimension() >= 2 ? 1.0 / Math.sqrt(shape.size() / shape.get(0)) : 0.1;
+            float[] values = array.toFloatArray();
+            for (int i = 0; i < values.length; i++) {
+                values[i] += (float) (random.nextGaussian() * scale);
+            }
+            array.set(FloatBuffer.wrap(values));
+        }
+        return upsampler;
+    }
+
+    private static List<Float> boxed(float[] values) {
+        Float[] out = new Float[values.length];
+        for (int i = 0; i < values.length; i++) {
+            out[i] = values[i];
+        }
+        return List.of(out);
+    }
+}
