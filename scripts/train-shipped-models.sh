@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Trains the models the product ships with, from the real data, on this machine's CPU, then evaluates them
-# and copies them into trained_models/. About 3 hours on 2 cores. Resumable: every stage checkpoints (also on
+# and copies them into trained_models/. About 4 hours on 2 cores. Resumable: every stage checkpoints (also on
 # Ctrl-C / SIGTERM) and this script skips or continues what is done, so just run it again after a stop.
 #
 #   scripts/train-shipped-models.sh            # RUNS=runs DATA=data by default
@@ -13,6 +13,7 @@ data="${DATA:-$root/data}"
 clip_steps="${CLIP_STEPS:-1000}"
 prior_steps="${PRIOR_STEPS:-1500}"
 decoder_steps="${DECODER_STEPS:-9000}"
+upsampler_steps="${UPSAMPLER_STEPS:-4000}"
 
 # a native crash of libtorch must cost at most one checkpoint interval, not the run
 retry() {
@@ -24,7 +25,7 @@ retry() {
   return 1
 }
 
-./dalle2 data fetch emoji --vendors google,twitter --dir "$data"   # what the shipped models were trained on
+./dalle2 data fetch emoji --dir "$data"   # google, twitter (64 px) for the base models; fluent, twemoji, openmoji (SVG) at 256
 ./dalle2 data fetch fashion-mnist --dir "$data"
 
 retry ./dalle2 train clip --data-dir "$data" --out "$runs/clip" --steps "$clip_steps" \
@@ -39,7 +40,12 @@ retry ./dalle2 train decoder --data-dir "$data" --clip "$runs/clip/model" --embe
   --base-channels 32 --channel-mult 1,2,2 --blocks 1 --attention 8 --condition-scale 16 --scale-shift \
   --checkpoint-every 250 --log-interval 50 --sample-every 1000 --resume
 
-for model in clip prior decoder; do
+# the 32 -> 256 super-resolution stage, on random 64 px crops of the emoji drawn at 256 px (openmoji held out)
+retry ./dalle2 train upsampler --data-dir "$data" --out "$runs/upsampler" --steps "$upsampler_steps" --batch-size 16 \
+  --crop 64 --lr 3e-4 --min-lr 3e-5 --warmup 200 --base-channels 16 --channel-mult 1,2,4,8 --blocks 1 \
+  --checkpoint-every 250 --log-interval 50 --sample-every 500 --resume
+
+for model in clip prior decoder upsampler; do
   rm -rf "trained_models/$model.new"
   cp -r "$runs/$model/model" "trained_models/$model.new"
   rm -rf "trained_models/$model"
