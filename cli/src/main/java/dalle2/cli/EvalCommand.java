@@ -14,7 +14,11 @@ import dalle2.eval.FashionEvaluation;
 import dalle2.eval.RetrievalEvaluation;
 import dalle2.eval.UpsamplerEvaluation;
 import dalle2.models.Upsampler;
+import dalle2.inference.ContactSheet;
 import dalle2.inference.DallE2;
+import dalle2.inference.ImageTensors;
+import dalle2.sampling.NoiseStreams;
+import dalle2.sampling.Sampler;
 import dalle2.models.ClipEncoder;
 import dalle2.inference.SamplingParams;
 import dalle2.sampling.SamplerKind;
@@ -73,12 +77,12 @@ public final class EvalCommand implements Callable<Integer> {
             + "diagnostics (prior alone, decoder alone); 0 skips them (default: ${DEFAULT-VALUE})") int stagePerClass;
 
     /** Parts of the report; each can be run alone (e.g. to compare sampler settings on the stages only). */
-    enum Section { clip, emoji, fashion, stages, upsampler }
+    enum Section { clip, emoji, fashion, stages, upsampler, cascade }
 
     @Option(names = "--upsampler-images", defaultValue = "48", description = "held-out 256 px emoji per set (held-out "
             + "vendor, held-out names) for the upsampler section (default: ${DEFAULT-VALUE})") int upsamplerImages;
 
-    @Option(names = "--sections", split = ",", defaultValue = "clip,emoji,fashion,stages,upsampler",
+    @Option(names = "--sections", split = ",", defaultValue = "clip,emoji,fashion,stages,upsampler,cascade",
             description = "which parts to run, of ${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE})")
     Set<Section> sections;
 
@@ -90,10 +94,12 @@ public final class EvalCommand implements Callable<Integer> {
         if (stagePerClass <= 0) {
             sections.remove(Section.stages);
         }
-        if (sections.contains(Section.upsampler)
+        if ((sections.contains(Section.upsampler) || sections.contains(Section.cascade))
                 && !Files.isDirectory(ModelFactory.resolve(models).resolve(UPSAMPLER_DIR))) {
             sections.remove(Section.upsampler);
-            System.err.println("eval: no " + UPSAMPLER_DIR + "/ model in " + models + ": skipping the upsampler section");
+            sections.remove(Section.cascade);
+            System.err.println("eval: no " + UPSAMPLER_DIR + "/ model in " + models
+                    + ": skipping the upsampler and cascade sections");
         }
         boolean generates = sections.stream().anyMatch(s -> s != Section.clip && s != Section.upsampler);
         StringBuilder report = new StringBuilder();
@@ -114,7 +120,8 @@ public final class EvalCommand implements Callable<Integer> {
             int size = clip.config().imageSize();
             ImageCaptionDataset fashionTest = DatasetSpec.parse("fashion-mnist-test").open(dataDir, DatasetOptions.of(size));
             // only the sections that use emoji need its data
-            boolean usesEmoji = sections.contains(Section.clip) || sections.contains(Section.emoji);
+            boolean usesEmoji = sections.contains(Section.clip) || sections.contains(Section.emoji)
+                    || sections.contains(Section.cascade);
             ImageCaptionDataset emoji = usesEmoji
                     ? DatasetSpec.parse("emoji-google").open(dataDir, DatasetOptions.of(size)) : null;
             List<LoadedItem> heldOut = usesEmoji ? emoji.heldOut(HeldOutSplit.DEFAULT).loadAll() : List.of();
@@ -163,6 +170,14 @@ public final class EvalCommand implements Callable<Integer> {
             }
             if (sections.contains(Section.upsampler)) {
                 report.append(upsamplerSection(clip, manager));
+            }
+            if (sections.contains(Section.cascade)) {
+                List<ImageCaptionItem> heldIn = new ArrayList<>(emoji.heldIn(HeldOutSplit.DEFAULT).shuffled(seed).items());
+                List<String> heldInNames = heldIn.subList(0, Math.min(emojiPrompts, heldIn.size())).stream()
+                        .map(ImageCaptionItem::caption).toList();
+                // both capped at --emoji-prompts: each final image costs an upsampling
+                report.append(cascadeSection(dalle2, retrieval, heldInNames,
+                        heldOutNames.subList(0, Math.min(emojiPrompts, heldOutNames.size())), prior, decoder, manager));
             }
             if (dalle2 != null) {
                 dalle2.close();
@@ -252,6 +267,70 @@ public final class EvalCommand implements Callable<Integer> {
                 + "bicubic included).%n%n", seconds, images, seconds / images));
         return section.toString();
     }
+
+    /**
+     * The whole cascade: emoji prompts through prior, base decoder and upsampler, the final images retrieved like the
+     * base ones (the CLIP sees them area-averaged to its input size), beside the base images of the same run; and a
+     * contact sheet of fixed prompts at full size when {@code --cascade-sheet} names a file.
+     */
+    private String cascadeSection(DallE2 dalle2, RetrievalEvaluation retrieval, List<String> heldInNames,
+                                  List<String> heldOutNames, SamplingParams prior, SamplingParams decoder,
+                                  NDManager manager) throws java.io.IOException {
+        Upsampler upsampler = Upsampler.load(ModelFactory.resolve(models).resolve(UPSAMPLER_DIR), manager);
+        StringBuilder section = new StringBuilder(String.format(Locale.ROOT, "Cascade (prior, decoder, upsampler %d→%d "
+                        + "px, %d steps): emoji prompts, top-1-of-10 retrieval of the prompt from the final image against "
+                        + "the base image of the same run (chance 10%%):%n%n| names | prompts | base %d px | final %d px |"
+                        + "%n|---|---:|---:|---:|%n", upsampler.config().lowResSize(), upsampler.config().imageSize(),
+                upsampler.config().samplingSteps(), upsampler.config().lowResSize(), upsampler.config().imageSize()));
+        long start = System.nanoTime();
+        int upsampled = 0;
+        for (List<String> names : List.of(heldInNames, heldOutNames)) {
+            List<BufferedImage> base = dalle2.generate(names, seed, prior, decoder);
+            List<BufferedImage> finals = upsampleAll(upsampler, base, seed, manager);
+            upsampled += finals.size();
+            section.append(String.format(Locale.ROOT, "| %s | %d | %.1f%% | %.1f%% |%n",
+                    names == heldInNames ? "held-in" : "held-out", names.size(),
+                    100 * retrieval.promptRetrievalTop1Of10(names, base, seed),
+                    100 * retrieval.promptRetrievalTop1Of10(names, finals, seed)));
+        }
+        section.append(String.format(Locale.ROOT, "%nCascade wall time: %.1f s for %d prompts, generation and "
+                + "upsampling.%n%n", (System.nanoTime() - start) / 1e9, upsampled));
+        if (cascadeSheet != null) {
+            List<BufferedImage> base = dalle2.generate(SHEET_PROMPTS, seed, prior, decoder);
+            ContactSheet.write(upsampleAll(upsampler, base, seed, manager), 4, cascadeSheet);
+            section.append("Contact sheet of ").append(String.join(", ", SHEET_PROMPTS)).append(" at ")
+                    .append(upsampler.config().imageSize()).append(" px: ").append(cascadeSheet.getFileName())
+                    .append("\n\n");
+        }
+        return section.toString();
+    }
+
+    /** Fixed prompts of the cascade's contact sheet: emoji names and garments, seen and never seen. */
+    static final List<String> SHEET_PROMPTS = List.of("honeybee", "ambulance", "crayon", "red apple", "sun with face",
+            "rocket", "a photo of a sneaker", "a photo of a bag");
+
+    @Option(names = "--cascade-sheet", description = "write the cascade's contact sheet of fixed prompts here (PNG)")
+    Path cascadeSheet;
+
+    /** Image k upsampled with {@code NoiseStreams.seedFor(seed, k, "upsampler")}, as a worker draws image k of a job. */
+    static List<BufferedImage> upsampleAll(Upsampler upsampler, List<BufferedImage> base, long seed, NDManager manager) {
+        List<BufferedImage> out = new ArrayList<>(base.size());
+        int low = upsampler.config().lowResSize();
+        for (int from = 0; from < base.size(); from += UPSAMPLE_BATCH) {
+            List<BufferedImage> chunk = base.subList(from, Math.min(base.size(), from + UPSAMPLE_BATCH));
+            long[] seeds = new long[chunk.size()];
+            for (int i = 0; i < seeds.length; i++) {
+                seeds[i] = NoiseStreams.seedFor(seed, from + i, "upsampler");
+            }
+            try (NDManager scope = manager.newSubManager()) {
+                out.addAll(ImageTensors.toImages(upsampler.upsample(ImageTensors.toTensor(scope, chunk, 3, low),
+                        seeds, Sampler.Progress.NONE)));
+            }
+        }
+        return out;
+    }
+
+    static final int UPSAMPLE_BATCH = 8;
 
     /** Wall time spent generating (prior and decoder, not judging), with the load that shared the CPU. */
     static final class GenerationClock {
