@@ -127,6 +127,23 @@ class UpsamplerWorkerTest {
     }
 
     @Test
+    void aRedeliveredJobOverwritesTheObjectsAtItsDeterministicKeysWithTheSamePixels() throws Exception {
+        try (Worker w = worker("redelivered", 1, Duration.ofMillis(20))) {
+            String reference = "reference-" + UUID.randomUUID();
+            produce(Topics.LOWRES, reference, Messages.encode(lowRes(reference, 1, 128, 31L, 13)));
+            awaitState(reference, JobState.SUCCEEDED);
+
+            // what a worker that died after storing (a stale or torn object) and before committing leaves behind
+            String redelivered = "redelivered-" + UUID.randomUUID();
+            w.store.putPng(redelivered + "/0.png", new byte[] {1, 2, 3});
+            produce(Topics.LOWRES, redelivered, Messages.encode(lowRes(redelivered, 1, 128, 31L, 13)));
+            awaitState(redelivered, JobState.SUCCEEDED);
+            assertArrayEquals(bytes(w.store, reference + "/0.png"), bytes(w.store, redelivered + "/0.png"),
+                    "the same base image and seed, drawn again into the same key");
+        }
+    }
+
+    @Test
     void sizes64And128AreAreaAveragesOfThe256ImageOfTheSameBaseImageAndSeed() throws Exception {
         try (Worker w = worker("sizes", 4, Duration.ofMillis(500))) {
             Map<Integer, String> jobs = new java.util.LinkedHashMap<>();
