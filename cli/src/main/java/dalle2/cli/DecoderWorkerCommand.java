@@ -2,7 +2,7 @@ package dalle2.cli;
 
 import ai.djl.Device;
 import dalle2.cli.WorkerOptions.Pool;
-import dalle2.decoder.DeviceChoice;
+import dalle2.djl.DeviceChoice;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;

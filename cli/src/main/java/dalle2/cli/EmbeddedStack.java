@@ -9,7 +9,8 @@ import java.nio.file.Path;
 
 /**
  * The one-machine stack: a Kafka broker and an S3 server in this JVM (data under {@code dataDir}), plus the gateway
- * and workers of {@link PipelineServices}.
+ * and workers of {@link PipelineServices}: one upsampler worker too when the models include an upsampler (then the
+ * gateway serves every size, 256 by default), else none (base-size images only).
  */
 public final class EmbeddedStack implements AutoCloseable {
 
@@ -37,13 +38,24 @@ public final class EmbeddedStack implements AutoCloseable {
     /** The stack with the gateway's access, limits and retention. */
     public static EmbeddedStack start(Path dataDir, int port, int priorWorkers, int decoderWorkers,
                                       ModelProvider models, GatewayPolicy policy) throws Exception {
+        return start(dataDir, port, priorWorkers, decoderWorkers, models.hasUpsampler() ? 1 : 0, models, policy);
+    }
+
+    /** The stack with {@code upsamplerWorkers} upsampler workers (0 without an upsampler model). */
+    public static EmbeddedStack start(Path dataDir, int port, int priorWorkers, int decoderWorkers,
+                                      int upsamplerWorkers, ModelProvider models, GatewayPolicy policy)
+            throws Exception {
+        if (upsamplerWorkers > 0 && !models.hasUpsampler()) {
+            throw new IllegalArgumentException("upsampler workers need an upsampler model (a "
+                    + dalle2.inference.DallE2.UPSAMPLER_DIR + "/ folder beside the others)");
+        }
         EmbeddedKafka kafka = EmbeddedKafka.start(dataDir.resolve("kafka"));
         EmbeddedS3 s3 = null;
         try {
             s3 = EmbeddedS3.onDisk(dataDir.resolve("s3"), EmbeddedS3.DEFAULT_ACCESS_KEY, EmbeddedS3.DEFAULT_SECRET_KEY);
             PipelineServices services = PipelineServices.start(PipelineServices.Settings.of(kafka.bootstrap(),
                     new ObjectStore.Config(s3.endpoint(), s3.accessKey(), s3.secretKey(), BUCKET), port, priorWorkers,
-                    decoderWorkers), models, policy);
+                    decoderWorkers, upsamplerWorkers), models, policy);
             return new EmbeddedStack(kafka, s3, services);
         } catch (Exception | Error e) {
             if (s3 != null) {

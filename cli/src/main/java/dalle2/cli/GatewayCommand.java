@@ -2,6 +2,7 @@ package dalle2.cli;
 
 import dalle2.gateway.Gateway;
 import dalle2.gateway.GatewayConfig;
+import dalle2.gateway.ImageSizes;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -28,10 +29,16 @@ public final class GatewayCommand implements Callable<Integer> {
                     + "default ${DEFAULT-VALUE})")
     java.time.Duration presignTtl;
 
+    @Option(names = "--upsampler", defaultValue = "${env:DALLE2_UPSAMPLER:-false}", arity = "0..1",
+            description = "an upsampler pool is deployed: serve sizes 32, 64, 128 and 256 (default 256) instead of "
+                    + "32 alone (env DALLE2_UPSAMPLER; default ${DEFAULT-VALUE})")
+    boolean upsampler;
+
     @Override
     public Integer call() throws Exception {
         Gateway gateway = Gateway.start(GatewayConfig.of(host, port, connection.kafka, connection.storage(),
-                policy.policy(false)).withPresignTtl(presignTtl));
+                policy.policy(false)).withPresignTtl(presignTtl)
+                .withSizes(upsampler ? ImageSizes.WITH_UPSAMPLER : ImageSizes.BASE_ONLY));
         System.out.println("gateway http://" + host + ":" + gateway.port());
         Shutdown.awaitSignalThenClose(gateway);
         return 0;

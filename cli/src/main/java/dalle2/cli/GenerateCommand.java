@@ -75,6 +75,10 @@ public final class GenerateCommand implements Callable<Integer> {
             description = SamplerOption.DESCRIPTION + " (default: the gateway's, ddim)")
     SamplerKind sampler;
 
+    @Option(names = "--size", description = "image side in pixels: 32, 64, 128 or 256 (default: the gateway's, "
+            + "256 with an upsampler model, else 32)")
+    Integer size;
+
     @Option(names = "--timeout", defaultValue = "PT30M", description = "give up after (ISO-8601, default ${DEFAULT-VALUE})")
     Duration timeout;
 
@@ -83,6 +87,10 @@ public final class GenerateCommand implements Callable<Integer> {
         if (n < 1 || n > MAX_TOTAL_IMAGES) {
             throw new picocli.CommandLine.ParameterException(spec.commandLine(),
                     "--n must be in 1.." + MAX_TOTAL_IMAGES + ", got " + n);
+        }
+        if (size != null && !GenerationRequest.SIZES.contains(size)) {
+            throw new picocli.CommandLine.ParameterException(spec.commandLine(),
+                    "--size must be one of " + GenerationRequest.SIZES + ", got " + size);
         }
         try {
             if (gateway != null) {
@@ -122,6 +130,9 @@ public final class GenerateCommand implements Callable<Integer> {
             }
             if (sampler != null) {
                 body.put("sampler", sampler.configName());
+            }
+            if (size != null) {
+                body.put("size", size);
             }
             bodies.add(Json.write(body));
         }

@@ -8,7 +8,7 @@ import picocli.CommandLine.Command;
 @Command(name = "dalle2", mixinStandardHelpOptions = true, version = "dalle2 0.1.0",
         description = "DALL-E 2 (unCLIP) text-to-image as a message-driven service.",
         subcommands = {CommandLine.HelpCommand.class, UpCommand.class, GenerateCommand.class, GatewayCommand.class,
-                PriorWorkerCommand.class, DecoderWorkerCommand.class,
+                PriorWorkerCommand.class, DecoderWorkerCommand.class, UpsamplerWorkerCommand.class,
                 DataCommand.class, TrainCommand.class, TrainCommand.Embed.class, BenchCommand.class,
                 TrainClassifierCommand.class, EvalCommand.class, PipelineBenchCommand.class, ClusterCommand.class})
 public final class Main implements Runnable {

@@ -10,7 +10,7 @@ import java.util.List;
 
 /**
  * THE place the CLI gets its models from: every command that runs a worker ({@code up}, {@code generate},
- * {@code prior-worker}, {@code decoder-worker}) calls {@link #load(Path)}.
+ * {@code prior-worker}, {@code decoder-worker}, {@code upsampler-worker}) calls one of the loads here.
  *
  * <p>The ports are {@link DallE2}'s stages: CLIP + prior behind {@link ImageEmbeddingModel}, the decoder on
  * the requested DJL device behind {@link ImageDecoderModel}; each worker gets its own copy of the weights.
@@ -23,7 +23,10 @@ public final class ModelFactory {
     private ModelFactory() {
     }
 
-    /** The models of both pools (the one-process stack: {@code up}, {@code generate}). */
+    /**
+     * The models of every pool (the one-process stack: {@code up}, {@code generate}); the upsampler is optional
+     * ({@link ModelProvider#hasUpsampler()}).
+     */
     public static ModelProvider load(Path modelsDir) {
         return load(modelsDir, List.of(DallE2.CLIP_DIR, DallE2.PRIOR_DIR, DallE2.DECODER_DIR));
     }
@@ -36,6 +39,11 @@ public final class ModelFactory {
     /** What a decoder worker needs: the decoder; CLIP and the prior may be absent. */
     public static ModelProvider forDecoderPool(Path modelsDir) {
         return load(modelsDir, DallE2.DECODER_STAGE_MODELS);
+    }
+
+    /** What an upsampler worker needs: the upsampler alone. */
+    public static ModelProvider forUpsamplerPool(Path modelsDir) {
+        return load(modelsDir, DallE2.UPSAMPLER_STAGE_MODELS);
     }
 
     /** Checks up front that {@code required} are there (naming what is missing), then loads lazily per worker. */

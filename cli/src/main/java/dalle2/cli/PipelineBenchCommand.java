@@ -5,7 +5,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dalle2.cli.bench.Measurements;
 import dalle2.cli.bench.StatusRecorder;
 import dalle2.decoder.DecoderWorker;
-import dalle2.decoder.DeviceChoice;
+import dalle2.djl.DeviceChoice;
 import dalle2.djl.DjlRuntime;
 import dalle2.embedded.EmbeddedS3;
 import dalle2.inference.DallE2;

@@ -2,14 +2,16 @@ package dalle2.cli;
 
 import ai.djl.Device;
 import dalle2.decoder.DecoderWorker;
-import dalle2.decoder.DeviceChoice;
+import dalle2.djl.DeviceChoice;
 import dalle2.gateway.Gateway;
 import dalle2.gateway.GatewayPolicy;
 import dalle2.gateway.GatewayConfig;
+import dalle2.gateway.ImageSizes;
 import dalle2.inference.ModelProvider;
 import dalle2.pipeline.StageWorker;
 import dalle2.prior.PriorWorker;
 import dalle2.storage.ObjectStore;
+import dalle2.upsampler.UpsamplerWorker;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -25,22 +27,41 @@ public final class PipelineServices implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(PipelineServices.class);
 
     /**
-     * @param gatewayPort     0 for any free port; -1 for no gateway
-     * @param decoderMaxBatch 0 to let the device decide ({@link DeviceChoice#defaultMaxBatch})
+     * @param gatewayPort      0 for any free port; -1 for no gateway
+     * @param decoderMaxBatch  0 to let the device decide ({@link DeviceChoice#defaultMaxBatch})
+     * @param upsamplerWorkers with any, the gateway serves every size ({@link ImageSizes#WITH_UPSAMPLER}); each
+     *                         batches by its device ({@link UpsamplerWorker#defaultMaxBatch})
      */
     public record Settings(String bootstrap, ObjectStore.Config storage, String host, int gatewayPort,
                            int priorWorkers, int decoderWorkers, DeviceChoice device, int priorMaxBatch,
-                           int decoderMaxBatch, Duration maxWait) {
+                           int decoderMaxBatch, Duration maxWait, int upsamplerWorkers) {
         public Settings {
-            if (priorWorkers < 0 || decoderWorkers < 0) {
+            if (priorWorkers < 0 || decoderWorkers < 0 || upsamplerWorkers < 0) {
                 throw new IllegalArgumentException("worker counts must be >= 0");
             }
         }
 
+        /** The services without an upsampler pool. */
+        public Settings(String bootstrap, ObjectStore.Config storage, String host, int gatewayPort, int priorWorkers,
+                        int decoderWorkers, DeviceChoice device, int priorMaxBatch, int decoderMaxBatch,
+                        Duration maxWait) {
+            this(bootstrap, storage, host, gatewayPort, priorWorkers, decoderWorkers, device, priorMaxBatch,
+                    decoderMaxBatch, maxWait, 0);
+        }
+
         public static Settings of(String bootstrap, ObjectStore.Config storage, int gatewayPort, int priorWorkers,
                                   int decoderWorkers) {
+            return of(bootstrap, storage, gatewayPort, priorWorkers, decoderWorkers, 0);
+        }
+
+        public static Settings of(String bootstrap, ObjectStore.Config storage, int gatewayPort, int priorWorkers,
+                                  int decoderWorkers, int upsamplerWorkers) {
             return new Settings(bootstrap, storage, "127.0.0.1", gatewayPort, priorWorkers, decoderWorkers,
-                    DeviceChoice.CPU, 8, 0, Duration.ofMillis(20));
+                    DeviceChoice.CPU, 8, 0, Duration.ofMillis(20), upsamplerWorkers);
+        }
+
+        public ImageSizes sizes() {
+            return upsamplerWorkers > 0 ? ImageSizes.WITH_UPSAMPLER : ImageSizes.BASE_ONLY;
         }
     }
 
@@ -50,11 +71,14 @@ public final class PipelineServices implements AutoCloseable {
     private final Gateway gateway;
     private final List<PriorWorker> priors;
     private final List<DecoderWorker> decoders;
+    private final List<UpsamplerWorker> upsamplers;
 
-    private PipelineServices(Gateway gateway, List<PriorWorker> priors, List<DecoderWorker> decoders) {
+    private PipelineServices(Gateway gateway, List<PriorWorker> priors, List<DecoderWorker> decoders,
+                             List<UpsamplerWorker> upsamplers) {
         this.gateway = gateway;
         this.priors = priors;
         this.decoders = decoders;
+        this.upsamplers = upsamplers;
     }
 
     /** The services with a {@link GatewayPolicy#loopback()} gateway (tests and benchmarks on loopback). */
@@ -66,10 +90,11 @@ public final class PipelineServices implements AutoCloseable {
         Gateway gateway = null;
         List<PriorWorker> priors = new ArrayList<>();
         List<DecoderWorker> decoders = new ArrayList<>();
+        List<UpsamplerWorker> upsamplers = new ArrayList<>();
         try {
             if (s.gatewayPort() >= 0) {
                 gateway = Gateway.start(GatewayConfig.of(s.host(), s.gatewayPort(), s.bootstrap(), s.storage(),
-                        policy));
+                        policy).withSizes(s.sizes()));
             }
             for (int i = 0; i < s.priorWorkers(); i++) {
                 priors.add(startPriorWorker(workerConfig(s.bootstrap(), "prior-" + i, s.priorMaxBatch(),
@@ -83,9 +108,16 @@ public final class PipelineServices implements AutoCloseable {
                             s.maxWait()), s.storage(), device, models));
                 }
             }
-            return new PipelineServices(gateway, priors, decoders);
+            if (s.upsamplerWorkers() > 0) {
+                Device device = s.device().resolve();
+                for (int i = 0; i < s.upsamplerWorkers(); i++) {
+                    upsamplers.add(startUpsamplerWorker(workerConfig(s.bootstrap(), "upsampler-" + i,
+                            UpsamplerWorker.defaultMaxBatch(device), s.maxWait()), s.storage(), device, models));
+                }
+            }
+            return new PipelineServices(gateway, priors, decoders, upsamplers);
         } catch (Exception | Error e) {
-            new PipelineServices(gateway, priors, decoders).close();
+            new PipelineServices(gateway, priors, decoders, upsamplers).close();
             throw e;
         }
     }
@@ -109,14 +141,27 @@ public final class PipelineServices implements AutoCloseable {
      */
     static DecoderWorker startDecoderWorker(StageWorker.Config config, ObjectStore.Config storage, Device device,
                                             ModelProvider models) throws InterruptedException {
+        ObjectStore store = bucketReady(storage);
+        return started(new DecoderWorker(config, models.decoderModel(device), store));
+    }
+
+    /** One upsampler worker on {@code device} with its own model and object store, started. */
+    static UpsamplerWorker startUpsamplerWorker(StageWorker.Config config, ObjectStore.Config storage, Device device,
+                                                ModelProvider models) throws InterruptedException {
+        ObjectStore store = bucketReady(storage);
+        return started(new UpsamplerWorker(config, models.upsamplerModel(device), store));
+    }
+
+    /** A store whose bucket exists (created when missing). */
+    private static ObjectStore bucketReady(ObjectStore.Config storage) {
         ObjectStore store = new ObjectStore(storage);
         try {
             store.ensureBucket();
+            return store;
         } catch (RuntimeException e) {
             store.close();
             throw e;
         }
-        return started(new DecoderWorker(config, models.decoderModel(device), store));
     }
 
     private static <W extends StageWorker<?, ?, ?, ?>> W started(W worker) throws InterruptedException {
@@ -146,11 +191,16 @@ public final class PipelineServices implements AutoCloseable {
         return decoders;
     }
 
+    public List<UpsamplerWorker> upsamplerWorkers() {
+        return upsamplers;
+    }
+
     /** Stops the workers first (they finish what they took and commit), then the gateway. */
     @Override
     public void close() {
         List<StageWorker<?, ?, ?, ?>> workers = new ArrayList<>(priors);
         workers.addAll(decoders);
+        workers.addAll(upsamplers);
         workers.parallelStream().forEach(w -> {
             try {
                 w.close();

@@ -1,5 +1,7 @@
 package dalle2.cli;
 
+import dalle2.gateway.ImageSizes;
+import dalle2.inference.ModelProvider;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.concurrent.Callable;
@@ -19,7 +21,8 @@ public final class UpCommand implements Callable<Integer> {
     Path dataDir;
 
     @Option(names = "--workers", defaultValue = "prior=1,decoder=1", split = ",",
-            description = "workers per pool (default ${DEFAULT-VALUE})")
+            description = "workers per pool (default ${DEFAULT-VALUE}, and upsampler=1 when the models folder has "
+                    + "an upsampler/)")
     Map<String, Integer> workers;
 
     @picocli.CommandLine.Mixin
@@ -31,13 +34,18 @@ public final class UpCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         for (String pool : workers.keySet()) {
-            if (!pool.equals("prior") && !pool.equals("decoder")) {
-                throw new IllegalArgumentException("--workers knows prior and decoder, not " + pool);
+            if (!pool.equals("prior") && !pool.equals("decoder") && !pool.equals("upsampler")) {
+                throw new IllegalArgumentException("--workers knows prior, decoder and upsampler, not " + pool);
             }
         }
+        ModelProvider provider = ModelFactory.load(models);
+        int upsamplers = workers.getOrDefault("upsampler", provider.hasUpsampler() ? 1 : 0);
         EmbeddedStack stack = EmbeddedStack.start(dataDir, port, workers.getOrDefault("prior", 1),
-                workers.getOrDefault("decoder", 1), ModelFactory.load(models), policy.policy(true));
+                workers.getOrDefault("decoder", 1), upsamplers, provider, policy.policy(true));
+        ImageSizes sizes = upsamplers > 0 ? ImageSizes.WITH_UPSAMPLER : ImageSizes.BASE_ONLY;
         System.out.println("gateway   " + stack.gatewayUrl() + "   (API: " + stack.gatewayUrl() + "/openapi.yaml)");
+        System.out.println("sizes     " + sizes.available() + " px, default " + sizes.defaultSize()
+                + (upsamplers > 0 ? "" : " (larger sizes need an upsampler model in " + models + "/upsampler)"));
         System.out.println("kafka     " + stack.kafkaBootstrap());
         System.out.println("s3        " + stack.s3Endpoint() + "   bucket " + EmbeddedStack.BUCKET);
         System.out.println("data      " + dataDir.toAbsolutePath());

@@ -15,9 +15,9 @@ import picocli.CommandLine.Option;
  */
 public final class WorkerOptions {
 
-    /** The two pools and what differs between them. */
+    /** The pools and what differs between them. */
     enum Pool {
-        PRIOR(9101), DECODER(9102);
+        PRIOR(9101), DECODER(9102), UPSAMPLER(9103);
 
         /** Default port of the ops endpoints: one per pool, so both run side by side on one host. */
         final int defaultHttpPort;
@@ -51,7 +51,7 @@ public final class WorkerOptions {
 
     @Option(names = "--max-batch", defaultValue = "${env:DALLE2_MAX_BATCH:-0}",
             description = "images per model call (env DALLE2_MAX_BATCH); 0 = the pool's default: "
-                    + "prior 8, decoder by device (GPU 16, CPU 4)")
+                    + "prior 8, decoder by device (GPU 16, CPU 4), upsampler by device (GPU 8, CPU 2)")
     int maxBatch;
 
     @Option(names = "--max-wait-ms", defaultValue = "${env:DALLE2_MAX_WAIT_MS:-20}",
@@ -64,7 +64,7 @@ public final class WorkerOptions {
 
     @Option(names = "--http-port", defaultValue = "${env:DALLE2_HTTP_PORT}",
             description = "port of /healthz, /readyz and /metrics (env DALLE2_HTTP_PORT; default prior 9101, "
-                    + "decoder 9102); 0 = any free port (printed), -1 = no endpoints")
+                    + "decoder 9102, upsampler 9103); 0 = any free port (printed), -1 = no endpoints")
     Integer httpPort;
 
     /** The batch size asked for, or {@code poolDefault} when none was. */

@@ -19,7 +19,8 @@ class CommandsTest {
     @Test
     void everyPipelineRoleIsASubcommand() {
         CommandLine cli = new CommandLine(new Main());
-        for (String name : new String[] {"up", "generate", "gateway", "prior-worker", "decoder-worker"}) {
+        for (String name : new String[] {"up", "generate", "gateway", "prior-worker", "decoder-worker",
+                "upsampler-worker"}) {
             assertTrue(cli.getSubcommands().containsKey(name), name);
         }
     }
@@ -82,6 +83,44 @@ class CommandsTest {
         List<String> one = small.requestBodies();
         assertEquals(1, one.size());
         assertTrue(dalle2.json.Json.mapper().readTree(one.get(0)).path("seed").isMissingNode(), one.get(0));
+    }
+
+    @Test
+    void generateSendsTheSizeOnlyWhenGivenAndRefusesOneThatIsNotASizeNamingTheOption() throws Exception {
+        GenerateCommand sized = new GenerateCommand();
+        new CommandLine(sized).parseArgs("a red apple", "--size", "64");
+        assertEquals(64, dalle2.json.Json.mapper().readTree(sized.requestBodies().get(0)).path("size").asInt());
+        GenerateCommand plain = new GenerateCommand();
+        new CommandLine(plain).parseArgs("a red apple");
+        assertTrue(dalle2.json.Json.mapper().readTree(plain.requestBodies().get(0)).path("size").isMissingNode(),
+                "without --size the gateway's default applies");
+
+        StringWriter err = new StringWriter();
+        int code = new CommandLine(new Main()).setErr(new PrintWriter(err)).execute("generate", "a cat", "--size",
+                "100", "--models", "target/no-models");
+        assertEquals(2, code, err.toString());
+        assertTrue(err.toString().contains("--size must be one of [32, 64, 128, 256], got 100"), err.toString());
+    }
+
+    @Test
+    void theUpsamplerWorkerHasItsOwnOpsPortAndBatchesByDevice() {
+        UpsamplerWorkerCommand upsampler = parse("upsampler-worker", "--kafka", "k:1", "--device", "cpu");
+        assertEquals(9103, upsampler.worker.httpPort(Pool.UPSAMPLER), "beside the prior and decoder on one host");
+        assertEquals(dalle2.upsampler.UpsamplerWorker.CPU_DEFAULT_MAX_BATCH,
+                upsampler.worker.maxBatchOr(dalle2.upsampler.UpsamplerWorker.defaultMaxBatch(ai.djl.Device.cpu())));
+        assertTrue(upsampler.worker.workerId(Pool.UPSAMPLER).startsWith("upsampler-"));
+        ModelFactory.ModelsUnavailableException none = assertThrows(ModelFactory.ModelsUnavailableException.class,
+                () -> ModelFactory.forUpsamplerPool(Path.of("target/no-models")));
+        assertTrue(none.getMessage().startsWith("no upsampler model in"), none.getMessage());
+    }
+
+    @Test
+    void theGatewayServesLargerSizesOnlyWhenToldAnUpsamplerIsDeployed() {
+        assertTrue(!this.<GatewayCommand>parse("gateway").upsampler);
+        assertTrue(this.<GatewayCommand>parse("gateway", "--upsampler").upsampler);
+        assertEquals(List.of(32), dalle2.gateway.ImageSizes.BASE_ONLY.available());
+        assertEquals(32, dalle2.gateway.ImageSizes.BASE_ONLY.defaultSize());
+        assertEquals(256, dalle2.gateway.ImageSizes.WITH_UPSAMPLER.defaultSize());
     }
 
     @Test

@@ -81,7 +81,7 @@ abstract class PipelineContract {
         ObjectStore.Config storage = new ObjectStore.Config(infra.s3Endpoint(), infra.s3Key(), infra.s3Secret(),
                 "contract-images");
         services = PipelineServices.start(new PipelineServices.Settings(infra.kafkaBootstrap(), storage, "127.0.0.1",
-                0, 1, 2, dalle2.decoder.DeviceChoice.CPU, 8, 4, Duration.ofMillis(20)), models());
+                0, 1, 2, dalle2.djl.DeviceChoice.CPU, 8, 4, Duration.ofMillis(20)), models());
         store = new ObjectStore(storage);
         base = services.gatewayUrl();
         long deadline = System.currentTimeMillis() + 60_000;

@@ -102,7 +102,7 @@ class PoisonRecordsTest {
             decoderDim = decoder.embeddingDim();
         }
         services = PipelineServices.start(new PipelineServices.Settings(servers.bootstrap(),
-                servers.storage("poison-images"), "127.0.0.1", 0, 1, 1, dalle2.decoder.DeviceChoice.CPU, 8, 4,
+                servers.storage("poison-images"), "127.0.0.1", 0, 1, 1, dalle2.djl.DeviceChoice.CPU, 8, 4,
                 Duration.ofMillis(20)), models);
         producer = KafkaClients.producer(servers.bootstrap(), "poison-producer");
     }

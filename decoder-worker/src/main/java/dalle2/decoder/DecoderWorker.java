@@ -2,12 +2,14 @@ package dalle2.decoder;
 
 import dalle2.inference.DecodeTask;
 import dalle2.inference.ImageDecoderModel;
+import dalle2.inference.ImageTensors;
 import dalle2.inference.SamplingParams;
 import dalle2.kafka.Topics;
 import dalle2.messages.GenerationRequest;
 import dalle2.messages.ImageEmbeddings;
 import dalle2.messages.JobState;
 import dalle2.messages.JobStatus;
+import dalle2.messages.LowResImages;
 import dalle2.messages.Messages;
 import dalle2.pipeline.StageWorker;
 import dalle2.sampling.DdimSampler;
@@ -26,11 +28,13 @@ import javax.imageio.ImageIO;
 
 /**
  * A member of the decoder pool (consumer group {@value Topics#DECODER_GROUP}), the GPU pool: reads image
- * embeddings, batches images across jobs, runs the U-Net DDIM, puts each PNG under {@code <job id>/<k>.png}
- * (deterministic: a redelivered job overwrites the same objects) and then reports the job succeeded. The
- * worker owns the object store it is given and closes it.
+ * embeddings, batches images across jobs and runs the U-Net DDIM. A job of the decoder's own size is finished
+ * here: each PNG goes under {@code <job id>/<k>.png} (deterministic: a redelivered job overwrites the same
+ * objects), then the job is reported succeeded. A larger job's base images go to the upsampler pool on
+ * {@value Topics#LOWRES} instead, after a status that says the decoder is done. The worker owns the object store
+ * it is given and closes it.
  */
-public final class DecoderWorker extends StageWorker<ImageEmbeddings, DecodeTask, BufferedImage, String> {
+public final class DecoderWorker extends StageWorker<ImageEmbeddings, DecodeTask, BufferedImage, BufferedImage> {
 
     private final ImageDecoderModel model;
     private final ObjectStore store;
@@ -46,12 +50,19 @@ public final class DecoderWorker extends StageWorker<ImageEmbeddings, DecodeTask
         return Messages.decode(value, ImageEmbeddings.class);
     }
 
-    /** An embedding of another width than the decoder's is this job's problem alone: refused before batching. */
+    /**
+     * An embedding of another width than the decoder's, or a size below its images, is this job's problem alone:
+     * refused before batching.
+     */
     @Override
     protected String problemOf(ImageEmbeddings message) {
         if (message.dim() != model.embeddingDim()) {
             return "embeddings are " + message.dim() + "-d; this decoder (" + model.version() + ") takes "
                     + model.embeddingDim() + "-d CLIP image embeddings";
+        }
+        if (message.request().size() < model.imageSize()) {
+            return "size " + message.request().size() + " is below this decoder's " + model.imageSize() + " px ("
+                    + model.version() + ")";
         }
         return null;
     }
@@ -71,9 +82,10 @@ public final class DecoderWorker extends StageWorker<ImageEmbeddings, DecodeTask
         return DecodeTask.params(message);
     }
 
+    /** Nothing to do once cancelled, finished, or handed to the upsamplers (a redelivered embeddings record). */
     @Override
     protected boolean alreadyHandled(JobStatus status) {
-        return status.state().terminal();
+        return !status.state().precedes(JobState.UPSAMPLING);
     }
 
     @Override
@@ -108,20 +120,42 @@ public final class DecoderWorker extends StageWorker<ImageEmbeddings, DecodeTask
         return batchStats().time(tasks.size(), () -> model.decode(params, tasks, progress));
     }
 
+    /** Stores the PNG when this image is final; a larger job's image is kept for the upsampler's message. */
     @Override
-    protected String persist(Job job, int index, DecodeTask task, BufferedImage image) {
+    protected BufferedImage persist(Job job, int index, DecodeTask task, BufferedImage image) {
         if (image.getWidth() != model.imageSize() || image.getHeight() != model.imageSize()) {
             throw new IllegalStateException("the decoder drew " + image.getWidth() + "x" + image.getHeight()
                     + ", expected " + model.imageSize() + "²");
         }
-        String key = ObjectStore.imageKey(task.jobId(), index);
-        store.putPng(key, png(image));
-        return key;
+        if (!upsampled(job.request)) {
+            store.putPng(ObjectStore.imageKey(task.jobId(), index), png(image));
+        }
+        return image;
     }
 
+    /**
+     * A job of the decoder's size: succeeded with its PNGs' keys. A larger one: status "decoder done" first, then
+     * the base images, so the upsampler's "upsampling" can never precede it.
+     */
     @Override
     protected CompletableFuture<?> complete(Job job) {
-        return sendStatus(job.status().succeeded(job.results(), Instant.now()));
+        Instant now = Instant.now();
+        GenerationRequest r = job.request;
+        JobStatus s = job.status();
+        if (!upsampled(r)) {
+            List<String> keys = IntStream.range(0, r.n()).mapToObj(k -> ObjectStore.imageKey(r.jobId(), k)).toList();
+            return sendStatus(s.succeeded(keys, now));
+        }
+        JobStatus decoded = s.with(JobState.DECODING, s.timestamps().touched(now),
+                new JobStatus.Progress(stageName(), r.decoderSteps(), r.decoderSteps()));
+        List<byte[]> bases = job.results().stream().map(ImageTensors::rgbBytes).toList();
+        LowResImages out = LowResImages.of(r, decoded.models(), decoded.timestamps(), model.imageSize(), bases);
+        return sendStatus(decoded).thenCompose(ok -> send(Topics.LOWRES, r.jobId(), Messages.encode(out)));
+    }
+
+    /** Whether the upsampler pool draws this job's final images. */
+    private boolean upsampled(GenerationRequest request) {
+        return request.size() > model.imageSize();
     }
 
     /** PNG bytes; the JDK's encoder is deterministic, so the same pixels give the same bytes. */

@@ -1,5 +1,6 @@
 package dalle2.decoder;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -9,6 +10,7 @@ import dalle2.embedded.TopicRecords;
 import dalle2.inference.DallE2;
 import dalle2.inference.DecodeTask;
 import dalle2.inference.ImageDecoderModel;
+import dalle2.inference.ImageTensors;
 import dalle2.inference.ModelProvider;
 import dalle2.inference.SamplingParams;
 import dalle2.inference.TinyModels;
@@ -20,6 +22,7 @@ import dalle2.messages.GenerationRequest;
 import dalle2.messages.ImageEmbeddings;
 import dalle2.messages.JobState;
 import dalle2.messages.JobStatus;
+import dalle2.messages.LowResImages;
 import dalle2.messages.Messages;
 import dalle2.models.DecoderConfig;
 import dalle2.pipeline.RetryPolicy;
@@ -128,6 +131,46 @@ class DecoderWorkerTest {
             assertEquals(JobState.SUCCEEDED, awaitState(after, JobState.SUCCEEDED).state());
             assertTrue(awaitDeadLetter(wrong).reason().contains("takes " + realDim + "-d"));
             assertEquals(3, w.worker.stats().images(), "the good jobs' images, and none for the bad one");
+        }
+    }
+
+    // ---- sizes above the decoder's: the upsampler pool's work --------------------------------------------------
+
+    @Test
+    void aJobLargerThanTheDecodersImagesHandsItsBaseImagesToTheUpsamplersInsteadOfStoringThem() throws Exception {
+        try (Worker w = worker("handoff", bucket("handoff"), RetryPolicy.NONE, 2, Duration.ofMillis(20))) {
+            String large = "handoff-256-" + UUID.randomUUID();
+            String base = "handoff-32-" + UUID.randomUUID();
+            ImageEmbeddings m = embeddings(large, 2, 2);
+            produce(Topics.EMBEDDINGS, large, Messages.encode(new ImageEmbeddings(null, large,
+                    m.request().withSize(256), m.priorModelVersion(), m.dim(), m.embeddings(), m.priorStartedAt(),
+                    m.priorFinishedAt())));
+            produce(Topics.EMBEDDINGS, base, Messages.encode(new ImageEmbeddings(null, base,
+                    m.request().withJobId(base), m.priorModelVersion(), m.dim(), m.embeddings(), m.priorStartedAt(),
+                    m.priorFinishedAt())));
+
+            LowResImages handed = TopicRecords.awaitFirst(servers.bootstrap(), Topics.LOWRES, large,
+                    LowResImages.class, Duration.ofSeconds(60));
+            assertEquals(TinyModels.IMAGE_SIZE, handed.size());
+            assertEquals(256, handed.request().size());
+            assertEquals(2, handed.images().size());
+            assertEquals(w.model.version(), handed.models().get("decoder"));
+            assertEquals("test-prior", handed.models().get("prior"));
+            JobStatus decoded = awaitState(large, JobState.DECODING);
+            assertEquals(new JobStatus.Progress("decoder", 2, 2), decoded.progress(), "the decoder is done");
+            assertTrue(w.store.stat(large + "/0.png").isEmpty(), "the upsampler stores this job's images");
+
+            JobStatus done = awaitState(base, JobState.SUCCEEDED);
+            assertEquals(List.of(base + "/0.png", base + "/1.png"), done.imageKeys());
+            for (int k = 0; k < 2; k++) {
+                try (java.io.InputStream png = w.store.get(base + "/" + k + ".png").orElseThrow()) {
+                    BufferedImage stored = javax.imageio.ImageIO.read(png);
+                    assertArrayEquals(ImageTensors.rgbBytes(stored), handed.rgb(k),
+                            "the base image of a larger job is the image of the size-32 job, pixel for pixel");
+                }
+            }
+            assertTrue(TopicRecords.all(servers.bootstrap(), Topics.LOWRES, base, LowResImages.class).isEmpty(),
+                    "a job of the decoder's size goes straight to storage");
         }
     }
 

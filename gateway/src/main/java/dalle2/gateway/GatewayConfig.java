@@ -13,9 +13,11 @@ import java.time.Duration;
  * @param maxJobs      bound of the in-memory status view (least recently updated jobs are forgotten first)
  * @param readyTimeout how long start waits for the status view to catch up
  * @param policy       access, rate limit, admission and retention
+ * @param sizes        the image sizes the deployment serves (with or without an upsampler pool)
  */
 public record GatewayConfig(String host, int port, String kafkaBootstrap, ObjectStore.Config storage,
-                            Duration presignTtl, int maxJobs, Duration readyTimeout, GatewayPolicy policy) {
+                            Duration presignTtl, int maxJobs, Duration readyTimeout, GatewayPolicy policy,
+                            ImageSizes sizes) {
 
     public static final Duration DEFAULT_PRESIGN_TTL = Duration.ofHours(1);
     public static final Duration MIN_PRESIGN_TTL = Duration.ofSeconds(1);
@@ -42,6 +44,9 @@ public record GatewayConfig(String host, int port, String kafkaBootstrap, Object
         if (policy == null) {
             throw new IllegalArgumentException("an access policy is required");
         }
+        if (sizes == null) {
+            throw new IllegalArgumentException("the image sizes the deployment serves are required");
+        }
     }
 
     /**
@@ -57,14 +62,19 @@ public record GatewayConfig(String host, int port, String kafkaBootstrap, Object
     public static GatewayConfig of(String host, int port, String kafkaBootstrap, ObjectStore.Config storage,
                                    GatewayPolicy policy) {
         return new GatewayConfig(host, port, kafkaBootstrap, storage, DEFAULT_PRESIGN_TTL,
-                StatusView.DEFAULT_MAX_JOBS, DEFAULT_READY_TIMEOUT, policy);
+                StatusView.DEFAULT_MAX_JOBS, DEFAULT_READY_TIMEOUT, policy, ImageSizes.BASE_ONLY);
     }
 
     public GatewayConfig withPresignTtl(Duration ttl) {
-        return new GatewayConfig(host, port, kafkaBootstrap, storage, ttl, maxJobs, readyTimeout, policy);
+        return new GatewayConfig(host, port, kafkaBootstrap, storage, ttl, maxJobs, readyTimeout, policy, sizes);
     }
 
     public GatewayConfig withPolicy(GatewayPolicy p) {
-        return new GatewayConfig(host, port, kafkaBootstrap, storage, presignTtl, maxJobs, readyTimeout, p);
+        return new GatewayConfig(host, port, kafkaBootstrap, storage, presignTtl, maxJobs, readyTimeout, p, sizes);
+    }
+
+    /** The same gateway for a deployment that serves {@code s} (e.g. with an upsampler pool). */
+    public GatewayConfig withSizes(ImageSizes s) {
+        return new GatewayConfig(host, port, kafkaBootstrap, storage, presignTtl, maxJobs, readyTimeout, policy, s);
     }
 }

@@ -244,8 +244,11 @@ public final class GatewayVerticle extends VerticleBase {
         Long seed = in.seed() != null ? in.seed()
                 : key != null ? IdempotentJobIds.seed(Authenticator.caller(ctx), key)
                 : SEEDS.nextLong() & Long.MAX_VALUE;
+        int size = in.size() != null ? in.size() : config.sizes().defaultSize();
         GenerationRequest request = GenerationRequest.of(jobId, in.prompt(), in.n(), seed, in.priorSteps(),
-                in.decoderSteps(), in.eta(), in.priorGuidance(), in.decoderGuidance(), in.sampler(), Instant.now(), key);
+                in.decoderSteps(), in.eta(), in.priorGuidance(), in.decoderGuidance(), in.sampler(), size,
+                Instant.now(), key);
+        config.sizes().check(request);
         policy().admission().checkCost(request);
 
         if (key == null) {

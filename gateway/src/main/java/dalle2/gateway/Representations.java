@@ -13,7 +13,7 @@ final class Representations {
 
     /** {@code POST /v1/generations} body; every field but the prompt is optional. */
     record SubmitBody(String prompt, Integer n, Long seed, Integer priorSteps, Integer decoderSteps, Double eta,
-                      Double priorGuidance, Double decoderGuidance, String sampler) {
+                      Double priorGuidance, Double decoderGuidance, String sampler, Integer size) {
     }
 
     record Links(String self, String cancel, String images) {
@@ -25,10 +25,10 @@ final class Representations {
 
     /** The parameters a job was actually run with. */
     record Params(String prompt, int n, long seed, int priorSteps, int decoderSteps, double eta, double priorGuidance,
-                  double decoderGuidance, String sampler) {
+                  double decoderGuidance, String sampler, int size) {
         static Params of(GenerationRequest r) {
             return new Params(r.prompt(), r.n(), r.seed(), r.priorSteps(), r.decoderSteps(), r.eta(), r.priorGuidance(),
-                    r.decoderGuidance(), r.sampler());
+                    r.decoderGuidance(), r.sampler(), r.size());
         }
     }
 

@@ -51,10 +51,10 @@ public final class PriorWorker extends StageWorker<GenerationRequest, EmbedTask,
         return EmbedTask.params(request);
     }
 
-    /** Nothing to do once cancelled, finished, or handed to the decoders (a redelivered request). */
+    /** Nothing to do once cancelled, finished, or handed to the decoders or beyond (a redelivered request). */
     @Override
     protected boolean alreadyHandled(JobStatus status) {
-        return status.state().terminal() || status.state() == JobState.DECODING;
+        return !status.state().precedes(JobState.DECODING);
     }
 
     @Override

@@ -7,6 +7,7 @@ import dalle2.djl.DjlRuntime;
 import dalle2.models.ClipEncoder;
 import dalle2.models.Decoder;
 import dalle2.models.Prior;
+import dalle2.models.Upsampler;
 import dalle2.sampling.DdimSampler;
 import dalle2.sampling.NoiseStreams;
 import dalle2.sampling.SamplerKind;
@@ -31,6 +32,8 @@ public final class DallE2 implements ModelProvider, AutoCloseable {
     public static final String CLIP_DIR = "clip";
     public static final String PRIOR_DIR = "prior";
     public static final String DECODER_DIR = "decoder";
+    /** Optional: the 32 → 256 super-resolution stage; without it the service draws base-size images only. */
+    public static final String UPSAMPLER_DIR = "upsampler";
     static final int ENCODE_BATCH = 256;
 
     private final Path modelsDir;
@@ -62,6 +65,13 @@ public final class DallE2 implements ModelProvider, AutoCloseable {
     public static final List<String> PRIOR_STAGE_MODELS = List.of(CLIP_DIR, PRIOR_DIR);
     /** What the decoder pool loads: the decoder alone. */
     public static final List<String> DECODER_STAGE_MODELS = List.of(DECODER_DIR);
+    /** What the upsampler pool loads: the upsampler alone. */
+    public static final List<String> UPSAMPLER_STAGE_MODELS = List.of(UPSAMPLER_DIR);
+
+    /** Whether a models folder holds an upsampler (a {@code upsampler/config.json}). */
+    public static boolean hasUpsampler(Path modelsDir) {
+        return Files.isRegularFile(modelsDir.resolve(UPSAMPLER_DIR).resolve("config.json"));
+    }
 
     /** Throws, naming the folder and the first missing model, unless every one of {@code models} is there. */
     public static void requireModels(Path modelsDir, List<String> models) {
@@ -110,6 +120,24 @@ public final class DallE2 implements ModelProvider, AutoCloseable {
                 requireModels(modelsDir, DECODER_STAGE_MODELS);
                 NDManager manager = DjlRuntime.engine().newBaseManager(device);
                 return loadDecoderStage(modelsDir, manager);
+            }
+
+            @Override
+            public boolean hasUpsampler() {
+                return DallE2.hasUpsampler(modelsDir);
+            }
+
+            @Override
+            public ImageUpsamplerModel upsamplerModel(Device device) {
+                requireModels(modelsDir, UPSAMPLER_STAGE_MODELS);
+                NDManager manager = DjlRuntime.engine().newBaseManager(device);
+                try {
+                    Path dir = modelsDir.resolve(UPSAMPLER_DIR);
+                    return new UpsamplerStage(Upsampler.load(dir, manager), manager, ModelVersion.of(dir));
+                } catch (RuntimeException e) {
+                    manager.close();
+                    throw e;
+                }
             }
         };
     }

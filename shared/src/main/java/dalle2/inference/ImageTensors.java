@@ -77,6 +77,43 @@ public final class ImageTensors {
         return images;
     }
 
+    /** An RGB image's pixels as {@code H × W × 3} bytes, row by row (the low-resolution topic's layout). */
+    public static byte[] rgbBytes(BufferedImage image) {
+        int width = image.getWidth();
+        int height = image.getHeight();
+        byte[] bytes = new byte[width * height * 3];
+        for (int y = 0; y < height; y++) {
+            for (int x = 0; x < width; x++) {
+                int rgb = image.getRGB(x, y);
+                int at = (y * width + x) * 3;
+                bytes[at] = (byte) (rgb >> 16);
+                bytes[at + 1] = (byte) (rgb >> 8);
+                bytes[at + 2] = (byte) rgb;
+            }
+        }
+        return bytes;
+    }
+
+    /** Square images given as {@code size × size × 3} RGB bytes each, to (B, 3, size, size) in [−1, 1]. */
+    public static NDArray fromRgbBytes(NDManager manager, List<byte[]> images, int size) {
+        int plane = size * size;
+        float[] values = new float[images.size() * 3 * plane];
+        for (int b = 0; b < images.size(); b++) {
+            byte[] bytes = images.get(b);
+            if (bytes.length != 3 * plane) {
+                throw new IllegalArgumentException("image " + b + " has " + bytes.length + " bytes, expected "
+                        + 3 * plane + " (" + size + "×" + size + " RGB)");
+            }
+            int offset = b * 3 * plane;
+            for (int pixel = 0; pixel < plane; pixel++) {
+                for (int c = 0; c < 3; c++) {
+                    values[offset + c * plane + pixel] = toUnit(bytes[pixel * 3 + c] & 0xFF);
+                }
+            }
+        }
+        return manager.create(values, new Shape(images.size(), 3, size, size));
+    }
+
     public static byte[] png(BufferedImage image) {
         try (ByteArrayOutputStream out = new ByteArrayOutputStream()) {
             ImageIO.write(image, "png", out);

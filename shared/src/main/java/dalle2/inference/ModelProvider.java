@@ -13,4 +13,14 @@ public interface ModelProvider {
 
     /** The decoder on {@code device}, for one decoder worker. */
     ImageDecoderModel decoderModel(Device device);
+
+    /** Whether there is an upsampler model: then the deployment serves sizes above the base. */
+    default boolean hasUpsampler() {
+        return false;
+    }
+
+    /** The upsampler on {@code device}, for one upsampler worker. */
+    default ImageUpsamplerModel upsamplerModel(Device device) {
+        throw new IllegalStateException("no upsampler model here");
+    }
 }

@@ -20,6 +20,7 @@ import org.apache.kafka.common.errors.TopicExistsException;
  * <pre>
  *   generation.requests     gateway / clients → prior pool        (delete, 7 days)
  *   generation.embeddings   prior pool → decoder pool             (delete, 7 days)
+ *   generation.lowres       decoder pool → upsampler pool         (delete, 7 days; jobs above the base size)
  *   generation.status       every stage → gateways, workers       (compact,delete: the last status per job, 7 days)
  *   generation.dead-letters workers → operators                   (delete, 30 days)
  * </pre>
@@ -28,6 +29,7 @@ public final class Topics {
 
     public static final String REQUESTS = "generation.requests";
     public static final String EMBEDDINGS = "generation.embeddings";
+    public static final String LOWRES = "generation.lowres";
     public static final String STATUS = "generation.status";
     public static final String DEAD_LETTERS = "generation.dead-letters";
 
@@ -35,10 +37,13 @@ public final class Topics {
     public static final String PRIOR_GROUP = "prior";
     /** Consumer group of the decoder pool. */
     public static final String DECODER_GROUP = "decoder";
+    /** Consumer group of the upsampler pool. */
+    public static final String UPSAMPLER_GROUP = "upsampler";
 
     /**
-     * Default partition counts: the most processes each pool can use. Decoders are the expensive pool and get
-     * the most; the status topic is read whole by every gateway and worker, so a few partitions suffice.
+     * Default partition counts: the most processes each pool can use. Decoders and upsamplers are the expensive
+     * pools and get the most (the low-resolution topic has as many as the embeddings topic); the status topic is
+     * read whole by every gateway and worker, so a few partitions suffice.
      */
     public static final int REQUESTS_PARTITIONS = 6;
     public static final int EMBEDDINGS_PARTITIONS = 12;
@@ -83,13 +88,16 @@ public final class Topics {
     private Topics() {
     }
 
-    /** The four topics with the given partition counts (tests use fewer partitions than production). */
+    /**
+     * The topics with the given partition counts (tests use fewer partitions than production); the low-resolution
+     * topic gets as many as the embeddings topic.
+     */
     public static List<Spec> specs(int requestPartitions, int embeddingPartitions, int statusPartitions) {
         return specs(requestPartitions, embeddingPartitions, statusPartitions, STATUS_RETENTION_MS);
     }
 
     /**
-     * The four topics, the status topic keeping a job's last status {@code statusRetentionMs} (compact,delete).
+     * The topics, the status topic keeping a job's last status {@code statusRetentionMs} (compact,delete).
      * Kafka deletes by whole closed segments, so the status topic rolls a segment at least once per retention
      * period; the compaction lag and tombstone retention never exceed the retention.
      */
@@ -103,6 +111,9 @@ public final class Topics {
                 TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_DELETE,
                 TopicConfig.RETENTION_MS_CONFIG, Long.toString(WORK_RETENTION_MS))));
         specs.add(new Spec(EMBEDDINGS, embeddingPartitions, Map.of(
+                TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_DELETE,
+                TopicConfig.RETENTION_MS_CONFIG, Long.toString(WORK_RETENTION_MS))));
+        specs.add(new Spec(LOWRES, embeddingPartitions, Map.of(
                 TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_DELETE,
                 TopicConfig.RETENTION_MS_CONFIG, Long.toString(WORK_RETENTION_MS))));
         specs.add(new Spec(STATUS, statusPartitions, Map.of(
@@ -121,7 +132,7 @@ public final class Topics {
     }
 
     public static List<Spec> defaultSpecs() {
-        return specs(REQUESTS_PARTITIONS, EMBEDDINGS_PARTITIONS, STATUS_PARTITIONS);
+        return defaultSpecs(STATUS_RETENTION_MS);
     }
 
     /** The production partition counts with the given status retention. */

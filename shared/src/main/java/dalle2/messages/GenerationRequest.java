@@ -4,6 +4,7 @@ import com.fasterxml.jackson.annotation.JsonInclude;
 import dalle2.sampling.SamplerKind;
 import java.time.Instant;
 import java.time.format.DateTimeParseException;
+import java.util.List;
 import java.util.regex.Pattern;
 
 /**
@@ -25,6 +26,11 @@ import java.util.regex.Pattern;
  * @param sampler         the sampler of both stages, {@code ddim} (the default) or {@code dpmpp-2m}
  *                        ({@link SamplerKind}); η above 0 needs {@code ddim}. Written only when it is not the
  *                        default, so a DDIM request reads the same to builds that predate the field
+ * @param size            side of the images in pixels: {@value #BASE_SIZE} (the base decoder's own images) or
+ *                        {@link #SIZES} above it, which the upsampler pool draws from the base images. Absent means
+ *                        {@value #BASE_SIZE}, what every request meant before the field existed; written only when it
+ *                        is not, so a base-size request reads the same to builds that predate it (and a larger one
+ *                        is refused by them, not silently drawn small). The gateway fills in its deployment's default
  * @param submittedAt     ISO-8601 instant
  * @param idempotencyKey  the client's Idempotency-Key, if any
  */
@@ -40,6 +46,7 @@ public record GenerationRequest(
         Double priorGuidance,
         Double decoderGuidance,
         @JsonInclude(value = JsonInclude.Include.CUSTOM, valueFilter = DefaultSampler.class) String sampler,
+        @JsonInclude(value = JsonInclude.Include.CUSTOM, valueFilter = BaseSize.class) Integer size,
         String submittedAt,
         String idempotencyKey) {
 
@@ -54,6 +61,10 @@ public record GenerationRequest(
     public static final double DEFAULT_PRIOR_GUIDANCE = 2.0;
     public static final double DEFAULT_DECODER_GUIDANCE = 5.0;
     public static final int MAX_IDEMPOTENCY_KEY_CHARS = 200;
+    /** The base decoder's image side: a job of this size needs no upsampler. */
+    public static final int BASE_SIZE = 32;
+    /** Every image side a job may ask for: the base, and what the 32 → 256 upsampler and its area averages give. */
+    public static final List<Integer> SIZES = List.of(BASE_SIZE, 64, 128, 256);
 
     public static final String DEFAULT_SAMPLER = SamplerKind.DEFAULT.configName();
     /** An unknown sampler name is echoed in the error only up to this length. */
@@ -94,6 +105,8 @@ public record GenerationRequest(
         InvalidMessageException.require(eta == 0.0 || SamplerKind.fromConfigName(sampler).acceptsEta(), "eta",
                 "eta must be 0 with sampler " + sampler + " (it is deterministic; eta applies to "
                         + SamplerKind.DDIM.configName() + " only), got " + eta);
+        size = size == null ? BASE_SIZE : size;
+        InvalidMessageException.require(SIZES.contains(size), "size", "size must be one of " + SIZES + ", got " + size);
         submittedAt = submittedAt == null ? Instant.now().toString() : submittedAt;
         checkInstant(submittedAt, "submitted_at");
         InvalidMessageException.require(idempotencyKey == null
@@ -105,10 +118,19 @@ public record GenerationRequest(
     /** A request as the gateway builds it; null parameters take their defaults. */
     public static GenerationRequest of(String jobId, String prompt, Integer n, Long seed, Integer priorSteps,
                                        Integer decoderSteps, Double eta, Double priorGuidance,
-                                       Double decoderGuidance, String sampler, Instant submittedAt,
+                                       Double decoderGuidance, String sampler, Integer size, Instant submittedAt,
                                        String idempotencyKey) {
         return new GenerationRequest(SchemaVersions.CURRENT, jobId, prompt, n, seed, priorSteps, decoderSteps, eta,
-                priorGuidance, decoderGuidance, sampler, submittedAt.toString(), idempotencyKey);
+                priorGuidance, decoderGuidance, sampler, size, submittedAt.toString(), idempotencyKey);
+    }
+
+    /** A request of the base size. */
+    public static GenerationRequest of(String jobId, String prompt, Integer n, Long seed, Integer priorSteps,
+                                       Integer decoderSteps, Double eta, Double priorGuidance,
+                                       Double decoderGuidance, String sampler, Instant submittedAt,
+                                       String idempotencyKey) {
+        return of(jobId, prompt, n, seed, priorSteps, decoderSteps, eta, priorGuidance, decoderGuidance, sampler,
+                null, submittedAt, idempotencyKey);
     }
 
     /** A request with the default sampler. */
@@ -122,13 +144,24 @@ public record GenerationRequest(
     /** The same request with another job id (tests and tools). */
     public GenerationRequest withJobId(String newJobId) {
         return new GenerationRequest(schemaVersion, newJobId, prompt, n, seed, priorSteps, decoderSteps, eta,
-                priorGuidance, decoderGuidance, sampler, submittedAt, idempotencyKey);
+                priorGuidance, decoderGuidance, sampler, size, submittedAt, idempotencyKey);
+    }
+
+    /** The same request at another image size (tests and tools). */
+    public GenerationRequest withSize(int newSize) {
+        return new GenerationRequest(schemaVersion, jobId, prompt, n, seed, priorSteps, decoderSteps, eta,
+                priorGuidance, decoderGuidance, sampler, newSize, submittedAt, idempotencyKey);
+    }
+
+    /** Whether the upsampler pool draws this job's final images (its size is above the base). */
+    public boolean needsUpsampler() {
+        return size > BASE_SIZE;
     }
 
     /** The same request submitted at another instant (a Kafka submission without {@code submitted_at}). */
     public GenerationRequest withSubmittedAt(Instant at) {
         return new GenerationRequest(schemaVersion, jobId, prompt, n, seed, priorSteps, decoderSteps, eta,
-                priorGuidance, decoderGuidance, sampler, at.toString(), idempotencyKey);
+                priorGuidance, decoderGuidance, sampler, size, at.toString(), idempotencyKey);
     }
 
     /** True when both ask for the same images (everything but the job id, timestamps and key). */
@@ -136,7 +169,8 @@ public record GenerationRequest(
         return prompt.equals(other.prompt) && n.equals(other.n) && seed.equals(other.seed)
                 && priorSteps.equals(other.priorSteps) && decoderSteps.equals(other.decoderSteps)
                 && eta.equals(other.eta) && priorGuidance.equals(other.priorGuidance)
-                && decoderGuidance.equals(other.decoderGuidance) && sampler.equals(other.sampler);
+                && decoderGuidance.equals(other.decoderGuidance) && sampler.equals(other.sampler)
+                && size.equals(other.size);
     }
 
     public Instant submittedInstant() {
@@ -177,6 +211,19 @@ public record GenerationRequest(
         @Override
         public int hashCode() {
             return DEFAULT_SAMPLER.hashCode();
+        }
+    }
+
+    /** Jackson's filter that leaves the base size out of the JSON (true = leave out). */
+    static final class BaseSize {
+        @Override
+        public boolean equals(Object value) {
+            return Integer.valueOf(BASE_SIZE).equals(value);
+        }
+
+        @Override
+        public int hashCode() {
+            return Integer.hashCode(BASE_SIZE);
         }
     }
 

@@ -4,9 +4,14 @@ import com.fasterxml.jackson.annotation.JsonCreator;
 import com.fasterxml.jackson.annotation.JsonValue;
 import java.util.Locale;
 
-/** The life of a job: queued → prior → decoding → succeeded; failed or cancelled can end it at any point. */
+/**
+ * The life of a job: queued → prior → decoding → (upsampling, for a size above the base decoder's) → succeeded;
+ * failed or cancelled can end it at any point.
+ */
 public enum JobState {
-    QUEUED(0), PRIOR(1), DECODING(2), SUCCEEDED(3), FAILED(3), CANCELLED(3);
+    QUEUED(0), PRIOR(1), DECODING(2), UPSAMPLING(3), SUCCEEDED(4), FAILED(4), CANCELLED(4);
+
+    private static final int TERMINAL_RANK = 4;
 
     private final int rank;
 
@@ -15,7 +20,7 @@ public enum JobState {
     }
 
     public boolean terminal() {
-        return rank == 3;
+        return rank == TERMINAL_RANK;
     }
 
     /**
@@ -31,7 +36,7 @@ public enum JobState {
 
     /**
      * Whether a job in this state has not reached {@code later} yet (and is not finished): e.g. QUEUED precedes
-     * PRIOR, PRIOR precedes DECODING, nothing precedes itself, a terminal state precedes nothing.
+     * PRIOR, PRIOR precedes DECODING, DECODING precedes UPSAMPLING, nothing precedes itself, a terminal state precedes nothing.
      */
     public boolean precedes(JobState later) {
         return !terminal() && rank < later.rank;

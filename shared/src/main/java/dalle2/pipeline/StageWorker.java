@@ -48,9 +48,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The machinery both worker pools share: one member of a consumer group that turns each input record (one job)
- * into per-image tasks, batches tasks across jobs, runs the model, persists each image's result, and then writes
- * the job's output and status.
+ * The machinery every worker pool shares (prior, decoder, upsampler): one member of a consumer group that turns
+ * each input record (one job) into per-image tasks, batches tasks across jobs, runs the model, persists each
+ * image's result, and then writes the job's output and status.
  *
  * <p>Threads: the <b>poll thread</b> only polls, parses, hands tasks to the {@link DynamicBatcher}, pauses its
  * partitions while the worker is saturated and commits; the <b>model thread</b> runs batches; <b>I/O threads</b>
@@ -283,7 +283,7 @@ public abstract class StageWorker<M, T, O, R> implements AutoCloseable {
     /** The state this stage reports while it works. */
     protected abstract JobState workingState();
 
-    /** Name of the stage in progress reports ("prior", "decoder"). */
+    /** Name of the stage in progress reports ("prior", "decoder", "upsampler"). */
     protected abstract String stageName();
 
     /** Steps of this stage for a job (for progress). */
@@ -333,7 +333,7 @@ public abstract class StageWorker<M, T, O, R> implements AutoCloseable {
 
     // ---- for health checks and metrics (dalle2.ops.WorkerOpsServer) -------------------------------------------
 
-    /** The consumer group of this worker's pool ("prior", "decoder"). */
+    /** The consumer group of this worker's pool ("prior", "decoder", "upsampler"). */
     public String group() {
         return group;
     }

@@ -101,6 +101,10 @@ class MessagesTest {
             "{\"job_id\":\"j\",\"prompt\":\"p\",\"sampler\":\"\"}|sampler",
             "{\"job_id\":\"j\",\"prompt\":\"p\",\"sampler\":2}|sampler",
             "{\"job_id\":\"j\",\"prompt\":\"p\",\"sampler\":\"dpmpp-2m\",\"eta\":0.5}|eta",
+            "{\"job_id\":\"j\",\"prompt\":\"p\",\"size\":48}|size",
+            "{\"job_id\":\"j\",\"prompt\":\"p\",\"size\":512}|size",
+            "{\"job_id\":\"j\",\"prompt\":\"p\",\"size\":\"256\"}|size",
+            "{\"job_id\":\"j\",\"prompt\":\"p\",\"size\":256.0}|size",
     })
     void invalidRequestsAreRefusedNamingTheField(String json, String field) {
         InvalidMessageException e = assertThrows(InvalidMessageException.class,
@@ -178,6 +182,60 @@ class MessagesTest {
         assertThrows(InvalidMessageException.class, () -> queued.succeeded(List.of("job-4/0.png"), Instant.now()));
         assertThrows(InvalidMessageException.class,
                 () -> Messages.decode(utf8(json.replace("succeeded", "exploded")), JobStatus.class));
+    }
+
+    @Test
+    void theSizeRoundTripsIsPartOfTheParametersAndIsLeftOutOfTheJsonAtTheBaseSize() {
+        GenerationRequest base = request("job-4", 1);
+        assertEquals(GenerationRequest.BASE_SIZE, base.size());
+        assertFalse(base.needsUpsampler());
+        String baseJson = new String(Messages.encode(base), StandardCharsets.UTF_8);
+        // a reader built before the field refuses unknown fields: a base-size request must not carry it
+        assertFalse(baseJson.contains("size"), baseJson);
+        assertEquals(base, Messages.decode(utf8(baseJson), GenerationRequest.class));
+
+        GenerationRequest large = base.withSize(256);
+        String largeJson = new String(Messages.encode(large), StandardCharsets.UTF_8);
+        assertTrue(largeJson.contains("\"size\":256"), largeJson);
+        assertEquals(large, Messages.decode(utf8(largeJson), GenerationRequest.class));
+        assertTrue(large.needsUpsampler());
+        assertFalse(large.sameParameters(base), "another size is another request");
+    }
+
+    @Test
+    void lowResImagesRoundTripByteExactAndMustMatchTheCountAndSideAndBeSmallerThanTheJob() {
+        GenerationRequest r = request("job-5", 2).withSize(128);
+        byte[] first = new byte[32 * 32 * 3];
+        byte[] second = new byte[32 * 32 * 3];
+        new Random(1).nextBytes(first);
+        new Random(2).nextBytes(second);
+        LowResImages m = LowResImages.of(r, java.util.Map.of("decoder", "d@1"),
+                JobStatus.Timestamps.submitted(r.submittedAt()), 32, List.of(first, second));
+        LowResImages back = Messages.decode(Messages.encode(m), LowResImages.class);
+        assertArrayEquals(first, back.rgb(0));
+        assertArrayEquals(second, back.rgb(1));
+        assertEquals("d@1", back.models().get("decoder"));
+
+        InvalidMessageException count = assertThrows(InvalidMessageException.class, () -> LowResImages.of(r,
+                java.util.Map.of(), JobStatus.Timestamps.submitted(r.submittedAt()), 32, List.of(first)));
+        assertEquals("images", count.field());
+        InvalidMessageException side = assertThrows(InvalidMessageException.class, () -> LowResImages.of(r,
+                java.util.Map.of(), JobStatus.Timestamps.submitted(r.submittedAt()), 16, List.of(first, second)));
+        assertEquals("images", side.field(), side.getMessage());
+        InvalidMessageException notSmaller = assertThrows(InvalidMessageException.class, () -> LowResImages.of(
+                r.withSize(32), java.util.Map.of(), JobStatus.Timestamps.submitted(r.submittedAt()), 32,
+                List.of(first, second)));
+        assertEquals("size", notSmaller.field());
+    }
+
+    @Test
+    void upsamplingComesAfterDecodingAndBeforeTheEnd() {
+        assertTrue(JobState.UPSAMPLING.mayFollow(JobState.DECODING));
+        assertFalse(JobState.DECODING.mayFollow(JobState.UPSAMPLING));
+        assertTrue(JobState.SUCCEEDED.mayFollow(JobState.UPSAMPLING));
+        assertTrue(JobState.DECODING.precedes(JobState.UPSAMPLING));
+        assertFalse(JobState.UPSAMPLING.terminal());
+        assertEquals(JobState.UPSAMPLING, JobState.fromWire("upsampling"));
     }
 
     @Test

@@ -1,18 +1,19 @@
-package dalle2.decoder;
+package dalle2.djl;
 
 import ai.djl.Device;
 import ai.djl.engine.Engine;
-import dalle2.djl.DjlRuntime;
 
 /**
- * {@code --device auto|cpu|gpu}: where a decoder worker runs its U-Net. A GPU needs the CUDA build of libtorch
- * for DJL on the class path (pytorch-native-cu* instead of pytorch-native-cpu) and a driver; {@code auto} takes
- * the first GPU when the engine sees one and the CPU otherwise.
+ * {@code --device auto|cpu|gpu}: where a decoder or upsampler worker runs its U-Net. A GPU needs the CUDA build
+ * of libtorch for DJL on the class path (pytorch-native-cu* instead of pytorch-native-cpu) and a driver;
+ * {@code auto} takes the first GPU when the engine sees one and the CPU otherwise.
  */
 public enum DeviceChoice {
     AUTO, CPU, GPU;
 
-    /** Images per batch when none is configured: a GPU is fed wide batches, a CPU gains little past a few. */
+    /**
+     * Decoder images per batch when none is configured: a GPU is fed wide batches, a CPU gains little past a few.
+     */
     public static final int GPU_DEFAULT_MAX_BATCH = 16;
     public static final int CPU_DEFAULT_MAX_BATCH = 4;
 
