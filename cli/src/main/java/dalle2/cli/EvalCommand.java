@@ -82,6 +82,10 @@ public final class EvalCommand implements Callable<Integer> {
     @Option(names = "--upsampler-images", defaultValue = "48", description = "held-out 256 px emoji per set (held-out "
             + "vendor, held-out names) for the upsampler section (default: ${DEFAULT-VALUE})") int upsamplerImages;
 
+    @Option(names = "--upsampler-sampling", split = ",", paramLabel = "AUG,STEPS,START",
+            description = "measure the upsampler with these sampling settings instead of its config's: augmentation "
+                    + "level, DDIM steps, start step (999 = from pure noise)") List<Integer> upsamplerSampling;
+
     @Option(names = "--sections", split = ",", defaultValue = "clip,emoji,fashion,stages,upsampler,cascade",
             description = "which parts to run, of ${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE})")
     Set<Section> sections;
@@ -234,17 +238,17 @@ public final class EvalCommand implements Callable<Integer> {
      */
     private String upsamplerSection(ClipEncoder clip, NDManager manager) {
         Path dir = ModelFactory.resolve(models).resolve(UPSAMPLER_DIR);
-        Upsampler upsampler = Upsampler.load(dir, manager);
+        Upsampler upsampler = withSamplingOption(Upsampler.load(dir, manager));
         int size = upsampler.config().imageSize();
         ImageCaptionDataset highRes = DatasetSpec.parse("emoji;resolution=" + size).open(dataDir, DatasetOptions.of(size));
         UpsamplerEvaluation evaluation = new UpsamplerEvaluation(upsampler,
                 tiles -> DallE2.encodeImages(clip, manager, tiles));
         StringBuilder section = new StringBuilder(String.format(Locale.ROOT, "Upsampler alone (%s, %d→%d px, %d DDIM "
-                        + "steps, augmentation level %d): held-out real images area-averaged to %d px and brought back by "
+                        + "steps from t = %d, augmentation level %d): held-out real images area-averaged to %d px and brought back by "
                         + "the upsampler and by bicubic interpolation. Tile Fréchet distance: CLIP image features of the "
                         + "%d×%d tiles with content, against the originals' tiles (floor: the originals split in two).%n%n",
                 dir, upsampler.config().lowResSize(), size, upsampler.config().samplingSteps(),
-                upsampler.config().samplingAugmentationStep(), upsampler.config().lowResSize(), UpsamplerEvaluation.PATCH,
+                upsampler.config().samplingStartStep(), upsampler.config().samplingAugmentationStep(), upsampler.config().lowResSize(), UpsamplerEvaluation.PATCH,
                 UpsamplerEvaluation.PATCH));
         section.append(UpsamplerEvaluation.Result.header());
         List<ImageCaptionDataset> sets = List.of(highRes.heldOutVendor(HeldOutSplit.DEFAULT),
@@ -276,7 +280,8 @@ public final class EvalCommand implements Callable<Integer> {
     private String cascadeSection(DallE2 dalle2, RetrievalEvaluation retrieval, List<String> heldInNames,
                                   List<String> heldOutNames, SamplingParams prior, SamplingParams decoder,
                                   NDManager manager) throws java.io.IOException {
-        Upsampler upsampler = Upsampler.load(ModelFactory.resolve(models).resolve(UPSAMPLER_DIR), manager);
+        Upsampler upsampler = withSamplingOption(Upsampler.load(ModelFactory.resolve(models).resolve(UPSAMPLER_DIR),
+                manager));
         StringBuilder section = new StringBuilder(String.format(Locale.ROOT, "Cascade (prior, decoder, upsampler %d→%d "
                         + "px, %d steps): emoji prompts, top-1-of-10 retrieval of the prompt from the final image against "
                         + "the base image of the same run (chance 10%%):%n%n| names | prompts | base %d px | final %d px |"
@@ -331,6 +336,16 @@ public final class EvalCommand implements Callable<Integer> {
     }
 
     static final int UPSAMPLE_BATCH = 8;
+
+    private Upsampler withSamplingOption(Upsampler upsampler) {
+        if (upsamplerSampling == null) {
+            return upsampler;
+        }
+        if (upsamplerSampling.size() != 3) {
+            throw new IllegalArgumentException("--upsampler-sampling takes AUG,STEPS,START, got " + upsamplerSampling);
+        }
+        return upsampler.sampledWith(upsamplerSampling.get(0), upsamplerSampling.get(1), upsamplerSampling.get(2));
+    }
 
     /** Wall time spent generating (prior and decoder, not judging), with the load that shared the CPU. */
     static final class GenerationClock {

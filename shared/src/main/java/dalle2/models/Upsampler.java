@@ -118,6 +118,14 @@ public final class Upsampler {
         return config;
     }
 
+    /**
+     * The same network with other sampling settings (they are not part of what was trained), e.g. to measure
+     * them before writing the chosen ones into the model's config.
+     */
+    public Upsampler sampledWith(int augmentationStep, int steps, int startStep) {
+        return new Upsampler(config.withSampling(augmentationStep, steps, startStep), unet);
+    }
+
     public NoiseScheduler scheduler() {
         return scheduler;
     }
@@ -227,9 +235,15 @@ public final class Upsampler {
         return manager.create(values, shape);
     }
 
-    /** Upsamples with the config's augmentation level and step count. */
+    /** Upsamples with the config's augmentation level, step count and start step. */
     public NDArray upsample(NDArray lowRes, long[] seeds, Sampler.Progress progress) {
-        return upsample(lowRes, config.samplingSteps(), config.samplingAugmentationStep(), seeds, progress);
+        return upsample(lowRes, config.samplingSteps(), config.samplingAugmentationStep(), config.samplingStartStep(),
+                seeds, progress);
+    }
+
+    /** Upsamples from pure noise at T − 1. */
+    public NDArray upsample(NDArray lowRes, int steps, int augmentationStep, long[] seeds, Sampler.Progress progress) {
+        return upsample(lowRes, steps, augmentationStep, config.timesteps() - 1, seeds, progress);
     }
 
     /**
@@ -238,10 +252,12 @@ public final class Upsampler {
      * @param lowRes           (B, C, l, l) in [−1, 1], l = {@code low_res_size}; the result lives in its manager
      * @param steps            DDIM steps
      * @param augmentationStep the corruption level s given to the network (0 … max_augmentation_step)
+     * @param startStep        T − 1: start from pure noise; lower: from the bicubic interpolation noised to that level
      * @param seeds            one per image: its starting and augmentation noise depend only on it, not on the batch
      * @return (B, C, S, S) in [−1, 1]
      */
-    public NDArray upsample(NDArray lowRes, int steps, int augmentationStep, long[] seeds, Sampler.Progress progress) {
+    public NDArray upsample(NDArray lowRes, int steps, int augmentationStep, int startStep, long[] seeds,
+                            Sampler.Progress progress) {
         Shape shape = lowRes.getShape();
         int channels = config.imageChannels();
         int low = config.lowResSize();
@@ -269,7 +285,13 @@ public final class Upsampler {
             NDArray conditioning = conditioning(lowRes, augmentationNoise, levels);
             Denoiser network = (noisy, timesteps, cond, keep) -> forward(new ParameterStore(noisy.getManager(), false),
                     noisy, timesteps, cond, noisy.getManager().full(new Shape(batch), (long) augmentationStep), false);
-            return sampler.sample(network, conditioning, new Shape(channels, size, size), steps, 0f, 1f, seeds,
+            Shape imageShape = new Shape(channels, size, size);
+            if (startStep >= config.timesteps() - 1) {
+                return sampler.sample(network, conditioning, imageShape, steps, 0f, 1f, seeds, progress);
+            }
+            NDArray noise = new NoiseStreams(seeds).next(manager, imageShape);
+            NDArray start = scheduler.addNoise(bicubic(lowRes, size), noise, manager.full(new Shape(batch), (long) startStep));
+            return sampler.denoise(network, conditioning, start, Sampler.trailingTimesteps(startStep + 1, steps), 1f,
                     progress);
         });
     }

@@ -27,6 +27,9 @@ import java.util.List;
  *                                 uniformly from 0 … this (noise-conditioning augmentation, Ho et al. 2022)
  * @param samplingAugmentationStep the s the sampler corrupts its low-resolution input with, and tells the network
  * @param samplingSteps            DDIM steps a worker uses unless the job asks for others
+ * @param samplingStartStep        the timestep sampling starts at: T − 1 starts from pure noise; a lower one starts
+ *                                 from the bicubic interpolation noised to that level (SDEdit), so the few steps
+ *                                 refine an image instead of drawing one. Absent in older files: T − 1
  */
 public record UpsamplerConfig(
         String modelType,
@@ -43,7 +46,8 @@ public record UpsamplerConfig(
         String prediction,
         int maxAugmentationStep,
         int samplingAugmentationStep,
-        int samplingSteps) {
+        int samplingSteps,
+        Integer samplingStartStep) {
 
     public static final String MODEL_TYPE = "upsampler";
     public static final int FORMAT_VERSION = 1;
@@ -78,8 +82,14 @@ public record UpsamplerConfig(
             throw new IllegalArgumentException("sampling_augmentation_step must be in 0..max_augmentation_step ("
                     + maxAugmentationStep + "), got " + samplingAugmentationStep);
         }
-        if (samplingSteps < 1 || samplingSteps > timesteps) {
-            throw new IllegalArgumentException("sampling_steps must be in 1.." + timesteps + ", got " + samplingSteps);
+        samplingStartStep = samplingStartStep == null ? timesteps - 1 : samplingStartStep;
+        if (samplingStartStep < 1 || samplingStartStep >= timesteps) {
+            throw new IllegalArgumentException("sampling_start_step must be in 1.." + (timesteps - 1) + ", got "
+                    + samplingStartStep);
+        }
+        if (samplingSteps < 1 || samplingSteps > samplingStartStep + 1) {
+            throw new IllegalArgumentException("sampling_steps must be in 1.." + (samplingStartStep + 1) + ", got "
+                    + samplingSteps);
         }
         // the rest (channels, levels, schedule, prediction) is checked by the network's own config
         networkConfig(baseChannels, channelMultipliers, blocksPerLevel, imageSize, imageChannels, timeEmbedDim,
@@ -95,7 +105,8 @@ public record UpsamplerConfig(
                                      int blocksPerLevel) {
         return new UpsamplerConfig(MODEL_TYPE, FORMAT_VERSION, lowResSize, imageSize, 3, baseChannels,
                 channelMultipliers, blocksPerLevel, 4 * baseChannels, NoiseScheduler.DEFAULT_TIMESTEPS,
-                NoiseScheduler.Schedule.COSINE.configName(), PredictionType.V.configName(), 250, 50, 10);
+                NoiseScheduler.Schedule.COSINE.configName(), PredictionType.V.configName(), 250, 50, 10,
+                NoiseScheduler.DEFAULT_TIMESTEPS - 1);
     }
 
     /** Small enough for unit tests: 8 → 32 px, channels 8-16. */
@@ -106,13 +117,20 @@ public record UpsamplerConfig(
     public UpsamplerConfig withSampling(int augmentationStep, int steps) {
         return new UpsamplerConfig(modelType, formatVersion, lowResSize, imageSize, imageChannels, baseChannels,
                 channelMultipliers, blocksPerLevel, timeEmbedDim, timesteps, schedule, prediction, maxAugmentationStep,
-                augmentationStep, steps);
+                augmentationStep, steps, samplingStartStep);
+    }
+
+    /** Sampling settings: the augmentation level, the DDIM steps and the timestep they start at. */
+    public UpsamplerConfig withSampling(int augmentationStep, int steps, int startStep) {
+        return new UpsamplerConfig(modelType, formatVersion, lowResSize, imageSize, imageChannels, baseChannels,
+                channelMultipliers, blocksPerLevel, timeEmbedDim, timesteps, schedule, prediction, maxAugmentationStep,
+                augmentationStep, steps, startStep);
     }
 
     public UpsamplerConfig withMaxAugmentationStep(int value) {
         return new UpsamplerConfig(modelType, formatVersion, lowResSize, imageSize, imageChannels, baseChannels,
                 channelMultipliers, blocksPerLevel, timeEmbedDim, timesteps, schedule, prediction, value,
-                Math.min(samplingAugmentationStep, value), samplingSteps);
+                Math.min(samplingAugmentationStep, value), samplingSteps, samplingStartStep);
     }
 
     /** The upsampling factor, e.g. 8 for 32 → 256. */

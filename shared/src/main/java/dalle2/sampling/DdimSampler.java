@@ -107,4 +107,27 @@ public final class DdimSampler implements Sampler {
         return prevSample;
     }
 
+    /**
+     * Deterministic DDIM (η = 0) from a given x at the first of the given timesteps rather than from pure noise at
+     * T − 1: started from a noised estimate of the sample (SDEdit, Meng et al. 2022), the network only has to add
+     * the detail the noise at that level hides.
+     *
+     * @param start     x at {@code timesteps[0]}, shape (B, …); the result lives in the condition's manager
+     * @param timesteps strictly decreasing, within 0 … T − 1
+     */
+    public NDArray denoise(Denoiser model, NDArray condition, NDArray start, int[] timesteps, float guidance,
+                           Sampler.Progress progress) {
+        for (int i = 0; i < timesteps.length; i++) {
+            if (timesteps[i] < 0 || timesteps[i] >= scheduler.timesteps() || (i > 0 && timesteps[i] >= timesteps[i - 1])) {
+                throw new IllegalArgumentException("timesteps must decrease within 0.." + (scheduler.timesteps() - 1)
+                        + ", got " + java.util.Arrays.toString(timesteps));
+            }
+        }
+        GuidedDenoiser guided = new GuidedDenoiser(model, guidance);
+        return StepLoop.run(condition, start, timesteps.length, (i, x, cond) -> {
+            int t = timesteps[i];
+            int tPrev = i + 1 < timesteps.length ? timesteps[i + 1] : -1;
+            return update(x, guided.predict(x, cond, t), t, tPrev, 0f, null);
+        }, progress);
+    }
 }

@@ -44,6 +44,25 @@ class UpsamplerTest {
     }
 
     @Test
+    void aLowerStartStepRefinesTheNoisedInterpolationDeterministically() {
+        try (NDManager manager = DjlRuntime.newManager()) {
+            Upsampler upsampler = withRandomWeights(Upsampler.create(TINY, manager), 6);
+            NDArray low = manager.randomUniform(-1f, 1f, new Shape(2, 3, 8, 8));
+            long[] seeds = {3, 4};
+            NDArray fromNoise = upsampler.upsample(low, 4, 0, 999, seeds, Sampler.Progress.NONE);
+            assertEquals(0f, maxDifference(fromNoise, upsampler.upsample(low, 4, 0, seeds, Sampler.Progress.NONE)),
+                    "start step T - 1 is sampling from pure noise");
+            NDArray refined = upsampler.upsample(low, 4, 0, 400, seeds, Sampler.Progress.NONE);
+            assertEquals(0f, maxDifference(refined, upsampler.upsample(low, 4, 0, 400, seeds, Sampler.Progress.NONE)));
+            assertEquals(new Shape(2, 3, 32, 32), refined.getShape());
+            assertTrue(maxDifference(refined, fromNoise) > 1e-3f);
+            Upsampler configured = upsampler.sampledWith(0, 4, 400);
+            assertEquals(0f, maxDifference(refined, configured.upsample(low, seeds, Sampler.Progress.NONE)));
+            assertThrows(IllegalArgumentException.class, () -> upsampler.sampledWith(0, 402, 400));
+        }
+    }
+
+    @Test
     void theOutputFollowsTheLowResolutionInput() {
         try (NDManager manager = DjlRuntime.newManager()) {
             Upsampler upsampler = withRandomWeights(Upsampler.create(TINY, manager), 4);

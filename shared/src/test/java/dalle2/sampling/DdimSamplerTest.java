@@ -56,6 +56,22 @@ class DdimSamplerTest {
         }
     }
 
+    @ParameterizedTest(name = "{0} from t = 400")
+    @CsvSource({"EPSILON", "SAMPLE", "V"})
+    void denoisingFromAnIntermediateStepWithAnOracleRecoversTheCleanSample(PredictionType prediction) {
+        try (NDManager manager = DjlRuntime.newManager()) {
+            NDArray x0 = manager.randomUniform(-1f, 1f, new Shape(2).addAll(SAMPLE));
+            NDArray condition = manager.zeros(new Shape(2, 8));
+            DdimSampler sampler = new DdimSampler(SCHEDULER, prediction, 0f);
+            NDArray start = SCHEDULER.addNoise(x0, manager.randomNormal(x0.getShape()), manager.create(new long[] {400, 400}));
+            NDArray sample = sampler.denoise(oracle(x0, prediction), condition, start,
+                    Sampler.trailingTimesteps(401, 5), 1f, Sampler.Progress.NONE);
+            assertTrue(sample.sub(x0).abs().max().getFloat() < 1e-4);
+            org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, () -> sampler.denoise(
+                    oracle(x0, prediction), condition, start, new int[] {400, 400}, 1f, Sampler.Progress.NONE));
+        }
+    }
+
     @Test
     void stochasticSamplingIsReproducibleForAFixedSeedAndDiffersAcrossSeeds() {
         try (NDManager manager = DjlRuntime.newManager()) {
