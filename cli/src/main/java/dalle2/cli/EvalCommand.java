@@ -246,7 +246,7 @@ public final class EvalCommand implements Callable<Integer> {
         StringBuilder section = new StringBuilder(String.format(Locale.ROOT, "Upsampler alone (%s, %d→%d px, %d DDIM "
                         + "steps from t = %d, augmentation level %d): held-out real images area-averaged to %d px and brought back by "
                         + "the upsampler and by bicubic interpolation. Tile Fréchet distance: CLIP image features of the "
-                        + "%d×%d tiles with content, against the originals' tiles (floor: the originals split in two).%n%n",
+                        + "%d×%d tiles with content, against the originals' tiles at the same places (0 = the originals).%n%n",
                 dir, upsampler.config().lowResSize(), size, upsampler.config().samplingSteps(),
                 upsampler.config().samplingStartStep(), upsampler.config().samplingAugmentationStep(), upsampler.config().lowResSize(), UpsamplerEvaluation.PATCH,
                 UpsamplerEvaluation.PATCH));

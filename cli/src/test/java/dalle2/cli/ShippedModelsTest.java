@@ -8,6 +8,11 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import dalle2.inference.DallE2;
 import dalle2.inference.ImageTensors;
 import dalle2.inference.SamplingParams;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import dalle2.djl.DjlRuntime;
+import dalle2.models.Upsampler;
+import dalle2.sampling.Sampler;
 import java.awt.image.BufferedImage;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -36,6 +41,34 @@ class ShippedModelsTest {
                 assertTrue(distinctColours(image) > 16, "image " + i + " is not a flat picture");
                 assertArrayEquals(ImageTensors.png(image), ImageTensors.png(again.get(i)), "same seed, same bytes");
             }
+        }
+    }
+
+    @Test
+    void theShippedUpsamplerDrawsA256PixelImageThatFollowsItsInputAndRepeats() throws Exception {
+        assumeTrue(Files.isRegularFile(SHIPPED.resolve("upsampler/config.json")), "no shipped upsampler");
+        try (NDManager manager = DjlRuntime.newManager()) {
+            Upsampler upsampler = Upsampler.load(SHIPPED.resolve("upsampler"), manager);
+            assertEquals(32, upsampler.config().lowResSize());
+            assertEquals(256, upsampler.config().imageSize());
+            // a red disc on white, as a 32 px base image would draw it
+            BufferedImage base = new BufferedImage(32, 32, BufferedImage.TYPE_INT_RGB);
+            java.awt.Graphics2D g = base.createGraphics();
+            g.setColor(java.awt.Color.WHITE);
+            g.fillRect(0, 0, 32, 32);
+            g.setColor(java.awt.Color.RED);
+            g.fillOval(6, 6, 20, 20);
+            g.dispose();
+            NDArray low = ImageTensors.toTensor(manager, List.of(base), 3, 32);
+            BufferedImage first = ImageTensors.toImages(upsampler.upsample(low, new long[] {5}, Sampler.Progress.NONE)).get(0);
+            BufferedImage again = ImageTensors.toImages(upsampler.upsample(low, new long[] {5}, Sampler.Progress.NONE)).get(0);
+            assertEquals(256, first.getWidth());
+            assertArrayEquals(ImageTensors.png(first), ImageTensors.png(again), "same seed, same bytes");
+            java.awt.Color centre = new java.awt.Color(first.getRGB(128, 128));
+            java.awt.Color corner = new java.awt.Color(first.getRGB(8, 8));
+            assertTrue(centre.getRed() > 150 && centre.getGreen() < 110, "the disc stays red: " + centre);
+            assertTrue(corner.getRed() > 200 && corner.getGreen() > 200 && corner.getBlue() > 200,
+                    "the background stays white: " + corner);
         }
     }
 
