@@ -46,6 +46,7 @@ import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.RetriableException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.slf4j.MDC;
 
 /**
  * The machinery every worker pool shares (prior, decoder, upsampler): one member of a consumer group that turns
@@ -65,6 +66,9 @@ import org.slf4j.LoggerFactory;
 public abstract class StageWorker<M, T, O, R> implements AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(StageWorker.class);
+
+    /** The MDC key of the job a log line is about (a field of every JSON log line written while it is set). */
+    public static final String JOB_ID_MDC_KEY = "job_id";
 
     /**
      * @param maxBatch          most tasks (images) per model call
@@ -137,6 +141,8 @@ public abstract class StageWorker<M, T, O, R> implements AutoCloseable {
         final AtomicBoolean abandoned = new AtomicBoolean();
         volatile JobStatus status;
         volatile long lastProgressNanos;
+        /** When the poll thread took the record: the start of every image's latency. */
+        final long receivedNanos = System.nanoTime();
         /** Later records of this job (duplicates) that count as done when this one is; null once it is done. */
         private List<Done> duplicates = new ArrayList<>();
 
@@ -216,7 +222,10 @@ public abstract class StageWorker<M, T, O, R> implements AutoCloseable {
     private final AtomicLong images = new AtomicLong();
     private final AtomicLong batches = new AtomicLong();
     private final AtomicLong deadLetters = new AtomicLong();
-    private final BatchStats batchStats = new BatchStats();
+    private final StageMeters meters;
+    private final BatchStats batchStats;
+    /** Records of the assigned partitions not yet fetched, as of the last poll (no broker call). */
+    private final AtomicLong consumerLag = new AtomicLong();
     private final AtomicLong retries = new AtomicLong();
     private final AtomicLong batchesStopped = new AtomicLong();
     private final AtomicLong pollLoopRestarts = new AtomicLong();
@@ -230,6 +239,8 @@ public abstract class StageWorker<M, T, O, R> implements AutoCloseable {
         this.config = config;
         this.inputTopic = inputTopic;
         this.group = group;
+        this.meters = new StageMeters(group, config.workerId());
+        this.batchStats = new BatchStats(meters);
         this.view = new StatusView(config.bootstrap(), config.statusViewMaxJobs(), group);
         this.producer = KafkaClients.workerProducer(config.bootstrap(), KafkaClients.clientId(group + "-" + config.workerId()));
         this.batcher = new DynamicBatcher<>(config.maxBatch(), config.maxWait(),
@@ -289,6 +300,11 @@ public abstract class StageWorker<M, T, O, R> implements AutoCloseable {
     /** Steps of this stage for a job (for progress). */
     protected abstract int stepsOf(M message);
 
+    /** The version of the weights this worker runs ({@code ModelVersion}), for the model-version metric. */
+    protected String modelVersion() {
+        return "unknown";
+    }
+
     /** Runs the model on one batch (model thread). One output per task, in order. */
     protected abstract List<O> runModel(SamplingParams params, List<T> tasks, DdimSampler.Progress progress);
 
@@ -345,6 +361,21 @@ public abstract class StageWorker<M, T, O, R> implements AutoCloseable {
     /** Images received and not yet finished (persisted, skipped or failed). */
     public int inFlightImages() {
         return inFlightImages.get();
+    }
+
+    /** The meters this worker records into as it works (steps, images, batch sizes, failures by reason). */
+    public StageMeters meters() {
+        return meters;
+    }
+
+    /** Records in the assigned partitions that this worker has not fetched yet, as of its last poll. */
+    public long consumerLag() {
+        return consumerLag.get();
+    }
+
+    /** The version of the weights in use, e.g. {@code decoder@3f9c0a1b2c3d}. */
+    public String modelVersionInUse() {
+        return modelVersion();
     }
 
     /** Sizes and durations of the model calls; each stage's {@link #runModel} records its call here. */
@@ -474,6 +505,7 @@ public abstract class StageWorker<M, T, O, R> implements AutoCloseable {
                     }
                 }
                 batcher.expectMore(backlogged(c));
+                consumerLag.set(lagOf(c));
             }
             long deadline = System.nanoTime() + config.drainTimeout().toNanos();
             c.pause(c.assignment());
@@ -501,6 +533,15 @@ public abstract class StageWorker<M, T, O, R> implements AutoCloseable {
             }
         }
         return false;
+    }
+
+    /** Records not fetched yet in the assigned partitions, from the last fetch's high watermarks: no broker call. */
+    private static long lagOf(KafkaConsumer<String, byte[]> c) {
+        long lag = 0;
+        for (TopicPartition tp : c.assignment()) {
+            lag += c.currentLag(tp).orElse(0);
+        }
+        return lag;
     }
 
     private void drainDone() {
@@ -555,11 +596,17 @@ public abstract class StageWorker<M, T, O, R> implements AutoCloseable {
         } catch (RuntimeException e) {
             LOG.error("{}: cannot take {}-{}@{}", config.workerId(), record.topic(), record.partition(),
                     record.offset(), e);
-            deadLetter(record, tp, record.key(), "unprocessable record: " + describe(e), null);
+            deadLetter(record, tp, record.key(), "unprocessable_record", "unprocessable record: " + describe(e), null);
         }
     }
 
     private void take(ConsumerRecord<String, byte[]> record, TopicPartition tp) {
+        try (MDC.MDCCloseable ignored = MDC.putCloseable(JOB_ID_MDC_KEY, record.key())) {
+            takeWithKeyInMdc(record, tp);
+        }
+    }
+
+    private void takeWithKeyInMdc(ConsumerRecord<String, byte[]> record, TopicPartition tp) {
         M message;
         try {
             message = parse(record.value(), record.timestamp() >= 0 ? Instant.ofEpochMilli(record.timestamp()) : null);
@@ -572,7 +619,7 @@ public abstract class StageWorker<M, T, O, R> implements AutoCloseable {
                 failedStatus = known != null ? known.failed("invalid_message", reason, Instant.now())
                         : JobStatus.failedUnreadable(key, "invalid_message", reason);
             }
-            deadLetter(record, tp, key, reason, failedStatus);
+            deadLetter(record, tp, key, "invalid_message", reason, failedStatus);
             return;
         }
         GenerationRequest request = requestOf(message);
@@ -625,7 +672,7 @@ public abstract class StageWorker<M, T, O, R> implements AutoCloseable {
             JobStatus known = view.get(request.jobId()).orElse(null);
             failedStatus = (known != null ? known : JobStatus.queued(request)).failed(code, reason, Instant.now());
         }
-        deadLetter(record, tp, request.jobId(), reason, failedStatus);
+        deadLetter(record, tp, request.jobId(), code, reason, failedStatus);
     }
 
     /**
@@ -642,8 +689,9 @@ public abstract class StageWorker<M, T, O, R> implements AutoCloseable {
      * Puts a refused record on the dead-letter topic (keyed by the job it names, the original key inside) and,
      * when given, writes its job's failed status; the record counts as done once both are acknowledged.
      */
-    private void deadLetter(ConsumerRecord<String, byte[]> record, TopicPartition tp, String letterKey, String reason,
-                            JobStatus failedStatus) {
+    private void deadLetter(ConsumerRecord<String, byte[]> record, TopicPartition tp, String letterKey, String code,
+                            String reason, JobStatus failedStatus) {
+        meters.failure(code);
         LOG.warn("{}: dead-lettering {}-{}@{}: {}", config.workerId(), record.topic(), record.partition(),
                 record.offset(), reason);
         deadLetters.incrementAndGet();
@@ -746,8 +794,12 @@ public abstract class StageWorker<M, T, O, R> implements AutoCloseable {
         SamplingParams params = paramsOf(live.get(0).job().message);
         batches.incrementAndGet();
         List<O> outputs;
+        long[] stepStartNanos = {System.nanoTime()};
         try (IntraOpShare.Lease threads = IntraOpShare.process().begin()) {
             outputs = runModel(params, tasks, (step, steps) -> {
+                long now = System.nanoTime();
+                meters.step(now - stepStartNanos[0]);
+                stepStartNanos[0] = now;
                 if (allCancelled(jobs)) {
                     throw new BatchCancelledException(step, steps);
                 }
@@ -801,7 +853,7 @@ public abstract class StageWorker<M, T, O, R> implements AutoCloseable {
      */
     private void persistLater(Item<Job, T> item, O output, int attempt, Duration delay) {
         Job job = item.job();
-        later(delay, () -> {
+        later(delay, () -> withJobInMdc(job, () -> {
             // a job cancelled (or failed) meanwhile needs no image: don't store one
             if (job.abandoned.get() || view.isCancelled(job.request.jobId())) {
                 itemFinished(job);
@@ -810,6 +862,7 @@ public abstract class StageWorker<M, T, O, R> implements AutoCloseable {
             try {
                 job.results.set(item.index(), persist(job, item.index(), item.task(), output));
                 images.incrementAndGet();
+                meters.image(System.nanoTime() - job.receivedNanos);
             } catch (RuntimeException e) {
                 if (retryLater(e, attempt, "store image " + item.index() + " of " + job.request.jobId(),
                         wait -> persistLater(item, output, attempt + 1, wait))) {
@@ -820,7 +873,14 @@ public abstract class StageWorker<M, T, O, R> implements AutoCloseable {
                 fail(job, "storage_error", failureMessage("cannot store image " + item.index(), e, attempt));
             }
             itemFinished(job);
-        });
+        }));
+    }
+
+    /** Runs {@code task} with the job's id in the logging MDC (I/O threads serve many jobs in turn). */
+    private void withJobInMdc(Job job, Runnable task) {
+        try (MDC.MDCCloseable ignored = MDC.putCloseable(JOB_ID_MDC_KEY, job.request.jobId())) {
+            task.run();
+        }
     }
 
     /**
@@ -929,7 +989,7 @@ public abstract class StageWorker<M, T, O, R> implements AutoCloseable {
 
     /** Try number {@code attempt} of writing the job's output and final status, retried like {@link #persistLater}. */
     private void completeLater(Job job, int attempt, Duration delay) {
-        Runnable task = () -> {
+        Runnable task = () -> withJobInMdc(job, () -> {
             if (view.isCancelled(job.request.jobId())) {
                 skipped.incrementAndGet();
                 markDone(job);
@@ -954,7 +1014,7 @@ public abstract class StageWorker<M, T, O, R> implements AutoCloseable {
                     fail(job, "output_error", failureMessage("cannot write the output", e, attempt));
                 }
             });
-        };
+        });
         if (attempt == 1) {
             task.run();
         } else {
@@ -975,6 +1035,7 @@ public abstract class StageWorker<M, T, O, R> implements AutoCloseable {
             return;
         }
         failed.incrementAndGet();
+        meters.failure(code);
         JobStatus failedStatus = job.status.failed(code, message, Instant.now());
         reportUntilAcknowledged("report the failure of " + job.request.jobId(), () -> sendStatusAlways(failedStatus),
                 () -> markDone(job), 1, false);
