@@ -211,13 +211,17 @@ class PriorWorkerOpsTest {
 
     @Test
     @Order(6)
-    void otherPathsAre404AndOtherMethods405() throws Exception {
+    void otherPathsAre404AndMethodsOtherThanGetAndHead405() throws Exception {
         assertEquals(404, get("/").statusCode());
         assertEquals(404, get("/healthz/more").statusCode());
         HttpResponse<String> post = http.send(HttpRequest.newBuilder(URI.create(ops.url() + "/metrics"))
                 .POST(HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
         assertEquals(405, post.statusCode());
         assertEquals("GET, HEAD", post.headers().firstValue("Allow").orElse(""));
+        HttpResponse<String> head = http.send(HttpRequest.newBuilder(URI.create(ops.url() + "/healthz"))
+                .method("HEAD", HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
+        assertEquals(200, head.statusCode());
+        assertEquals("", head.body());
     }
 
     @Test
