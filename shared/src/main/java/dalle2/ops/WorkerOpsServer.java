@@ -60,16 +60,15 @@ public final class WorkerOpsServer implements AutoCloseable {
     private static final String JSON = "application/json";
 
     private final Vertx vertx;
-    private final HttpServer server;
     private final Admin admin;
     private final String host;
     private final PrometheusMeterRegistry registry;
     private final List<StageWorker<?, ?, ?, ?>> workers = new CopyOnWriteArrayList<>();
+    /** Set once listening, before {@link #start} returns. */
+    private HttpServer server;
 
-    private WorkerOpsServer(Vertx vertx, HttpServer server, Admin admin, String host,
-                            PrometheusMeterRegistry registry) {
+    private WorkerOpsServer(Vertx vertx, Admin admin, String host, PrometheusMeterRegistry registry) {
         this.vertx = vertx;
-        this.server = server;
         this.admin = admin;
         this.host = host;
         this.registry = registry;
@@ -89,22 +88,9 @@ public final class WorkerOpsServer implements AutoCloseable {
         new ProcessorMetrics().bindTo(registry);
         new UptimeMetrics().bindTo(registry);
         Admin admin = KafkaClients.admin(bootstrap, KafkaClients.clientId("worker-ops"));
-        WorkerOpsServer[] self = new WorkerOpsServer[1];
-        Router router = Router.router(vertx);
-        router.route().handler(WorkerOpsServer::onlyGetAndHead);
-        router.route(HEALTH_PATH).handler(ctx -> self[0].health(ctx));
-        router.route(READY_PATH).handler(ctx -> self[0].ready(ctx));
-        router.route(METRICS_PATH).handler(ctx -> respond(ctx, 200, METRICS_CONTENT_TYPE, registry.scrape()));
-        router.route().last().handler(ctx -> respond(ctx, 404, JSON, Json.write(Map.of("error",
-                "not found; try " + HEALTH_PATH + ", " + READY_PATH + " or " + METRICS_PATH))));
-        router.route().failureHandler(ctx -> {
-            LOG.warn("ops request {} failed", ctx.request().uri(), ctx.failure());
-            respond(ctx, 500, JSON, Json.write(Map.of("error", String.valueOf(
-                    ctx.failure() == null ? ctx.statusCode() : ctx.failure().getMessage()))));
-        });
-        HttpServer server;
+        WorkerOpsServer ops = new WorkerOpsServer(vertx, admin, host, registry);
         try {
-            server = vertx.createHttpServer().requestHandler(router).listen(port, host)
+            ops.server = vertx.createHttpServer().requestHandler(ops.router()).listen(port, host)
                     .toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
         } catch (InterruptedException | ExecutionException | TimeoutException e) {
             admin.close(Duration.ofSeconds(2));
@@ -115,9 +101,24 @@ public final class WorkerOpsServer implements AutoCloseable {
             throw new IOException("cannot listen on " + host + ":" + port, e instanceof ExecutionException
                     ? e.getCause() : e);
         }
-        self[0] = new WorkerOpsServer(vertx, server, admin, host, registry);
-        LOG.info("worker ops endpoints on {}", self[0].url());
-        return self[0];
+        LOG.info("worker ops endpoints on {}", ops.url());
+        return ops;
+    }
+
+    private Router router() {
+        Router router = Router.router(vertx);
+        router.route().handler(WorkerOpsServer::onlyGetAndHead);
+        router.route(HEALTH_PATH).handler(this::health);
+        router.route(READY_PATH).handler(this::ready);
+        router.route(METRICS_PATH).handler(ctx -> respond(ctx, 200, METRICS_CONTENT_TYPE, registry.scrape()));
+        router.route().last().handler(ctx -> respond(ctx, 404, JSON, Json.write(Map.of("error",
+                "not found; try " + HEALTH_PATH + ", " + READY_PATH + " or " + METRICS_PATH))));
+        router.route().failureHandler(ctx -> {
+            LOG.warn("ops request {} failed", ctx.request().uri(), ctx.failure());
+            respond(ctx, 500, JSON, Json.write(Map.of("error", String.valueOf(
+                    ctx.failure() == null ? ctx.statusCode() : ctx.failure().getMessage()))));
+        });
+        return router;
     }
 
     /** Adds a started worker to the checks and metrics. */

@@ -588,6 +588,13 @@ public abstract class StageWorker<M, T, O, R> implements AutoCloseable {
      * An unexpected failure while taking it dead-letters it too, so no record can stop the loop.
      */
     private void accept(ConsumerRecord<String, byte[]> record) {
+        // records are keyed by their job id (Topics): every line about taking one carries its key as the job id
+        try (MDC.MDCCloseable ignored = MDC.putCloseable(JOB_ID_MDC_KEY, record.key())) {
+            acceptWithKeyInMdc(record);
+        }
+    }
+
+    private void acceptWithKeyInMdc(ConsumerRecord<String, byte[]> record) {
         records.incrementAndGet();
         TopicPartition tp = new TopicPartition(record.topic(), record.partition());
         tracker.received(tp, record.offset());
@@ -601,12 +608,6 @@ public abstract class StageWorker<M, T, O, R> implements AutoCloseable {
     }
 
     private void take(ConsumerRecord<String, byte[]> record, TopicPartition tp) {
-        try (MDC.MDCCloseable ignored = MDC.putCloseable(JOB_ID_MDC_KEY, record.key())) {
-            takeWithKeyInMdc(record, tp);
-        }
-    }
-
-    private void takeWithKeyInMdc(ConsumerRecord<String, byte[]> record, TopicPartition tp) {
         M message;
         try {
             message = parse(record.value(), record.timestamp() >= 0 ? Instant.ofEpochMilli(record.timestamp()) : null);
