@@ -154,6 +154,7 @@ class PriorWorkerOpsTest {
                 >= value(after, "dalle2_worker_model_seconds_total{" + LABELS + "}"),
                 "an image waits at least for the model calls that drew it");
         assertEquals(0, value(after, "dalle2_worker_consumer_lag{" + LABELS + "}"), "everything fetched");
+        await(() -> scrapedValue("dalle2_consumer_group_lag{pool=\"prior\"}") == 0, "the group commits the job");
         assertEquals(0, value(after, "dalle2_worker_failures_total{" + LABELS + ",reason=\"model_error\"}"));
         assertEquals(1, value(after, "dalle2_worker_model_version{" + LABELS + ",version=\""
                 + worker.modelVersionInUse() + "\"}"));
@@ -226,12 +227,20 @@ class PriorWorkerOpsTest {
 
     @Test
     @Order(7)
-    void aStoppedWorkerFailsTheLivenessAndReadinessProbes() throws Exception {
+    void aStoppedWorkerFailsTheLivenessAndReadinessProbesAndItsGroupLagCountsWhatArrivesMeanwhile() throws Exception {
         worker.close();
         HttpResponse<String> health = get("/healthz");
         assertEquals(503, health.statusCode(), health.body());
         assertEquals("stopped", json(health).path("checks").path(WORKER_ID + ".poll_thread").asText());
         assertEquals(503, get("/readyz").statusCode());
+
+        // the group has committed everything so far; what arrives now waits, and the brokers count it
+        for (int i = 0; i < 2; i++) {
+            GenerationRequest waiting = GenerationRequest.of("ops-waiting-" + i, "a pear", 1, 5L, 2, 2, null, null,
+                    null, Instant.now(), null);
+            producer.send(new ProducerRecord<>(Topics.REQUESTS, waiting.jobId(), Messages.encode(waiting))).get();
+        }
+        assertEquals(2, value(metrics(), "dalle2_consumer_group_lag{pool=\"prior\"}"));
     }
 
     // ---- helpers -----------------------------------------------------------------------------------------------
@@ -257,6 +266,15 @@ class PriorWorkerOpsTest {
 
     private String metrics() throws Exception {
         return get("/metrics").body();
+    }
+
+    /** The scraped value of {@code series}, or NaN while it cannot be read. */
+    private double scrapedValue(String series) {
+        try {
+            return value(metrics(), series);
+        } catch (Exception | AssertionError e) {
+            return Double.NaN;
+        }
     }
 
     private static JsonNode json(HttpResponse<String> response) throws Exception {

@@ -10,7 +10,8 @@ import java.util.function.ToDoubleFunction;
 /**
  * The numbers a {@link StageWorker} keeps itself (counters, queue sizes, its model version), registered as meters
  * read at scrape time, together with the meters it records into as it works ({@link dalle2.pipeline.StageMeters}:
- * batch sizes, step and image latency, failures by reason). Every series carries the labels {@code pool}
+ * batch sizes, step and image latency, failures by reason). The group's lag as the brokers count it is
+ * {@link ConsumerGroupLag}'s. Every series carries the labels {@code pool}
  * (consumer group) and {@code worker}. The names are the ones {@code deploy/README.md} and the Grafana dashboard
  * in {@code deploy/grafana/} query; images per second is {@code rate(dalle2_worker_images_total[1m])}, left to
  * Prometheus rather than averaged over a window chosen here.
@@ -59,7 +60,7 @@ final class WorkerMetrics {
         gauge(registry, tags, worker, "dalle2.worker.assigned.partitions", "input partitions this worker owns",
                 StageWorker::assignedPartitions);
         gauge(registry, tags, worker, "dalle2.worker.consumer.lag",
-                "records in the assigned input partitions not fetched yet (as of the last poll)",
+                "records in the assigned input partitions not fetched yet (from the last fetch; stale while paused)",
                 StageWorker::consumerLag);
         gauge(registry, tags, worker, "dalle2.worker.last.batch.size", "images in the last finished model call",
                 w -> w.batchStats().snapshot().lastSize());

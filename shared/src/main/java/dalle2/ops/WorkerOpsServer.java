@@ -63,6 +63,7 @@ public final class WorkerOpsServer implements AutoCloseable {
     private final Admin admin;
     private final String host;
     private final PrometheusMeterRegistry registry;
+    private final ConsumerGroupLag groupLag;
     private final List<StageWorker<?, ?, ?, ?>> workers = new CopyOnWriteArrayList<>();
     /** Set once listening, before {@link #start} returns. */
     private HttpServer server;
@@ -72,6 +73,7 @@ public final class WorkerOpsServer implements AutoCloseable {
         this.admin = admin;
         this.host = host;
         this.registry = registry;
+        this.groupLag = new ConsumerGroupLag(admin);
     }
 
     /**
@@ -110,7 +112,7 @@ public final class WorkerOpsServer implements AutoCloseable {
         router.route().handler(WorkerOpsServer::onlyGetAndHead);
         router.route(HEALTH_PATH).handler(this::health);
         router.route(READY_PATH).handler(this::ready);
-        router.route(METRICS_PATH).handler(ctx -> respond(ctx, 200, METRICS_CONTENT_TYPE, registry.scrape()));
+        router.route(METRICS_PATH).handler(this::metrics);
         router.route().last().handler(ctx -> respond(ctx, 404, JSON, Json.write(Map.of("error",
                 "not found; try " + HEALTH_PATH + ", " + READY_PATH + " or " + METRICS_PATH))));
         router.route().failureHandler(ctx -> {
@@ -124,6 +126,7 @@ public final class WorkerOpsServer implements AutoCloseable {
     /** Adds a started worker to the checks and metrics. */
     public WorkerOpsServer watch(StageWorker<?, ?, ?, ?> worker) {
         WorkerMetrics.bind(registry, worker);
+        groupLag.watch(registry, worker.group(), worker.inputTopic());
         workers.add(worker);
         return this;
     }
@@ -176,6 +179,22 @@ public final class WorkerOpsServer implements AutoCloseable {
         } else {
             ctx.response().end(bytes);
         }
+    }
+
+    // ---- metrics -----------------------------------------------------------------------------------------------
+
+    /** Prometheus text, after asking the brokers for the groups' lag (a Vert.x worker thread: it blocks). */
+    private void metrics(RoutingContext ctx) {
+        vertx.executeBlocking(() -> {
+            groupLag.refresh();
+            return registry.scrape();
+        }, false).onComplete(done -> {
+            if (done.failed()) {
+                ctx.fail(done.cause());
+            } else {
+                respond(ctx, 200, METRICS_CONTENT_TYPE, done.result());
+            }
+        });
     }
 
     // ---- probes ------------------------------------------------------------------------------------------------

@@ -349,6 +349,11 @@ public abstract class StageWorker<M, T, O, R> implements AutoCloseable {
 
     // ---- for health checks and metrics (dalle2.ops.WorkerOpsServer) -------------------------------------------
 
+    /** The topic this worker's pool consumes. */
+    public String inputTopic() {
+        return inputTopic;
+    }
+
     /** The consumer group of this worker's pool ("prior", "decoder", "upsampler"). */
     public String group() {
         return group;
@@ -368,7 +373,11 @@ public abstract class StageWorker<M, T, O, R> implements AutoCloseable {
         return meters;
     }
 
-    /** Records in the assigned partitions that this worker has not fetched yet, as of its last poll. */
+    /**
+     * Records in the assigned partitions that this worker has not fetched yet, from its last fetch of each: a
+     * paused partition is not fetched, so its share is stale while the worker is saturated (the ops server also
+     * exports the group's lag as the brokers count it).
+     */
     public long consumerLag() {
         return consumerLag.get();
     }
