@@ -69,6 +69,8 @@ public abstract class StageWorker<M, T, O, R> implements AutoCloseable {
 
     /** The MDC key of the job a log line is about (a field of every JSON log line written while it is set). */
     public static final String JOB_ID_MDC_KEY = "job_id";
+    /** The MDC key of the jobs a model call serves, comma-separated (a batch mixes jobs). */
+    public static final String JOB_IDS_MDC_KEY = "job_ids";
 
     /**
      * @param maxBatch          most tasks (images) per model call
@@ -778,9 +780,19 @@ public abstract class StageWorker<M, T, O, R> implements AutoCloseable {
                 return;
             }
             if (!batch.isEmpty()) {
-                runBatch(batch);
+                try (MDC.MDCCloseable ignored = MDC.putCloseable(JOB_IDS_MDC_KEY, jobIdsOf(batch))) {
+                    runBatch(batch);
+                }
             }
         }
+    }
+
+    private String jobIdsOf(List<Item<Job, T>> batch) {
+        Set<String> ids = new LinkedHashSet<>();
+        for (Item<Job, T> item : batch) {
+            ids.add(item.job().request.jobId());
+        }
+        return String.join(",", ids);
     }
 
     private void runBatch(List<Item<Job, T>> batch) {
