@@ -106,6 +106,11 @@ public final class DecoderWorker extends StageWorker<ImageEmbeddings, DecodeTask
     }
 
     @Override
+    protected String modelVersion() {
+        return model.version();
+    }
+
+    @Override
     protected String stageName() {
         return DecodeTask.STAGE;
     }

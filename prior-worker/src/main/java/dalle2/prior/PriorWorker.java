@@ -70,6 +70,11 @@ public final class PriorWorker extends StageWorker<GenerationRequest, EmbedTask,
     }
 
     @Override
+    protected String modelVersion() {
+        return model.version();
+    }
+
+    @Override
     protected String stageName() {
         return EmbedTask.STAGE;
     }

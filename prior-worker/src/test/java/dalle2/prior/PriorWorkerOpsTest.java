@@ -3,6 +3,9 @@ package dalle2.prior;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.read.ListAppender;
 import com.fasterxml.jackson.databind.JsonNode;
 import dalle2.embedded.EmbeddedServersExtension;
 import dalle2.inference.DallE2;
@@ -22,7 +25,14 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
+import java.nio.file.Files;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import java.util.function.BooleanSupplier;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
@@ -35,10 +45,11 @@ import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
+import org.slf4j.LoggerFactory;
 
 /**
  * A real prior worker (tiny untrained models) on the in-JVM broker, watched by a {@link WorkerOpsServer} on
- * loopback: the probes answer what a kubelet needs and the metrics move with the work. The tests run in order,
+ * loopback: the probes answer what a kubelet needs and the metrics, scraped over HTTP, move with the work. The tests run in order,
  * one worker's life: starting, ready, working, stopped.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
@@ -105,6 +116,9 @@ class PriorWorkerOpsTest {
         String before = metrics();
         assertEquals(0, value(before, "dalle2_worker_records_total{" + LABELS + "}"));
         assertEquals(0, value(before, "dalle2_worker_batch_size_count{" + LABELS + "}"));
+        assertEquals(0, value(before, "dalle2_worker_step_seconds_count{" + LABELS + "}"));
+        assertEquals(0, value(before, "dalle2_worker_image_seconds_count{" + LABELS + "}"));
+        assertEquals(0, value(before, "dalle2_worker_consumer_lag{" + LABELS + "}"));
 
         GenerationRequest request = GenerationRequest.of("ops-job-1", "a red apple", 3, 5L, 2, 2, null, null, null,
                 Instant.now(), null);
@@ -124,45 +138,126 @@ class PriorWorkerOpsTest {
         assertTrue(calls >= 1, "at least one model call");
         assertEquals(calls, value(after, "dalle2_worker_batches_total{" + LABELS + "}"));
         assertEquals(3, value(after, "dalle2_worker_batch_size_sum{" + LABELS + "}"), "3 images over the calls");
-        assertEquals(calls, value(after, "dalle2_worker_batch_size_bucket{" + LABELS + ",le=\"+Inf\"}"));
-        assertEquals(calls, value(after, "dalle2_worker_batch_size_bucket{" + LABELS + ",le=\"4\"}"),
+        assertEquals(calls, value(after, "dalle2_worker_batch_size_bucket{le=\"+Inf\"," + LABELS + "}"));
+        assertEquals(calls, value(after, "dalle2_worker_batch_size_bucket{le=\"4.0\"," + LABELS + "}"),
                 "no call above max batch 4");
         assertTrue(value(after, "dalle2_worker_model_seconds_total{" + LABELS + "}") > 0, "model time is counted");
         assertEquals(0, value(after, "dalle2_worker_model_busy_seconds{" + LABELS + "}"), "idle now");
         assertTrue(after.contains("# TYPE dalle2_worker_batch_size histogram\n"));
+
+        // every sampling step of every call is timed, and every image from its record's arrival to its result
+        int steps = 2;
+        assertEquals(calls * steps, value(after, "dalle2_worker_step_seconds_count{" + LABELS + "}"));
+        assertTrue(value(after, "dalle2_worker_step_seconds_sum{" + LABELS + "}") > 0);
+        assertEquals(3, value(after, "dalle2_worker_image_seconds_count{" + LABELS + "}"));
+        assertTrue(value(after, "dalle2_worker_image_seconds_sum{" + LABELS + "}")
+                >= value(after, "dalle2_worker_model_seconds_total{" + LABELS + "}"),
+                "an image waits at least for the model calls that drew it");
+        assertEquals(0, value(after, "dalle2_worker_consumer_lag{" + LABELS + "}"), "everything fetched");
+        await(() -> scrapedValue("dalle2_consumer_group_lag{pool=\"prior\"}") == 0, "the group commits the job");
+        assertEquals(0, value(after, "dalle2_worker_failures_total{" + LABELS + ",reason=\"model_error\"}"));
+        assertEquals(1, value(after, "dalle2_worker_model_version{" + LABELS + ",version=\""
+                + worker.modelVersionInUse() + "\"}"));
+        assertTrue(worker.modelVersionInUse().startsWith("prior@"), worker.modelVersionInUse());
+        assertTrue(value(after, "jvm_memory_used_bytes{area=\"heap\",id=\"G1 Eden Space\"}") >= 0);
+        assertTrue(value(after, "process_start_time_seconds") > 1.7e9);
     }
 
     @Test
     @Order(4)
-    void anUnreadableRecordIsCountedAsADeadLetter() throws Exception {
-        producer.send(new ProducerRecord<>(Topics.REQUESTS, "ops-job-bad",
-                "{not json".getBytes(StandardCharsets.UTF_8))).get();
-        await(() -> worker.stats().deadLetters() == 1, "the record is dead-lettered");
-        assertEquals(1, value(metrics(), "dalle2_worker_dead_letters_total{" + LABELS + "}"));
+    void anUnreadableRecordIsCountedAsADeadLetterAndLoggedWithItsJobId() throws Exception {
+        Logger stageLog = (Logger) LoggerFactory.getLogger(StageWorker.class);
+        ListAppender<ILoggingEvent> logged = new ListAppender<>();
+        logged.start();
+        stageLog.addAppender(logged);
+        try {
+            producer.send(new ProducerRecord<>(Topics.REQUESTS, "ops-job-bad",
+                    "{not json".getBytes(StandardCharsets.UTF_8))).get();
+            await(() -> worker.stats().deadLetters() == 1, "the record is dead-lettered");
+        } finally {
+            stageLog.detachAppender(logged);
+        }
+        ILoggingEvent deadLettering = logged.list.stream()
+                .filter(e -> e.getFormattedMessage().contains("dead-lettering")).findFirst()
+                .orElseThrow(() -> new AssertionError("no dead-lettering line in " + logged.list));
+        assertEquals("ops-job-bad", deadLettering.getMDCPropertyMap().get(StageWorker.JOB_ID_MDC_KEY));
+        String after = metrics();
+        assertEquals(1, value(after, "dalle2_worker_dead_letters_total{" + LABELS + "}"));
+        assertEquals(1, value(after, "dalle2_worker_failures_total{" + LABELS + ",reason=\"invalid_message\"}"));
     }
 
     @Test
     @Order(5)
-    void otherPathsAre404AndOtherMethods405() throws Exception {
+    void everyMetricTheGrafanaDashboardQueriesIsExportedByAWorker() throws Exception {
+        JsonNode dashboard = Json.mapper().readTree(Files.readString(DASHBOARD));
+        Set<String> queried = new TreeSet<>();
+        for (JsonNode query : dashboard.findValues("expr")) {
+            queried.addAll(metricNames(query.asText()));
+        }
+        for (JsonNode query : dashboard.path("templating").path("list").findValues("query")) {
+            queried.addAll(metricNames(query.asText()));
+        }
+        assertTrue(queried.size() >= 10, "the dashboard queries the worker metrics: " + queried);
+
+        Set<String> exported = new TreeSet<>();
+        for (String line : metrics().split("\n")) {
+            if (!line.isEmpty() && !line.startsWith("#")) {
+                exported.add(line.split("[{ ]", 2)[0]);
+            }
+        }
+        Set<String> missing = new TreeSet<>(queried);
+        missing.removeAll(exported);
+        assertTrue(missing.isEmpty(), "queried by " + DASHBOARD + " but not exported: " + missing);
+    }
+
+    @Test
+    @Order(6)
+    void otherPathsAre404AndMethodsOtherThanGetAndHead405() throws Exception {
         assertEquals(404, get("/").statusCode());
         assertEquals(404, get("/healthz/more").statusCode());
         HttpResponse<String> post = http.send(HttpRequest.newBuilder(URI.create(ops.url() + "/metrics"))
                 .POST(HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
         assertEquals(405, post.statusCode());
         assertEquals("GET, HEAD", post.headers().firstValue("Allow").orElse(""));
+        HttpResponse<String> head = http.send(HttpRequest.newBuilder(URI.create(ops.url() + "/healthz"))
+                .method("HEAD", HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
+        assertEquals(200, head.statusCode());
+        assertEquals("", head.body());
     }
 
     @Test
-    @Order(6)
-    void aStoppedWorkerFailsTheLivenessAndReadinessProbes() throws Exception {
+    @Order(7)
+    void aStoppedWorkerFailsTheLivenessAndReadinessProbesAndItsGroupLagCountsWhatArrivesMeanwhile() throws Exception {
         worker.close();
         HttpResponse<String> health = get("/healthz");
         assertEquals(503, health.statusCode(), health.body());
         assertEquals("stopped", json(health).path("checks").path(WORKER_ID + ".poll_thread").asText());
         assertEquals(503, get("/readyz").statusCode());
+
+        // the group has committed everything so far; what arrives now waits, and the brokers count it
+        for (int i = 0; i < 2; i++) {
+            GenerationRequest waiting = GenerationRequest.of("ops-waiting-" + i, "a pear", 1, 5L, 2, 2, null, null,
+                    null, Instant.now(), null);
+            producer.send(new ProducerRecord<>(Topics.REQUESTS, waiting.jobId(), Messages.encode(waiting))).get();
+        }
+        assertEquals(2, value(metrics(), "dalle2_consumer_group_lag{pool=\"prior\"}"));
     }
 
     // ---- helpers -----------------------------------------------------------------------------------------------
+
+    /** The dashboard in deploy/, from this module's folder (where Maven runs its tests). */
+    private static final Path DASHBOARD = Path.of("..", "deploy", "grafana", "dalle2-workers.json");
+
+    private static final Pattern METRIC_NAME = Pattern.compile("\\b(?:dalle2|jvm|process)_[a-z_]+\\b");
+
+    private static Set<String> metricNames(String query) {
+        Set<String> names = new TreeSet<>();
+        Matcher m = METRIC_NAME.matcher(query);
+        while (m.find()) {
+            names.add(m.group());
+        }
+        return names;
+    }
 
     private HttpResponse<String> get(String path) throws Exception {
         return http.send(HttpRequest.newBuilder(URI.create(ops.url() + path)).timeout(Duration.ofSeconds(10)).build(),
@@ -173,18 +268,48 @@ class PriorWorkerOpsTest {
         return get("/metrics").body();
     }
 
+    /** The scraped value of {@code series}, or NaN while it cannot be read. */
+    private double scrapedValue(String series) {
+        try {
+            return value(metrics(), series);
+        } catch (Exception | AssertionError e) {
+            return Double.NaN;
+        }
+    }
+
     private static JsonNode json(HttpResponse<String> response) throws Exception {
         return Json.mapper().readTree(response.body());
     }
 
-    /** The value of the sample named exactly {@code series} (name and labels). */
+    /**
+     * The value of the sample {@code series} (name and labels, as {@code name{a="x",b="y"}}); the labels may come
+     * in any order, as the exposition format allows.
+     */
     private static double value(String metrics, String series) {
+        String wanted = canonical(series);
         for (String line : metrics.split("\n")) {
-            if (line.startsWith(series + " ")) {
-                return Double.parseDouble(line.substring(series.length() + 1));
+            int space = line.lastIndexOf(' ');
+            if (!line.startsWith("#") && space > 0 && canonical(line.substring(0, space)).equals(wanted)) {
+                return Double.parseDouble(line.substring(space + 1));
             }
         }
         throw new AssertionError("no sample " + series + " in\n" + metrics);
+    }
+
+    private static final Pattern LABEL = Pattern.compile("(\\w+)=\"((?:[^\"\\\\]|\\\\.)*)\"");
+
+    /** The series' name and its labels sorted by name. */
+    private static String canonical(String series) {
+        int brace = series.indexOf('{');
+        if (brace < 0) {
+            return series;
+        }
+        Map<String, String> labels = new TreeMap<>();
+        Matcher m = LABEL.matcher(series.substring(brace));
+        while (m.find()) {
+            labels.put(m.group(1), m.group(2));
+        }
+        return series.substring(0, brace) + labels;
     }
 
     private static void await(BooleanSupplier condition, String what) throws InterruptedException {

@@ -46,6 +46,7 @@ import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.RetriableException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.slf4j.MDC;
 
 /**
  * The machinery every worker pool shares (prior, decoder, upsampler): one member of a consumer group that turns
@@ -65,6 +66,11 @@ import org.slf4j.LoggerFactory;
 public abstract class StageWorker<M, T, O, R> implements AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(StageWorker.class);
+
+    /** The MDC key of the job a log line is about (a field of every JSON log line written while it is set). */
+    public static final String JOB_ID_MDC_KEY = "job_id";
+    /** The MDC key of the jobs a model call serves, comma-separated (a batch mixes jobs). */
+    public static final String JOB_IDS_MDC_KEY = "job_ids";
 
     /**
      * @param maxBatch          most tasks (images) per model call
@@ -137,6 +143,8 @@ public abstract class StageWorker<M, T, O, R> implements AutoCloseable {
         final AtomicBoolean abandoned = new AtomicBoolean();
         volatile JobStatus status;
         volatile long lastProgressNanos;
+        /** When the poll thread took the record: the start of every image's latency. */
+        final long receivedNanos = System.nanoTime();
         /** Later records of this job (duplicates) that count as done when this one is; null once it is done. */
         private List<Done> duplicates = new ArrayList<>();
 
@@ -216,7 +224,10 @@ public abstract class StageWorker<M, T, O, R> implements AutoCloseable {
     private final AtomicLong images = new AtomicLong();
     private final AtomicLong batches = new AtomicLong();
     private final AtomicLong deadLetters = new AtomicLong();
-    private final BatchStats batchStats = new BatchStats();
+    private final StageMeters meters;
+    private final BatchStats batchStats;
+    /** Records of the assigned partitions not yet fetched, as of the last poll (no broker call). */
+    private final AtomicLong consumerLag = new AtomicLong();
     private final AtomicLong retries = new AtomicLong();
     private final AtomicLong batchesStopped = new AtomicLong();
     private final AtomicLong pollLoopRestarts = new AtomicLong();
@@ -230,6 +241,8 @@ public abstract class StageWorker<M, T, O, R> implements AutoCloseable {
         this.config = config;
         this.inputTopic = inputTopic;
         this.group = group;
+        this.meters = new StageMeters(group, config.workerId());
+        this.batchStats = new BatchStats(meters);
         this.view = new StatusView(config.bootstrap(), config.statusViewMaxJobs(), group);
         this.producer = KafkaClients.workerProducer(config.bootstrap(), KafkaClients.clientId(group + "-" + config.workerId()));
         this.batcher = new DynamicBatcher<>(config.maxBatch(), config.maxWait(),
@@ -289,6 +302,11 @@ public abstract class StageWorker<M, T, O, R> implements AutoCloseable {
     /** Steps of this stage for a job (for progress). */
     protected abstract int stepsOf(M message);
 
+    /** The version of the weights this worker runs ({@code ModelVersion}), for the model-version metric. */
+    protected String modelVersion() {
+        return "unknown";
+    }
+
     /** Runs the model on one batch (model thread). One output per task, in order. */
     protected abstract List<O> runModel(SamplingParams params, List<T> tasks, DdimSampler.Progress progress);
 
@@ -333,6 +351,11 @@ public abstract class StageWorker<M, T, O, R> implements AutoCloseable {
 
     // ---- for health checks and metrics (dalle2.ops.WorkerOpsServer) -------------------------------------------
 
+    /** The topic this worker's pool consumes. */
+    public String inputTopic() {
+        return inputTopic;
+    }
+
     /** The consumer group of this worker's pool ("prior", "decoder", "upsampler"). */
     public String group() {
         return group;
@@ -345,6 +368,25 @@ public abstract class StageWorker<M, T, O, R> implements AutoCloseable {
     /** Images received and not yet finished (persisted, skipped or failed). */
     public int inFlightImages() {
         return inFlightImages.get();
+    }
+
+    /** The meters this worker records into as it works (steps, images, batch sizes, failures by reason). */
+    public StageMeters meters() {
+        return meters;
+    }
+
+    /**
+     * Records in the assigned partitions that this worker has not fetched yet, from its last fetch of each: a
+     * paused partition is not fetched, so its share is stale while the worker is saturated (the ops server also
+     * exports the group's lag as the brokers count it).
+     */
+    public long consumerLag() {
+        return consumerLag.get();
+    }
+
+    /** The version of the weights in use, e.g. {@code decoder@3f9c0a1b2c3d}. */
+    public String modelVersionInUse() {
+        return modelVersion();
     }
 
     /** Sizes and durations of the model calls; each stage's {@link #runModel} records its call here. */
@@ -474,6 +516,7 @@ public abstract class StageWorker<M, T, O, R> implements AutoCloseable {
                     }
                 }
                 batcher.expectMore(backlogged(c));
+                consumerLag.set(lagOf(c));
             }
             long deadline = System.nanoTime() + config.drainTimeout().toNanos();
             c.pause(c.assignment());
@@ -501,6 +544,15 @@ public abstract class StageWorker<M, T, O, R> implements AutoCloseable {
             }
         }
         return false;
+    }
+
+    /** Records not fetched yet in the assigned partitions, from the last fetch's high watermarks: no broker call. */
+    private static long lagOf(KafkaConsumer<String, byte[]> c) {
+        long lag = 0;
+        for (TopicPartition tp : c.assignment()) {
+            lag += c.currentLag(tp).orElse(0);
+        }
+        return lag;
     }
 
     private void drainDone() {
@@ -547,6 +599,13 @@ public abstract class StageWorker<M, T, O, R> implements AutoCloseable {
      * An unexpected failure while taking it dead-letters it too, so no record can stop the loop.
      */
     private void accept(ConsumerRecord<String, byte[]> record) {
+        // records are keyed by their job id (Topics): every line about taking one carries its key as the job id
+        try (MDC.MDCCloseable ignored = MDC.putCloseable(JOB_ID_MDC_KEY, record.key())) {
+            acceptWithKeyInMdc(record);
+        }
+    }
+
+    private void acceptWithKeyInMdc(ConsumerRecord<String, byte[]> record) {
         records.incrementAndGet();
         TopicPartition tp = new TopicPartition(record.topic(), record.partition());
         tracker.received(tp, record.offset());
@@ -555,7 +614,7 @@ public abstract class StageWorker<M, T, O, R> implements AutoCloseable {
         } catch (RuntimeException e) {
             LOG.error("{}: cannot take {}-{}@{}", config.workerId(), record.topic(), record.partition(),
                     record.offset(), e);
-            deadLetter(record, tp, record.key(), "unprocessable record: " + describe(e), null);
+            deadLetter(record, tp, record.key(), "unprocessable_record", "unprocessable record: " + describe(e), null);
         }
     }
 
@@ -572,7 +631,7 @@ public abstract class StageWorker<M, T, O, R> implements AutoCloseable {
                 failedStatus = known != null ? known.failed("invalid_message", reason, Instant.now())
                         : JobStatus.failedUnreadable(key, "invalid_message", reason);
             }
-            deadLetter(record, tp, key, reason, failedStatus);
+            deadLetter(record, tp, key, "invalid_message", reason, failedStatus);
             return;
         }
         GenerationRequest request = requestOf(message);
@@ -625,7 +684,7 @@ public abstract class StageWorker<M, T, O, R> implements AutoCloseable {
             JobStatus known = view.get(request.jobId()).orElse(null);
             failedStatus = (known != null ? known : JobStatus.queued(request)).failed(code, reason, Instant.now());
         }
-        deadLetter(record, tp, request.jobId(), reason, failedStatus);
+        deadLetter(record, tp, request.jobId(), code, reason, failedStatus);
     }
 
     /**
@@ -642,8 +701,9 @@ public abstract class StageWorker<M, T, O, R> implements AutoCloseable {
      * Puts a refused record on the dead-letter topic (keyed by the job it names, the original key inside) and,
      * when given, writes its job's failed status; the record counts as done once both are acknowledged.
      */
-    private void deadLetter(ConsumerRecord<String, byte[]> record, TopicPartition tp, String letterKey, String reason,
-                            JobStatus failedStatus) {
+    private void deadLetter(ConsumerRecord<String, byte[]> record, TopicPartition tp, String letterKey, String code,
+                            String reason, JobStatus failedStatus) {
+        meters.failure(code);
         LOG.warn("{}: dead-lettering {}-{}@{}: {}", config.workerId(), record.topic(), record.partition(),
                 record.offset(), reason);
         deadLetters.incrementAndGet();
@@ -720,9 +780,19 @@ public abstract class StageWorker<M, T, O, R> implements AutoCloseable {
                 return;
             }
             if (!batch.isEmpty()) {
-                runBatch(batch);
+                try (MDC.MDCCloseable ignored = MDC.putCloseable(JOB_IDS_MDC_KEY, jobIdsOf(batch))) {
+                    runBatch(batch);
+                }
             }
         }
+    }
+
+    private String jobIdsOf(List<Item<Job, T>> batch) {
+        Set<String> ids = new LinkedHashSet<>();
+        for (Item<Job, T> item : batch) {
+            ids.add(item.job().request.jobId());
+        }
+        return String.join(",", ids);
     }
 
     private void runBatch(List<Item<Job, T>> batch) {
@@ -746,8 +816,12 @@ public abstract class StageWorker<M, T, O, R> implements AutoCloseable {
         SamplingParams params = paramsOf(live.get(0).job().message);
         batches.incrementAndGet();
         List<O> outputs;
+        long[] stepStartNanos = {System.nanoTime()};
         try (IntraOpShare.Lease threads = IntraOpShare.process().begin()) {
             outputs = runModel(params, tasks, (step, steps) -> {
+                long now = System.nanoTime();
+                meters.step(now - stepStartNanos[0]);
+                stepStartNanos[0] = now;
                 if (allCancelled(jobs)) {
                     throw new BatchCancelledException(step, steps);
                 }
@@ -801,7 +875,7 @@ public abstract class StageWorker<M, T, O, R> implements AutoCloseable {
      */
     private void persistLater(Item<Job, T> item, O output, int attempt, Duration delay) {
         Job job = item.job();
-        later(delay, () -> {
+        later(delay, () -> withJobInMdc(job, () -> {
             // a job cancelled (or failed) meanwhile needs no image: don't store one
             if (job.abandoned.get() || view.isCancelled(job.request.jobId())) {
                 itemFinished(job);
@@ -810,6 +884,7 @@ public abstract class StageWorker<M, T, O, R> implements AutoCloseable {
             try {
                 job.results.set(item.index(), persist(job, item.index(), item.task(), output));
                 images.incrementAndGet();
+                meters.image(System.nanoTime() - job.receivedNanos);
             } catch (RuntimeException e) {
                 if (retryLater(e, attempt, "store image " + item.index() + " of " + job.request.jobId(),
                         wait -> persistLater(item, output, attempt + 1, wait))) {
@@ -820,7 +895,14 @@ public abstract class StageWorker<M, T, O, R> implements AutoCloseable {
                 fail(job, "storage_error", failureMessage("cannot store image " + item.index(), e, attempt));
             }
             itemFinished(job);
-        });
+        }));
+    }
+
+    /** Runs {@code task} with the job's id in the logging MDC (I/O threads serve many jobs in turn). */
+    private void withJobInMdc(Job job, Runnable task) {
+        try (MDC.MDCCloseable ignored = MDC.putCloseable(JOB_ID_MDC_KEY, job.request.jobId())) {
+            task.run();
+        }
     }
 
     /**
@@ -929,7 +1011,7 @@ public abstract class StageWorker<M, T, O, R> implements AutoCloseable {
 
     /** Try number {@code attempt} of writing the job's output and final status, retried like {@link #persistLater}. */
     private void completeLater(Job job, int attempt, Duration delay) {
-        Runnable task = () -> {
+        Runnable task = () -> withJobInMdc(job, () -> {
             if (view.isCancelled(job.request.jobId())) {
                 skipped.incrementAndGet();
                 markDone(job);
@@ -954,7 +1036,7 @@ public abstract class StageWorker<M, T, O, R> implements AutoCloseable {
                     fail(job, "output_error", failureMessage("cannot write the output", e, attempt));
                 }
             });
-        };
+        });
         if (attempt == 1) {
             task.run();
         } else {
@@ -975,6 +1057,7 @@ public abstract class StageWorker<M, T, O, R> implements AutoCloseable {
             return;
         }
         failed.incrementAndGet();
+        meters.failure(code);
         JobStatus failedStatus = job.status.failed(code, message, Instant.now());
         reportUntilAcknowledged("report the failure of " + job.request.jobId(), () -> sendStatusAlways(failedStatus),
                 () -> markDone(job), 1, false);

@@ -1,11 +1,18 @@
 package dalle2.eval;
 
+import org.ejml.data.DMatrixRMaj;
+import org.ejml.dense.row.CommonOps_DDRM;
+import org.ejml.dense.row.factory.DecompositionFactory_DDRM;
+import org.ejml.interfaces.decomposition.EigenDecomposition_F64;
+
 /**
  * The Fréchet distance between two Gaussians fitted to feature sets (Heusel et al. 2017, "FID"):
  * ‖μ₁ − μ₂‖² + Tr(Σ₁ + Σ₂ − 2·(Σ₁^½ Σ₂ Σ₁^½)^½).
  *
- * <p>The matrix square roots come from symmetric eigendecompositions (cyclic Jacobi), which is exact enough
- * for the few-dozen-dimensional classifier features this project uses and needs no native library.
+ * <p>The matrix square roots come from EJML's symmetric eigendecomposition (tridiagonal reduction, then
+ * implicit QR), which replaced a hand-written cyclic Jacobi solver: the same distances to 2e-13 relative, and
+ * with 2,000 samples 2.3× faster at 128-d (313 → 133 ms) and 9.5× faster at 256-d (2.77 s → 0.29 s, the
+ * upsampler evaluation's CLIP features), measured by {@code FrechetDistanceBenchmark} (BENCHMARKS.md).
  */
 public final class FrechetDistance {
 
@@ -30,14 +37,21 @@ public final class FrechetDistance {
         for (int i = 0; i < d; i++) {
             meanTerm += (mean1[i] - mean2[i]) * (mean1[i] - mean2[i]);
         }
-        double[][] sqrt1 = sqrtPsd(cov1);
-        double[][] product = multiply(multiply(sqrt1, cov2), sqrt1);
+        DMatrixRMaj sigma1 = new DMatrixRMaj(cov1);
+        DMatrixRMaj sigma2 = new DMatrixRMaj(cov2);
+        DMatrixRMaj sqrt1 = sqrtPsd(sigma1);
+        DMatrixRMaj left = new DMatrixRMaj(d, d);
+        CommonOps_DDRM.mult(sqrt1, sigma2, left);
+        DMatrixRMaj product = new DMatrixRMaj(d, d);
+        CommonOps_DDRM.mult(left, sqrt1, product);
         symmetrize(product);
+        // Tr(M^½) of the PSD product is the sum of the square roots of its eigenvalues; rounding can make a
+        // zero eigenvalue slightly negative, hence the clamp
         double traceSqrtProduct = 0;
         for (double eigenvalue : eigenvalues(product)) {
             traceSqrtProduct += Math.sqrt(Math.max(eigenvalue, 0));
         }
-        return meanTerm + trace(cov1) + trace(cov2) - 2 * traceSqrtProduct;
+        return meanTerm + CommonOps_DDRM.trace(sigma1) + CommonOps_DDRM.trace(sigma2) - 2 * traceSqrtProduct;
     }
 
     static double[] mean(double[][] rows) {
@@ -54,139 +68,67 @@ public final class FrechetDistance {
     static double[][] covariance(double[][] rows) {
         double[] mean = mean(rows);
         int d = mean.length;
-        double[][] cov = new double[d][d];
-        for (double[] row : rows) {
-            for (int i = 0; i < d; i++) {
-                double di = row[i] - mean[i];
-                for (int j = i; j < d; j++) {
-                    cov[i][j] += di * (row[j] - mean[j]);
-                }
+        DMatrixRMaj centred = new DMatrixRMaj(rows.length, d);
+        for (int r = 0; r < rows.length; r++) {
+            for (int j = 0; j < d; j++) {
+                centred.unsafe_set(r, j, rows[r][j] - mean[j]);
             }
         }
+        DMatrixRMaj cov = new DMatrixRMaj(d, d);
+        CommonOps_DDRM.multTransA(centred, centred, cov);
+        CommonOps_DDRM.divide(cov, rows.length - 1);
+        symmetrize(cov);
+        double[][] out = new double[d][d];
         for (int i = 0; i < d; i++) {
-            for (int j = i; j < d; j++) {
-                cov[i][j] /= rows.length - 1;
-                cov[j][i] = cov[i][j];
-            }
-        }
-        return cov;
-    }
-
-    /** The principal square root of a symmetric positive semi-definite matrix. */
-    static double[][] sqrtPsd(double[][] matrix) {
-        int d = matrix.length;
-        double[][] vectors = new double[d][d];
-        double[] values = jacobi(copy(matrix), vectors);
-        double[][] result = new double[d][d];
-        for (int k = 0; k < d; k++) {
-            double root = Math.sqrt(Math.max(values[k], 0));
-            for (int i = 0; i < d; i++) {
-                for (int j = 0; j < d; j++) {
-                    result[i][j] += vectors[i][k] * root * vectors[j][k];
-                }
-            }
-        }
-        return result;
-    }
-
-    static double[] eigenvalues(double[][] symmetric) {
-        return jacobi(copy(symmetric), new double[symmetric.length][symmetric.length]);
-    }
-
-    /** Cyclic Jacobi eigenvalue algorithm; {@code a} is destroyed, eigenvectors go to the columns of {@code v}. */
-    private static double[] jacobi(double[][] a, double[][] v) {
-        int n = a.length;
-        for (int i = 0; i < n; i++) {
-            v[i][i] = 1;
-        }
-        for (int sweep = 0; sweep < 100; sweep++) {
-            double off = 0;
-            for (int p = 0; p < n; p++) {
-                for (int q = p + 1; q < n; q++) {
-                    off += a[p][q] * a[p][q];
-                }
-            }
-            if (off < 1e-22) {
-                break;
-            }
-            for (int p = 0; p < n; p++) {
-                for (int q = p + 1; q < n; q++) {
-                    if (Math.abs(a[p][q]) < 1e-300) {
-                        continue;
-                    }
-                    double theta = (a[q][q] - a[p][p]) / (2 * a[p][q]);
-                    double t = Math.signum(theta) / (Math.abs(theta) + Math.sqrt(theta * theta + 1));
-                    if (theta == 0) {
-                        t = 1;
-                    }
-                    double c = 1 / Math.sqrt(t * t + 1);
-                    double s = t * c;
-                    for (int k = 0; k < n; k++) {
-                        double akp = a[k][p];
-                        double akq = a[k][q];
-                        a[k][p] = c * akp - s * akq;
-                        a[k][q] = s * akp + c * akq;
-                    }
-                    for (int k = 0; k < n; k++) {
-                        double apk = a[p][k];
-                        double aqk = a[q][k];
-                        a[p][k] = c * apk - s * aqk;
-                        a[q][k] = s * apk + c * aqk;
-                    }
-                    for (int k = 0; k < n; k++) {
-                        double vkp = v[k][p];
-                        double vkq = v[k][q];
-                        v[k][p] = c * vkp - s * vkq;
-                        v[k][q] = s * vkp + c * vkq;
-                    }
-                }
-            }
-        }
-        double[] values = new double[n];
-        for (int i = 0; i < n; i++) {
-            values[i] = a[i][i];
-        }
-        return values;
-    }
-
-    private static double[][] multiply(double[][] x, double[][] y) {
-        int n = x.length;
-        int m = y[0].length;
-        double[][] out = new double[n][m];
-        for (int i = 0; i < n; i++) {
-            for (int k = 0; k < y.length; k++) {
-                double xik = x[i][k];
-                for (int j = 0; j < m; j++) {
-                    out[i][j] += xik * y[k][j];
-                }
+            for (int j = 0; j < d; j++) {
+                out[i][j] = cov.unsafe_get(i, j);
             }
         }
         return out;
     }
 
-    private static void symmetrize(double[][] m) {
-        for (int i = 0; i < m.length; i++) {
-            for (int j = i + 1; j < m.length; j++) {
-                double avg = (m[i][j] + m[j][i]) / 2;
-                m[i][j] = avg;
-                m[j][i] = avg;
+    /** The principal square root V·diag(√λ)·Vᵀ of a symmetric positive semi-definite matrix. */
+    static DMatrixRMaj sqrtPsd(DMatrixRMaj matrix) {
+        int d = matrix.numRows;
+        EigenDecomposition_F64<DMatrixRMaj> eig = DecompositionFactory_DDRM.eig(d, true, true);
+        if (!eig.decompose(matrix.copy())) {
+            throw new ArithmeticException("symmetric eigendecomposition did not converge (" + d + "×" + d + ")");
+        }
+        DMatrixRMaj vectors = new DMatrixRMaj(d, d);
+        DMatrixRMaj scaled = new DMatrixRMaj(d, d);
+        for (int k = 0; k < d; k++) {
+            DMatrixRMaj v = eig.getEigenVector(k);
+            double root = Math.sqrt(Math.max(eig.getEigenvalue(k).real, 0));
+            for (int i = 0; i < d; i++) {
+                vectors.unsafe_set(i, k, v.get(i));
+                scaled.unsafe_set(i, k, v.get(i) * root);
             }
         }
+        DMatrixRMaj result = new DMatrixRMaj(d, d);
+        CommonOps_DDRM.multTransB(scaled, vectors, result);
+        return result;
     }
 
-    private static double trace(double[][] m) {
-        double t = 0;
-        for (int i = 0; i < m.length; i++) {
-            t += m[i][i];
+    static double[] eigenvalues(DMatrixRMaj symmetric) {
+        int d = symmetric.numRows;
+        EigenDecomposition_F64<DMatrixRMaj> eig = DecompositionFactory_DDRM.eig(d, false, true);
+        if (!eig.decompose(symmetric.copy())) {
+            throw new ArithmeticException("symmetric eigendecomposition did not converge (" + d + "×" + d + ")");
         }
-        return t;
+        double[] values = new double[d];
+        for (int k = 0; k < d; k++) {
+            values[k] = eig.getEigenvalue(k).real;
+        }
+        return values;
     }
 
-    private static double[][] copy(double[][] m) {
-        double[][] c = new double[m.length][];
-        for (int i = 0; i < m.length; i++) {
-            c[i] = m[i].clone();
+    private static void symmetrize(DMatrixRMaj m) {
+        for (int i = 0; i < m.numRows; i++) {
+            for (int j = i + 1; j < m.numCols; j++) {
+                double avg = (m.unsafe_get(i, j) + m.unsafe_get(j, i)) / 2;
+                m.unsafe_set(i, j, avg);
+                m.unsafe_set(j, i, avg);
+            }
         }
-        return c;
     }
 }

@@ -1,12 +1,8 @@
 package dalle2.trainer;
 
-import java.awt.BasicStroke;
 import java.awt.Color;
-import java.awt.Font;
-import java.awt.Graphics2D;
-import java.awt.RenderingHints;
-import java.awt.image.BufferedImage;
 import java.io.IOException;
+import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -14,9 +10,13 @@ import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
-import javax.imageio.ImageIO;
+import org.knowm.xchart.BitmapEncoder;
+import org.knowm.xchart.XYChart;
+import org.knowm.xchart.XYChartBuilder;
+import org.knowm.xchart.XYSeries;
+import org.knowm.xchart.style.Styler;
 
-/** The loss curve of a run: one CSV row per step, and a PNG plot of it (log scale, smoothed). */
+/** The loss curve of a run: one CSV row per step, and a PNG plot of it (log scale, smoothed; XChart). */
 final class LossLog {
 
     static final String HEADER = "step,loss,lr,grad_norm,seconds";
@@ -64,12 +64,17 @@ final class LossLog {
         Files.write(csv, kept, StandardCharsets.UTF_8);
     }
 
-    /** Draws loss against step (log-scaled loss; raw in grey, a moving average in blue). */
+    /**
+     * Plots loss against step with XChart (log-scaled loss; raw in grey, a moving average of log-loss over a
+     * fiftieth of the run in blue). XChart draws into a BufferedImage, so it needs no display
+     * ({@code java.awt.headless=true} works).
+     */
     void plot() throws IOException {
         if (!Files.exists(csv)) {
             return;
         }
-        List<double[]> points = new ArrayList<>();
+        List<Double> steps = new ArrayList<>();
+        List<Double> losses = new ArrayList<>();
         for (String line : Files.readAllLines(csv, StandardCharsets.UTF_8)) {
             if (line.isBlank() || line.startsWith("step")) {
                 continue;
@@ -77,75 +82,49 @@ final class LossLog {
             String[] cells = line.split(",");
             double loss = Double.parseDouble(cells[1]);
             if (loss > 0 && Double.isFinite(loss)) {
-                points.add(new double[] {Double.parseDouble(cells[0]), Math.log10(loss)});
+                steps.add(Double.parseDouble(cells[0]));
+                losses.add(loss);
             }
         }
-        if (points.size() < 2) {
+        if (steps.size() < 2) {
             return;
         }
-        int width = 800;
-        int height = 480;
-        int margin = 60;
-        double minX = points.get(0)[0];
-        double maxX = points.get(points.size() - 1)[0];
-        double minY = Double.MAX_VALUE;
-        double maxY = -Double.MAX_VALUE;
-        for (double[] p : points) {
-            minY = Math.min(minY, p[1]);
-            maxY = Math.max(maxY, p[1]);
-        }
-        if (maxY - minY < 1e-6) {
-            maxY = minY + 1;
-        }
-        BufferedImage image = new BufferedImage(width, height, BufferedImage.TYPE_INT_RGB);
-        Graphics2D g = image.createGraphics();
-        g.setRenderingHint(RenderingHints.KEY_ANTIALIASING, RenderingHints.VALUE_ANTIALIAS_ON);
-        g.setColor(Color.WHITE);
-        g.fillRect(0, 0, width, height);
-        g.setColor(Color.BLACK);
-        g.drawRect(margin, margin / 2, width - margin - 20, height - margin - margin / 2);
-        g.setFont(new Font(Font.SANS_SERIF, Font.PLAIN, 12));
-        g.drawString(title + " training loss (log10) vs step", margin, 20);
-        for (int tick = 0; tick <= 4; tick++) {
-            double y = minY + (maxY - minY) * tick / 4;
-            int py = toPixel(y, minY, maxY, height - margin, margin / 2);
-            g.drawString(String.format(Locale.ROOT, "%.3g", Math.pow(10, y)), 5, py + 4);
-            double x = minX + (maxX - minX) * tick / 4;
-            int px = toPixel(x, minX, maxX, margin, width - 20);
-            g.drawString(String.format(Locale.ROOT, "%.0f", x), px - 10, height - margin + 18);
-        }
-        drawSeries(g, points, 1, new Color(190, 190, 190), minX, maxX, minY, maxY, width, height, margin);
-        drawSeries(g, points, Math.max(1, points.size() / 50), new Color(30, 90, 200), minX, maxX, minY, maxY,
-                width, height, margin);
-        g.dispose();
+        XYChart chart = new XYChartBuilder().width(WIDTH).height(HEIGHT)
+                .title(title + " training loss").xAxisTitle("step").yAxisTitle("loss").build();
+        chart.getStyler().setYAxisLogarithmic(true);
+        chart.getStyler().setLegendPosition(Styler.LegendPosition.InsideNE);
+        chart.getStyler().setMarkerSize(0);
+        chart.getStyler().setChartBackgroundColor(Color.WHITE);
+        chart.getStyler().setPlotBackgroundColor(Color.WHITE);
+        XYSeries raw = chart.addSeries("loss", steps, losses);
+        raw.setLineColor(RAW_COLOR);
+        raw.setLineWidth(1f);
+        XYSeries smoothed = chart.addSeries("moving average", steps,
+                geometricMovingAverage(losses, Math.max(1, losses.size() / 50)));
+        smoothed.setLineColor(SMOOTHED_COLOR);
+        smoothed.setLineWidth(2f);
         Files.createDirectories(png.toAbsolutePath().getParent());
-        ImageIO.write(image, "png", png.toFile());
-    }
-
-    private static void drawSeries(Graphics2D g, List<double[]> points, int window, Color color, double minX,
-                                   double maxX, double minY, double maxY, int width, int height, int margin) {
-        g.setColor(color);
-        g.setStroke(new BasicStroke(window > 1 ? 2f : 1f));
-        int previousX = -1;
-        int previousY = -1;
-        double sum = 0;
-        for (int i = 0; i < points.size(); i++) {
-            sum += points.get(i)[1];
-            if (i >= window) {
-                sum -= points.get(i - window)[1];
-            }
-            double y = sum / Math.min(i + 1, window);
-            int px = toPixel(points.get(i)[0], minX, maxX, margin, width - 20);
-            int py = toPixel(y, minY, maxY, height - margin, margin / 2);
-            if (previousX >= 0) {
-                g.drawLine(previousX, previousY, px, py);
-            }
-            previousX = px;
-            previousY = py;
+        try (OutputStream out = Files.newOutputStream(png)) {
+            BitmapEncoder.saveBitmap(chart, out, BitmapEncoder.BitmapFormat.PNG);
         }
     }
 
-    private static int toPixel(double value, double min, double max, int from, int to) {
-        return (int) Math.round(from + (value - min) / (max - min) * (to - from));
+    static final int WIDTH = 800;
+    static final int HEIGHT = 480;
+    static final Color RAW_COLOR = new Color(190, 190, 190);
+    static final Color SMOOTHED_COLOR = new Color(30, 90, 200);
+
+    /** The trailing mean of log-loss over {@code window} rows, back on the loss scale (as the log axis shows it). */
+    static List<Double> geometricMovingAverage(List<Double> losses, int window) {
+        List<Double> out = new ArrayList<>(losses.size());
+        double sum = 0;
+        for (int i = 0; i < losses.size(); i++) {
+            sum += Math.log(losses.get(i));
+            if (i >= window) {
+                sum -= Math.log(losses.get(i - window));
+            }
+            out.add(Math.exp(sum / Math.min(i + 1, window)));
+        }
+        return out;
     }
 }

@@ -109,6 +109,11 @@ public final class UpsamplerWorker extends StageWorker<LowResImages, UpsampleTas
     }
 
     @Override
+    protected String modelVersion() {
+        return model.version();
+    }
+
+    @Override
     protected String stageName() {
         return UpsampleTask.STAGE;
     }
