@@ -184,8 +184,14 @@ class DecoderUNetTest {
 
     /** Fills every parameter (the zero-initialised ones too) with small random values, so every path matters. */
     static Decoder withRandomWeights(Decoder decoder, long seed) {
+        addRandomValues(decoder.parameters(), seed);
+        return decoder;
+    }
+
+    /** Adds small random values to every parameter of a network, scaled by its fan-in. */
+    static void addRandomValues(ai.djl.nn.ParameterList parameters, long seed) {
         Random random = new Random(seed);
-        for (Pair<String, Parameter> p : decoder.parameters()) {
+        for (Pair<String, Parameter> p : parameters) {
             NDArray array = p.getValue().getArray();
             Shape shape = array.getShape();
             double scale = shape.dimension() >= 2 ? 1.0 / Math.sqrt(shape.size() / shape.get(0)) : 0.1;
@@ -195,7 +201,6 @@ class DecoderUNetTest {
             }
             array.set(FloatBuffer.wrap(values));
         }
-        return decoder;
     }
 
     /** Attaches an array, or a copy when it belongs to a longer-lived manager, to a step's scope. */

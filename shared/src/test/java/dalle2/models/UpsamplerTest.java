@@ -14,7 +14,6 @@ import ai.djl.training.ParameterStore;
 import ai.djl.util.Pair;
 import dalle2.djl.DjlRuntime;
 import dalle2.sampling.Sampler;
-import java.nio.FloatBuffer;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Random;
@@ -143,17 +142,7 @@ class UpsamplerTest {
 
     /** Fresh networks output 0 (zero-initialised residual ends); tests need one that does something. */
     private static Upsampler withRandomWeights(Upsampler upsampler, long seed) {
-        Random random = new Random(seed);
-        for (Pair<String, Parameter> p : upsampler.parameters()) {
-            NDArray array = p.getValue().getArray();
-            Shape shape = array.getShape();
-            double scale = shape.dimension() >= 2 ? 1.0 / Math.sqrt(shape.size() / shape.get(0)) : 0.1;
-            float[] values = array.toFloatArray();
-            for (int i = 0; i < values.length; i++) {
-                values[i] += (float) (random.nextGaussian() * scale);
-            }
-            array.set(FloatBuffer.wrap(values));
-        }
+        DecoderUNetTest.addRandomValues(upsampler.parameters(), seed);
         return upsampler;
     }
 
