@@ -9,8 +9,8 @@ import ai.djl.ndarray.NDArray;
  * <p>Clamping is a projection onto the range, not an estimate of the pixel: when x̂₀ spreads far beyond the
  * range, E[clip(x̂₀)] is pulled towards 0, the middle of the range. From ε, x̂₀ = (x_t − √(1−ᾱ)·ε̂)/√ᾱ carries
  * the network's error times √(1−ᾱ)/√ᾱ, 32 at the second of 50 trailing steps of the cosine schedule, where
- * 71 % of the decoder's x̂₀ pixels lay outside [−1, 1]: clamped at every step, the dark Fashion-MNIST
- * backgrounds were drawn towards mid-grey (SAMPLERS.md, "Brightness"). An unclamped DDIM or DPM-Solver step
+ * 71 % of the decoder's x̂₀ pixels lay outside [−1, 1]: clamped at every step, the dark Fashion-MNIST samples
+ * were drawn towards mid-grey (SAMPLERS.md, "Brightness"). An unclamped DDIM or DPM-Solver step
  * from t to t′ passes that error on with the factor √ᾱ_t′·√(1−ᾱ_t)/√ᾱ_t − √(1−ᾱ_t′) (1.0 there), so it
  * needs no clamp. Only where the schedule's signal-to-noise ratio is zero in all but name (the cosine
  * schedule's last timestep, ᾱ ≈ 2·10⁻⁹, since β is clipped to 0.999) is x̂₀ undefined (Lin et al. 2024,
