@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Compares the samplers on the Fashion-MNIST generations of `./dalle2 eval --sections fashion`: DDIM at the
 # API's default steps (prior 64, decoder 50) with two seeds (the run-to-run noise), and DPM-Solver++(2M) at
-# 20 and 15 steps. Writes one report per run into OUT and prints a summary line per run.
+# 20 and 15 steps, all with prior guidance 1.0 (the setting SAMPLERS.md's table was measured at). Writes one report per run into OUT and prints a summary line per run.
 #
 #   scripts/compare-samplers.sh [OUT (default runs/compare-samplers)] [PER_CLASS (default 20)] [RUN ...]
 #
@@ -25,7 +25,7 @@ for run in "${runs[@]}"; do
   start=$(date +%s)
   "$root/dalle2" eval --sections fashion --per-class "$per_class" --prior-sampler "$prior_sampler" \
       --decoder-sampler "$decoder_sampler" \
-      --prior-steps "$prior" --decoder-steps "$decoder" --seed "$seed" --out "$out/$name.md" >"$out/$name.log" 2>&1
+      --prior-steps "$prior" --decoder-steps "$decoder" --prior-guidance 1.0 --seed "$seed" --out "$out/$name.md" >"$out/$name.log" 2>&1
   seconds=$(( $(date +%s) - start ))
   recognised=$(grep -m1 '^| \*\*all\*\*' "$out/$name.md" | awk -F'|' '{gsub(/[ *]/, "", $5); print $5}')
   frechet=$(grep -m1 '^Fréchet' "$out/$name.md" | sed -E 's/.*images \*\*([0-9.]+)\*\*.*/\1/')

@@ -21,6 +21,7 @@ import dalle2.sampling.NoiseStreams;
 import dalle2.sampling.Sampler;
 import dalle2.models.ClipEncoder;
 import dalle2.inference.SamplingParams;
+import dalle2.messages.GenerationRequest;
 import dalle2.sampling.SamplerKind;
 import java.awt.image.BufferedImage;
 import java.nio.charset.StandardCharsets;
@@ -56,10 +57,15 @@ public final class EvalCommand implements Callable<Integer> {
     int perClass;
     @Option(names = "--emoji-prompts", defaultValue = "100", description = "held-in emoji names to generate")
     int emojiPrompts;
-    @Option(names = "--prior-steps", defaultValue = "32") int priorSteps;
-    @Option(names = "--decoder-steps", defaultValue = "25") int decoderSteps;
-    @Option(names = "--prior-guidance", defaultValue = "1.0") float priorGuidance;
-    @Option(names = "--decoder-guidance", defaultValue = "5.0") float decoderGuidance;
+    // the API's defaults, so that what is evaluated is what a request without these fields gets
+    @Option(names = "--prior-steps", defaultValue = "" + GenerationRequest.DEFAULT_PRIOR_STEPS,
+            description = "(default: ${DEFAULT-VALUE}, the API's)") int priorSteps;
+    @Option(names = "--decoder-steps", defaultValue = "" + GenerationRequest.DEFAULT_DECODER_STEPS,
+            description = "(default: ${DEFAULT-VALUE}, the API's)") int decoderSteps;
+    @Option(names = "--prior-guidance", defaultValue = "" + GenerationRequest.DEFAULT_PRIOR_GUIDANCE,
+            description = "(default: ${DEFAULT-VALUE}, the API's)") float priorGuidance;
+    @Option(names = "--decoder-guidance", defaultValue = "" + GenerationRequest.DEFAULT_DECODER_GUIDANCE,
+            description = "(default: ${DEFAULT-VALUE}, the API's)") float decoderGuidance;
     @Option(names = "--sampler", defaultValue = "ddim", converter = SamplerOption.class,
             description = SamplerOption.DESCRIPTION + " (default: ${DEFAULT-VALUE})")
     SamplerKind sampler;

@@ -155,6 +155,19 @@ class CommandsTest {
     }
 
     @Test
+    void evalDefaultsToTheSamplingSettingsOfARequestWithoutThem() {
+        EvalCommand eval = new EvalCommand();
+        new CommandLine(eval).parseArgs();
+        dalle2.messages.GenerationRequest request = dalle2.messages.GenerationRequest.of("job", "a cat", null, null,
+                null, null, null, null, null, java.time.Instant.EPOCH, null);
+        assertEquals(request.priorSteps(), eval.priorSteps);
+        assertEquals(request.decoderSteps(), eval.decoderSteps);
+        assertEquals(request.priorGuidance(), eval.priorGuidance, 0.0);
+        assertEquals(request.decoderGuidance(), eval.decoderGuidance, 0.0);
+        assertEquals(request.sampler(), eval.sampler.configName());
+    }
+
+    @Test
     void generateRefusesAnImageCountOutOfRangeNamingTheOption() {
         for (String n : new String[] {"0", "-3", "257"}) {
             StringWriter err = new StringWriter();

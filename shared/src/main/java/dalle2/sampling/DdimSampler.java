@@ -29,16 +29,21 @@ public final class DdimSampler implements Sampler {
 
     private final NoiseScheduler scheduler;
     private final PredictionType prediction;
-    private final float clipSample;
+    private final SampleClamp clamp;
 
     /**
      * @param clipSample clamp x̂₀ to [−clipSample, clipSample] each step (images live in [−1, 1]);
      *                   0 or NaN for no clamping (embeddings)
      */
     public DdimSampler(NoiseScheduler scheduler, PredictionType prediction, float clipSample) {
+        this(scheduler, prediction, SampleClamp.everyStep(clipSample));
+    }
+
+    /** @param clamp where x̂₀ is clamped to the data range */
+    public DdimSampler(NoiseScheduler scheduler, PredictionType prediction, SampleClamp clamp) {
         this.scheduler = scheduler;
         this.prediction = prediction;
-        this.clipSample = clipSample;
+        this.clamp = clamp;
     }
 
     @Override
@@ -88,13 +93,13 @@ public final class DdimSampler implements Sampler {
             case SAMPLE -> x.sub(output.mul((float) Math.sqrt(alphaProdT))).div((float) Math.sqrt(betaProdT));
             case V -> x.mul((float) Math.sqrt(betaProdT)).add(output.mul((float) Math.sqrt(alphaProdT)));
         };
-        if (clipSample > 0f) {
-            predOriginalSample = predOriginalSample.clip(-clipSample, clipSample);
+        if (clamp.clampsAt(alphaProdT)) {
+            predOriginalSample = clamp.apply(predOriginalSample, alphaProdT);
             // keep ε consistent with the clamped x̂₀ so the direction term points at it
             predEpsilon = x.sub(predOriginalSample.mul((float) Math.sqrt(alphaProdT))).div((float) Math.sqrt(betaProdT));
         }
         if (tPrev < 0) {
-            return predOriginalSample;
+            return clamp.result(predOriginalSample);
         }
         double variance = (1.0 - alphaProdTPrev) / betaProdT * (1.0 - alphaProdT / alphaProdTPrev);
         double stdDevT = eta * Math.sqrt(Math.max(variance, 0.0));

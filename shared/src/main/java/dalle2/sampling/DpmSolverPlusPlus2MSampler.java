@@ -10,8 +10,8 @@ import ai.djl.ndarray.types.Shape;
  * form, deterministic, with classifier-free guidance applied to the network output before it is converted.
  *
  * <p>With α_t = √ᾱ_t, σ_t = √(1−ᾱ_t) and λ_t = log(α_t/σ_t), step i evaluates the network at s = t_i, converts
- * the guided output to the data prediction D_i = x̂₀ (clamped to ±clipSample for pixels, the thresholding the
- * authors recommend for pixel-space models) and moves to t = t_{i+1}, h = λ_t − λ_s:
+ * the guided output to the data prediction D_i = x̂₀ (clamped to the data range where {@link SampleClamp} says,
+ * for pixels) and moves to t = t_{i+1}, h = λ_t − λ_s:
  * <pre>
  *   first order (DDIM):  x_t = (σ_t/σ_s)·x_s + α_t·(1 − e^{−h})·D_i
  *   second order:        the same with D = (1 + 1/(2r))·D_i − 1/(2r)·D_{i−1},  r = (λ_s − λ_{t_{i−1}}) / h
@@ -27,16 +27,21 @@ public final class DpmSolverPlusPlus2MSampler implements Sampler {
 
     private final NoiseScheduler scheduler;
     private final PredictionType prediction;
-    private final float clipSample;
+    private final SampleClamp clamp;
 
     /**
      * @param clipSample clamp x̂₀ to [−clipSample, clipSample] each step (images live in [−1, 1]);
      *                   0 or NaN for no clamping (embeddings)
      */
     public DpmSolverPlusPlus2MSampler(NoiseScheduler scheduler, PredictionType prediction, float clipSample) {
+        this(scheduler, prediction, SampleClamp.everyStep(clipSample));
+    }
+
+    /** @param clamp where x̂₀ is clamped to the data range */
+    public DpmSolverPlusPlus2MSampler(NoiseScheduler scheduler, PredictionType prediction, SampleClamp clamp) {
         this.scheduler = scheduler;
         this.prediction = prediction;
-        this.clipSample = clipSample;
+        this.clamp = clamp;
     }
 
     @Override
@@ -63,7 +68,7 @@ public final class DpmSolverPlusPlus2MSampler implements Sampler {
             int s = ts[i];
             NDArray data = dataPrediction(x, guided.predict(x, cond, s), s);
             if (i == ts.length - 1) {
-                return data;
+                return clamp.result(data);
             }
             int t = ts[i + 1];
             NDArray next = update(x, data, i > 0 ? previous[0] : null, i > 0 ? ts[i - 1] : -1, s, t);
@@ -80,10 +85,10 @@ public final class DpmSolverPlusPlus2MSampler implements Sampler {
         return result;
     }
 
-    /** x̂₀ from the guided network output at timestep s, clamped for pixels. */
+    /** x̂₀ from the guided network output at timestep s, clamped where {@link SampleClamp} says. */
     NDArray dataPrediction(NDArray x, NDArray output, int s) {
-        NDArray data = prediction.predictedSample(x, output, scheduler.alphaBar(s));
-        return clipSample > 0f ? data.clip(-clipSample, clipSample) : data;
+        double alphaBar = scheduler.alphaBar(s);
+        return clamp.apply(prediction.predictedSample(x, output, alphaBar), alphaBar);
     }
 
     /**

@@ -48,10 +48,15 @@ public enum SamplerKind {
         throw new IllegalArgumentException("unknown sampler '" + name + "': expected one of " + names());
     }
 
-    /** The sampler of this kind for a model. */
+    /** The sampler of this kind for a model, clamping x̂₀ to ±clipSample at every step (0: never). */
     public Sampler create(NoiseScheduler scheduler, PredictionType prediction, float clipSample) {
-        return this == DDIM ? new DdimSampler(scheduler, prediction, clipSample)
-                : new DpmSolverPlusPlus2MSampler(scheduler, prediction, clipSample);
+        return create(scheduler, prediction, SampleClamp.everyStep(clipSample));
+    }
+
+    /** The sampler of this kind for a model. */
+    public Sampler create(NoiseScheduler scheduler, PredictionType prediction, SampleClamp clamp) {
+        return this == DDIM ? new DdimSampler(scheduler, prediction, clamp)
+                : new DpmSolverPlusPlus2MSampler(scheduler, prediction, clamp);
     }
 
     @Override

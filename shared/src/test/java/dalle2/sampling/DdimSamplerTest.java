@@ -121,6 +121,26 @@ class DdimSamplerTest {
     }
 
     @Test
+    void clampedOnlyAtZeroSnrAStepAtTheLastTimestepClampsAndTheNextFollowsTheNetwork() {
+        try (NDManager manager = DjlRuntime.newManager()) {
+            NoiseScheduler cosine = NoiseScheduler.cosine(1000);
+            DdimSampler zeroSnr = new DdimSampler(cosine, PredictionType.EPSILON, SampleClamp.atZeroSnr(1f));
+            DdimSampler everyStep = new DdimSampler(cosine, PredictionType.EPSILON, 1f);
+            DdimSampler never = new DdimSampler(cosine, PredictionType.EPSILON, SampleClamp.NONE);
+            NDArray x = manager.create(new float[] {-1.5f, -0.2f, 0.4f, 1.1f}, new Shape(1, 4));
+            // ε̂ off by 0.1 from x: x̂₀ is far outside [−1, 1] at both timesteps (32× the error at t = 979)
+            NDArray output = x.add(manager.create(new float[] {0.1f, -0.1f, 0.1f, 0.1f}, new Shape(1, 4)));
+            assertArrayEquals(everyStep.update(x, output, 999, 979, 0f, null).toFloatArray(),
+                    zeroSnr.update(x, output, 999, 979, 0f, null).toFloatArray());
+            float[] unclamped = never.update(x, output, 979, 959, 0f, null).toFloatArray();
+            assertArrayEquals(unclamped, zeroSnr.update(x, output, 979, 959, 0f, null).toFloatArray());
+            assertTrue(maxDifference(unclamped, everyStep.update(x, output, 979, 959, 0f, null).toFloatArray()) > 1e-2);
+            // the unclamped step at t = 999 would carry the error 631-fold into x_979
+            assertTrue(never.update(x, output, 999, 979, 0f, null).abs().max().getFloat() > 50f);
+        }
+    }
+
+    @Test
     void timestepsStartAtTheNoisiestStepAndAreEvenlySpaced() {
         DdimSampler sampler = new DdimSampler(SCHEDULER, PredictionType.EPSILON, 0f);
         assertArrayEquals(new int[] {999}, sampler.timesteps(1));

@@ -222,6 +222,22 @@ class DpmSolverPlusPlus2MSamplerTest {
     }
 
     @Test
+    void clampedOnlyAtZeroSnrTheDataPredictionIsClampedAtTheLastTimestepOnly() {
+        try (NDManager manager = DjlRuntime.newManager()) {
+            DpmSolverPlusPlus2MSampler sampler = new DpmSolverPlusPlus2MSampler(SCHEDULER, PredictionType.EPSILON,
+                    SampleClamp.atZeroSnr(1f));
+            NDArray x = manager.create(new float[] {-1.5f, 0.4f}, new Shape(1, 2));
+            NDArray output = x.add(0.1f);
+            float[] atZeroSnr = sampler.dataPrediction(x, output, 999).toFloatArray();
+            assertArrayEquals(new float[] {-1f, -1f}, atZeroSnr);
+            float[] next = sampler.dataPrediction(x, output, 979).toFloatArray();
+            float[] expected = PredictionType.EPSILON.predictedSample(x, output, SCHEDULER.alphaBar(979)).toFloatArray();
+            assertArrayEquals(expected, next, 1e-5f);
+            assertTrue(next[0] < -2f, "x̂₀ at t = 979 is the network's, unclamped: " + next[0]);
+        }
+    }
+
+    @Test
     void lambdaIsFiniteAtTheCosineSchedulesNoisiestStep() {
         DpmSolverPlusPlus2MSampler sampler = new DpmSolverPlusPlus2MSampler(SCHEDULER, PredictionType.EPSILON, 1f);
         // ᾱ_999 ≈ 2.4e-9 because β is clipped to 0.999: λ ≈ −9.9, far below λ_998 ≈ −6.5
