@@ -66,6 +66,7 @@ public final class GatewayVerticle extends VerticleBase {
     private static final Logger LOG = LoggerFactory.getLogger(GatewayVerticle.class);
     private static final String JSON = "application/json";
     private static final String ID = "[A-Za-z0-9._-]{1,64}";
+    private static final Pattern EVENTS_PATH = Pattern.compile("/v1/generations/" + ID + "/events");
     private static final Pattern IMAGE_FILE = Pattern.compile("(\\d{1,2})\\.png");
     private static final int MAX_BODY_BYTES = HttpLimits.MAX_BODY_BYTES;
     private static final SecureRandom SEEDS = new SecureRandom();
@@ -83,6 +84,7 @@ public final class GatewayVerticle extends VerticleBase {
     private BacklogMonitor backlog;
     private ImageSweeper sweeper;
     private PresignedUrls presigned;
+    private EventStreams streams;
     private byte[] openapi;
 
     public GatewayVerticle(GatewayConfig config) {
@@ -96,6 +98,11 @@ public final class GatewayVerticle extends VerticleBase {
 
     public StatusView statusView() {
         return view;
+    }
+
+    /** The server-sent event streams this gateway serves. */
+    public EventStreams eventStreams() {
+        return streams;
     }
 
     @Override
@@ -122,6 +129,7 @@ public final class GatewayVerticle extends VerticleBase {
             if (!view.awaitCaughtUp(config.readyTimeout())) {
                 LOG.warn("status view not caught up after {}; answering with what it has", config.readyTimeout());
             }
+            streams = new EventStreams(view, config.eventStreams());
             return null;
         }).compose(ignored -> listen());
     }
@@ -167,6 +175,9 @@ public final class GatewayVerticle extends VerticleBase {
             if (sweeper != null) {
                 sweeper.close();
             }
+            if (streams != null) {
+                streams.close();
+            }
             if (view != null) {
                 view.close();
             }
@@ -204,7 +215,15 @@ public final class GatewayVerticle extends VerticleBase {
                           Expiry expiry, JsonCharset jsonCharset, AdmissionGate admission) {
         Router router = Router.router(v);
         router.route().handler(pathEncoding);
-        router.route("/v1/*").handler(TimeoutHandler.create(HttpLimits.REQUEST_TIMEOUT_MS, 503));
+        // an event stream is meant to outlive the request timeout; it has bounds of its own (EventStreams)
+        TimeoutHandler timeout = TimeoutHandler.create(HttpLimits.REQUEST_TIMEOUT_MS, 503);
+        router.route("/v1/*").handler(ctx -> {
+            if (EVENTS_PATH.matcher(ctx.normalizedPath()).matches()) {
+                ctx.next();
+            } else {
+                timeout.handle(ctx);
+            }
+        });
         router.route("/v1/*").handler(authenticator).handler(rateLimiter);
         router.routeWithRegex("/v1/generations/(?<id>" + ID + ")(/.*)?").handler(expiry);
         // before the body is read: a refused submission costs no upload
@@ -213,6 +232,7 @@ public final class GatewayVerticle extends VerticleBase {
                 .handler(BodyHandler.create().setBodyLimit(MAX_BODY_BYTES)).handler(this::submit);
         router.getWithRegex("/v1/generations/(?<id>" + ID + ")").handler(this::status);
         router.getWithRegex("/v1/generations/(?<id>" + ID + ")/images/(?<file>[^/]+)").handler(this::image);
+        router.getWithRegex("/v1/generations/(?<id>" + ID + ")/events").handler(this::events);
         router.deleteWithRegex("/v1/generations/(?<id>" + ID + ")").handler(this::cancel);
         router.get("/healthz").handler(this::health);
         router.get("/readyz").handler(this::ready);
@@ -412,6 +432,20 @@ public final class GatewayVerticle extends VerticleBase {
         return new Generation(s.jobId(), s.state().wire(), s.request() == null ? null : Params.of(s.request()),
                 s.timestamps(), s.models(), s.progress(), position.isPresent() ? position.getAsInt() : null, images,
                 s.error(), links(s.jobId()));
+    }
+
+    /**
+     * GET /v1/generations/{id}/events: the job's state changes and progress as server-sent events, ending with its
+     * final state; {@code Last-Event-ID} resumes after the event it names.
+     */
+    private void events(RoutingContext ctx) {
+        JobEventCursor cursor;
+        try {
+            cursor = JobEventCursor.after(ctx.request().getHeader("Last-Event-ID"));
+        } catch (IllegalArgumentException e) {
+            throw ApiError.badRequest("invalid_header", e.getMessage(), "Last-Event-ID");
+        }
+        withJob(ctx, ctx.pathParam("id"), s -> streams.serve(ctx, s.jobId(), cursor));
     }
 
     /** GET /v1/generations/{id}/images/{k}.png: the PNG from object storage. */
