@@ -19,8 +19,14 @@ final class Representations {
     record Links(String self, String cancel, String images) {
     }
 
-    /** The answer to a submission. */
-    record Accepted(String id, String status, Links links) {
+    /**
+     * The answer to a submission or a cancellation. {@code state} is the job's state, named as in every other
+     * answer; {@code status} repeats it for clients written before {@code state} was added here, and is deprecated.
+     */
+    record Accepted(String id, String state, String status, Links links) {
+        Accepted(String id, String state, Links links) {
+            this(id, state, state, links);
+        }
     }
 
     /** The parameters a job was actually run with. */
