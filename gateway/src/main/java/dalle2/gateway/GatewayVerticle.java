@@ -86,6 +86,7 @@ public final class GatewayVerticle extends VerticleBase {
     private PresignedUrls presigned;
     private EventStreams streams;
     private byte[] openapi;
+    private WebPage webPage;
 
     public GatewayVerticle(GatewayConfig config) {
         this.config = config;
@@ -109,6 +110,7 @@ public final class GatewayVerticle extends VerticleBase {
     public Future<?> start() {
         return vertx.executeBlocking(() -> {
             openapi = readResource("openapi.yaml");
+            webPage = new WebPage(config.sizes(), false);
             admin = KafkaClients.admin(config.kafkaBootstrap(), KafkaClients.clientId("gateway-admin"));
             Topics.ensure(admin, Topics.defaultSpecs(policy().retention().retention().toMillis()), 30_000);
             producer = KafkaClients.gatewayProducer(config.kafkaBootstrap(), KafkaClients.clientId("gateway"));
@@ -238,6 +240,10 @@ public final class GatewayVerticle extends VerticleBase {
         router.get("/readyz").handler(this::ready);
         router.get("/metrics").handler(PrometheusScrapingHandler.create());
         router.get("/openapi.yaml").handler(this::openapi);
+        for (String page : new String[] {WebPage.PAGE, "/index.html", WebPage.ASSETS + "*"}) {
+            router.get(page).handler(webPage);
+            router.head(page).handler(webPage);
+        }
 
         router.route().failureHandler(this::failure);
         for (int status : new int[] {400, 404, 405, 406, 413, 415, 500, 503}) {
