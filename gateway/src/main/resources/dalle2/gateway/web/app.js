@@ -257,7 +257,9 @@
     }
     el.querySelector('[data-role=cancel]').hidden = TERMINAL.has(event.state);
     if (event.state === 'failed' && event.error) showJobError(job, event.error.message || event.error.code);
-    if (previous !== event.state) {
+    if (previous !== event.state || !el.dataset.history) {
+      // the states this job's entry has shown, in order: what a reader (or a test) can check the stream by
+      el.dataset.history = (el.dataset.history ? el.dataset.history + ' ' : '') + event.state;
       announce('Job "' + job.prompt + '": ' + progressText(event) + '.');
       saveJobs();
     }
