@@ -110,7 +110,7 @@ public final class GatewayVerticle extends VerticleBase {
     public Future<?> start() {
         return vertx.executeBlocking(() -> {
             openapi = readResource("openapi.yaml");
-            webPage = new WebPage(config.sizes(), false);
+            webPage = new WebPage(config.sizes(), true);
             admin = KafkaClients.admin(config.kafkaBootstrap(), KafkaClients.clientId("gateway-admin"));
             Topics.ensure(admin, Topics.defaultSpecs(policy().retention().retention().toMillis()), 30_000);
             producer = KafkaClients.gatewayProducer(config.kafkaBootstrap(), KafkaClients.clientId("gateway"));
@@ -232,6 +232,9 @@ public final class GatewayVerticle extends VerticleBase {
         router.post("/v1/generations").handler(jsonCharset).handler(admission);
         router.post("/v1/generations").consumes(JSON)
                 .handler(BodyHandler.create().setBodyLimit(MAX_BODY_BYTES)).handler(this::submit);
+        router.post("/v1/variations").handler(admission);
+        router.post("/v1/variations").handler(BodyHandler.create().setBodyLimit(VariationUpload.MAX_BYTES))
+                .handler(this::vary);
         router.getWithRegex("/v1/generations/(?<id>" + ID + ")").handler(this::status);
         router.getWithRegex("/v1/generations/(?<id>" + ID + ")/images/(?<file>[^/]+)").handler(this::image);
         router.getWithRegex("/v1/generations/(?<id>" + ID + ")/events").handler(this::events);
@@ -259,11 +262,7 @@ public final class GatewayVerticle extends VerticleBase {
             throw ApiError.badRequest("invalid_request", "a JSON body is required", null);
         }
         SubmitBody in = Messages.decode(body.getBytes(), SubmitBody.class);
-        String key = ctx.request().getHeader("Idempotency-Key");
-        if (key != null && (key.isEmpty() || key.length() > GenerationRequest.MAX_IDEMPOTENCY_KEY_CHARS)) {
-            throw ApiError.badRequest("invalid_header", "Idempotency-Key must be 1-"
-                    + GenerationRequest.MAX_IDEMPOTENCY_KEY_CHARS + " characters", "Idempotency-Key");
-        }
+        String key = idempotencyKey(ctx);
         // the same key gives the same job id (and, without a seed, the same seed) on every gateway instance
         String jobId = key == null ? UUID.randomUUID().toString()
                 : IdempotentJobIds.jobId(Authenticator.caller(ctx), key);
@@ -276,7 +275,15 @@ public final class GatewayVerticle extends VerticleBase {
                 Instant.now(), key);
         config.sizes().check(request);
         policy().admission().checkCost(request);
+        enqueue(ctx, request, key);
+    }
 
+    /**
+     * Accepts a built request: at once for a fresh id, or through the Idempotency-Key's claim on the status
+     * topic (the same key answers the same job on every gateway).
+     */
+    private void enqueue(RoutingContext ctx, GenerationRequest request, String key) {
+        String jobId = request.jobId();
         if (key == null) {
             // a fresh job id: nobody else can claim it
             accept(ctx, request);
@@ -298,12 +305,58 @@ public final class GatewayVerticle extends VerticleBase {
                     JobStatus winner = view.get(jobId).orElse(queued);
                     if (winner.request() != null && winner.request().submittedAt().equals(request.submittedAt())
                             && winner.request().sameParameters(request)) {
-                        writeRequest(ctx, winner, 202);
+                        // ours won: write our request (the view's copy leaves a variation's image out)
+                        writeRequest(ctx, winner, request, 202);
                     } else {
                         replay(ctx, winner, request);
                     }
                 })
                 .onFailure(e -> unavailable(ctx, jobId, e));
+    }
+
+    private static String idempotencyKey(RoutingContext ctx) {
+        String key = ctx.request().getHeader("Idempotency-Key");
+        if (key != null && (key.isEmpty() || key.length() > GenerationRequest.MAX_IDEMPOTENCY_KEY_CHARS)) {
+            throw ApiError.badRequest("invalid_header", "Idempotency-Key must be 1-"
+                    + GenerationRequest.MAX_IDEMPOTENCY_KEY_CHARS + " characters", "Idempotency-Key");
+        }
+        return key;
+    }
+
+    /**
+     * POST /v1/variations: the body is the image (PNG or JPEG), the parameters are query parameters. The upload is
+     * decoded and normalised on a worker thread ({@link VariationUpload}); the job then goes the way of any other
+     * (requests topic, prior pool, which embeds the image with CLIP and runs no prior, decoder pool).
+     */
+    private void vary(RoutingContext ctx) {
+        String media = VariationUpload.mediaType(ctx.request().getHeader("Content-Type"));
+        if (!VariationUpload.PNG.equals(media) && !VariationUpload.JPEG.equals(media)) {
+            throw new ApiError(415, "unsupported_media_type", "send the image as the body with Content-Type "
+                    + VariationUpload.PNG + " or " + VariationUpload.JPEG + (media == null ? "" : ", not " + media),
+                    "Content-Type");
+        }
+        VariationQuery query = VariationQuery.parse(ctx.queryParams());
+        String key = idempotencyKey(ctx);
+        String jobId = key == null ? UUID.randomUUID().toString()
+                : IdempotentJobIds.jobId(Authenticator.caller(ctx), "variation:" + key);
+        long seed = query.seed() != null ? query.seed()
+                : key != null ? IdempotentJobIds.seed(Authenticator.caller(ctx), "variation:" + key)
+                : SEEDS.nextLong() & Long.MAX_VALUE;
+        int size = query.size() != null ? query.size() : config.sizes().defaultSize();
+        byte[] upload = ctx.body().buffer() == null ? new byte[0] : ctx.body().buffer().getBytes();
+        Instant submittedAt = Instant.now();
+        vertx.executeBlocking(() -> VariationUpload.normalise(upload, media), false).onSuccess(png -> {
+            try {
+                GenerationRequest request = GenerationRequest.variation(jobId, query.label(), query.n(), seed,
+                        query.decoderSteps(), query.eta(), query.decoderGuidance(), query.sampler(), size, png,
+                        submittedAt, key);
+                config.sizes().check(request);
+                policy().admission().checkCost(request);
+                enqueue(ctx, request, key);
+            } catch (RuntimeException e) {
+                ctx.fail(e);
+            }
+        }).onFailure(ctx::fail);
     }
 
     /**
@@ -312,7 +365,7 @@ public final class GatewayVerticle extends VerticleBase {
      * status of its own would only double the records, and a worker's status could never be overtaken by it.
      */
     private void accept(RoutingContext ctx, GenerationRequest request) {
-        writeRequest(ctx, JobStatus.queued(request), 202);
+        writeRequest(ctx, JobStatus.queued(request), request, 202);
     }
 
     /**
@@ -329,7 +382,11 @@ public final class GatewayVerticle extends VerticleBase {
         }
         ctx.response().putHeader("Idempotent-Replayed", "true");
         if (known.state() == JobState.QUEUED && known.request() != null) {
-            writeRequest(ctx, known, 200);
+            // the view's copy of a variation lacks its image; this request has the same one (same hash), and
+            // takes the first request's submission time
+            GenerationRequest again = known.request().isVariation()
+                    ? request.withSubmittedAt(known.request().submittedInstant()) : known.request();
+            writeRequest(ctx, known, again, 200);
             return;
         }
         ctx.response().putHeader("Location", self(known.jobId()));
@@ -337,9 +394,9 @@ public final class GatewayVerticle extends VerticleBase {
     }
 
     /** Writes the job's request to the requests topic, then answers {@code status} (202 or 200). */
-    private void writeRequest(RoutingContext ctx, JobStatus queued, int status) {
+    private void writeRequest(RoutingContext ctx, JobStatus queued, GenerationRequest request, int status) {
         String jobId = queued.jobId();
-        send(Topics.REQUESTS, jobId, Messages.encode(queued.request()))
+        send(Topics.REQUESTS, jobId, Messages.encode(request))
                 .onSuccess(m -> {
                     view.apply(queued);
                     ctx.response().putHeader("Location", self(jobId));
@@ -557,7 +614,9 @@ public final class GatewayVerticle extends VerticleBase {
                 case 404 -> ApiError.notFound("no such resource: " + ctx.request().path());
                 case 405 -> new ApiError(405, "method_not_allowed", ctx.request().method() + " is not allowed here", null);
                 case 406 -> new ApiError(406, "not_acceptable", "cannot produce the requested type", null);
-                case 413 -> new ApiError(413, "payload_too_large", "the body exceeds " + MAX_BODY_BYTES + " bytes", null);
+                case 413 -> new ApiError(413, "payload_too_large", "the body exceeds "
+                        + (ctx.request().path().equals("/v1/variations") ? VariationUpload.MAX_BYTES : MAX_BODY_BYTES)
+                        + " bytes", null);
                 case 415 -> new ApiError(415, "unsupported_media_type", "send Content-Type: application/json", null);
                 case 503 -> ApiError.retryLater(503, "timeout", "the request took longer than "
                         + HttpLimits.REQUEST_TIMEOUT_MS + " ms; retry later", 1);

@@ -29,12 +29,16 @@ final class Representations {
         }
     }
 
-    /** The parameters a job was actually run with. */
-    record Params(String prompt, int n, long seed, int priorSteps, int decoderSteps, double eta, double priorGuidance,
-                  double decoderGuidance, String sampler, int size) {
+    /**
+     * The parameters a job was actually run with. {@code kind} is {@code generation} (a prompt) or {@code variation}
+     * (an image, named by {@code imageSha256}, the hash of its normalised PNG; null for a prompt).
+     */
+    record Params(String kind, String prompt, int n, long seed, int priorSteps, int decoderSteps, double eta,
+                  double priorGuidance, double decoderGuidance, String sampler, int size, String imageSha256) {
         static Params of(GenerationRequest r) {
-            return new Params(r.prompt(), r.n(), r.seed(), r.priorSteps(), r.decoderSteps(), r.eta(), r.priorGuidance(),
-                    r.decoderGuidance(), r.sampler(), r.size());
+            return new Params(r.isVariation() ? "variation" : "generation", r.prompt(), r.n(), r.seed(),
+                    r.priorSteps(), r.decoderSteps(), r.eta(), r.priorGuidance(), r.decoderGuidance(), r.sampler(),
+                    r.size(), r.imageSha256());
         }
     }
 
