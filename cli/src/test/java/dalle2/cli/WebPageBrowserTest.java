@@ -39,7 +39,7 @@ import org.openqa.selenium.support.ui.WebDriverWait;
 /**
  * The web page in a real browser (headless Chromium driven through chromedriver) on the embedded stack with the
  * tiny models, behind an API key: the key typed into the page, a prompt submitted, its states and images as
- * they land, the gallery's "use these settings", a cancelled job. Screenshots go to
+ * they land, the gallery's "use these settings", variations of an image, a cancelled job. Screenshots go to
  * {@code target/browser-test/}. Skipped, saying why, where Chromium or chromedriver is not installed.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
@@ -174,6 +174,25 @@ class WebPageBrowserTest {
 
     @Test
     @Order(2)
+    void theVariationsActionOnAnImageRunsAVariationsJobWhoseImagesLandToo() throws Exception {
+        int before = jobs().size();
+        WebElement recent = browser.findElement(By.cssSelector("#gallery > li"));
+        WebElement vary = recent.findElement(By.cssSelector("[data-role=vary]"));
+        assertTrue(vary.isDisplayed(), "the gateway offers variations");
+        vary.click();
+        waitUpTo(Duration.ofSeconds(20)).until(d -> jobs().size() == before + 1);
+        WebElement job = jobs().get(0);
+        assertTrue(job.findElement(By.cssSelector("[data-role=prompt]")).getText().startsWith("variations of"));
+        waitUpTo(JOB_WAIT).until(d -> "succeeded".equals(job.getAttribute("data-state")));
+        waitUpTo(Duration.ofSeconds(20)).until(d -> loadedImages(job) == 2);
+        assertTrue(job.findElement(By.tagName("img")).getAttribute("alt").startsWith("Variation"),
+                job.findElement(By.tagName("img")).getAttribute("alt"));
+        screenshot("03-variations");
+        assertTrue(noPageErrors(), "no script or security-policy error in the browser's console");
+    }
+
+    @Test
+    @Order(3)
     void aJobCancelledFromThePageEndsCancelled() throws Exception {
         int before = jobs().size();
         // long enough to be cancelled while it waits or runs (the tiny models take milliseconds a step)
@@ -185,14 +204,14 @@ class WebPageBrowserTest {
         waitUpTo(Duration.ofSeconds(20)).until(d -> jobs().size() == before + 1);
         WebElement job = jobs().get(0);
         waitUpTo(Duration.ofSeconds(20)).until(d -> job.getAttribute("data-state") != null);
-        screenshot("03-running");
+        screenshot("04-running");
         WebElement cancel = job.findElement(By.cssSelector("[data-role=cancel]"));
         assertTrue(cancel.getAccessibleName().contains("a long job"), cancel.getAccessibleName());
         cancel.click();
         waitUpTo(JOB_WAIT).until(d -> "cancelled".equals(job.getAttribute("data-state")));
         assertTrue(!cancel.isDisplayed(), "a finished job has no cancel button");
         assertEquals("Cancelled", job.findElement(By.cssSelector("[data-role=progress-text]")).getText());
-        screenshot("04-cancelled");
+        screenshot("05-cancelled");
         assertTrue(noPageErrors(), "no script or security-policy error in the browser's console");
     }
 
