@@ -235,6 +235,7 @@ public final class GatewayVerticle extends VerticleBase {
         router.post("/v1/variations").handler(admission);
         router.post("/v1/variations").handler(BodyHandler.create().setBodyLimit(VariationUpload.MAX_BYTES))
                 .handler(this::vary);
+        router.get("/v1/generations").handler(this::list);
         router.getWithRegex("/v1/generations/(?<id>" + ID + ")").handler(this::status);
         router.getWithRegex("/v1/generations/(?<id>" + ID + ")/images/(?<file>[^/]+)").handler(this::image);
         router.getWithRegex("/v1/generations/(?<id>" + ID + ")/events").handler(this::events);
@@ -272,7 +273,7 @@ public final class GatewayVerticle extends VerticleBase {
         int size = in.size() != null ? in.size() : config.sizes().defaultSize();
         GenerationRequest request = GenerationRequest.of(jobId, in.prompt(), in.n(), seed, in.priorSteps(),
                 in.decoderSteps(), in.eta(), in.priorGuidance(), in.decoderGuidance(), in.sampler(), size,
-                Instant.now(), key);
+                Instant.now(), key).withOwner(Authenticator.caller(ctx).owner());
         config.sizes().check(request);
         policy().admission().checkCost(request);
         enqueue(ctx, request, key);
@@ -345,11 +346,12 @@ public final class GatewayVerticle extends VerticleBase {
         int size = query.size() != null ? query.size() : config.sizes().defaultSize();
         byte[] upload = ctx.body().buffer() == null ? new byte[0] : ctx.body().buffer().getBytes();
         Instant submittedAt = Instant.now();
+        String owner = Authenticator.caller(ctx).owner();
         vertx.executeBlocking(() -> VariationUpload.normalise(upload, media), false).onSuccess(png -> {
             try {
                 GenerationRequest request = GenerationRequest.variation(jobId, query.label(), query.n(), seed,
                         query.decoderSteps(), query.eta(), query.decoderGuidance(), query.sampler(), size, png,
-                        submittedAt, key);
+                        submittedAt, key).withOwner(owner);
                 config.sizes().check(request);
                 policy().admission().checkCost(request);
                 enqueue(ctx, request, key);
@@ -425,6 +427,63 @@ public final class GatewayVerticle extends VerticleBase {
     private void status(RoutingContext ctx) {
         String id = ctx.pathParam("id");
         withJob(ctx, id, s -> answerStatus(ctx, s));
+    }
+
+    /** Most jobs one page of {@code GET /v1/generations} lists, and how many it lists without {@code limit}. */
+    static final int MAX_LIST_LIMIT = 100;
+    static final int DEFAULT_LIST_LIMIT = 20;
+
+    /**
+     * GET /v1/generations?limit=&after=: the caller's jobs (every job in open mode), newest first, from this
+     * gateway's status view (jobs submitted straight to Kafka belong to no key, so only open mode lists them).
+     * {@code after} is the last id of the previous page.
+     */
+    private void list(RoutingContext ctx) {
+        for (String name : ctx.queryParams().names()) {
+            if (!name.equals("limit") && !name.equals("after")) {
+                throw ApiError.badRequest("invalid_request", "unknown query parameter " + name
+                        + "; the list takes limit and after", name);
+            }
+        }
+        int limit = DEFAULT_LIST_LIMIT;
+        String limitText = ctx.queryParams().get("limit");
+        if (limitText != null) {
+            try {
+                limit = Integer.parseInt(limitText);
+            } catch (NumberFormatException e) {
+                limit = -1;
+            }
+            if (limit < 1 || limit > MAX_LIST_LIMIT) {
+                throw ApiError.badRequest("invalid_request", "limit must be an integer in 1.." + MAX_LIST_LIMIT,
+                        "limit");
+            }
+        }
+        if (!view.healthy()) {
+            throw ApiError.unavailable("status_unavailable", "job states are not current on this gateway now; "
+                    + "retry, or ask another gateway", RETRY_AFTER_SECONDS);
+        }
+        String owner = policy().access().open() ? null : Authenticator.caller(ctx).owner();
+        Instant now = Instant.now();
+        java.util.function.Predicate<JobStatus> mine = s -> (owner == null
+                || s.request() != null && owner.equals(s.request().owner()))
+                && !Expiry.expired(s, policy().retention().retention(), now);
+        String afterId = ctx.queryParams().get("after");
+        JobStatus after = null;
+        if (afterId != null) {
+            after = view.get(afterId).filter(mine).orElseThrow(() -> ApiError.badRequest("invalid_request",
+                    "after must name a job of an earlier page", "after"));
+        }
+        JobStatus cursor = after;
+        int pageSize = limit;
+        vertx.executeBlocking(() -> {
+            List<JobStatus> page = view.newest(mine, cursor, pageSize + 1);
+            List<Generation> data = new ArrayList<>();
+            for (JobStatus s : page.subList(0, Math.min(pageSize, page.size()))) {
+                data.add(generation(s, s.state() == JobState.SUCCEEDED ? images(s, false) : List.of()));
+            }
+            String next = page.size() > pageSize ? data.get(data.size() - 1).id() : null;
+            return new Representations.GenerationList(data, next);
+        }, false).onSuccess(body -> respond(ctx, 200, body)).onFailure(ctx::fail);
     }
 
     /**

@@ -51,6 +51,13 @@ final class Representations {
                       List<Image> images, JobStatus.ErrorInfo error, Links links) {
     }
 
+    /**
+     * {@code GET /v1/generations}: a page of jobs, newest first; {@code nextAfter} is the {@code after} of the next
+     * page, null on the last.
+     */
+    record GenerationList(List<Generation> data, String nextAfter) {
+    }
+
     record Error(String code, String message, String field) {
     }
 

@@ -40,6 +40,8 @@ import java.util.regex.Pattern;
  * @param imageSha256     for a variations job: the hex SHA-256 of the PNG that {@code image} holds; it stays when the
  *                        image is left out, so every copy of the request says which image the job varies. Computed
  *                        from {@code image} when absent; must match it when both are given
+ * @param owner           who submitted the job, as the gateway names callers: a one-way id of the API key
+ *                        (never the key), so that a caller can list its own jobs; null for jobs produced to Kafka
  */
 public record GenerationRequest(
         Integer schemaVersion,
@@ -57,7 +59,8 @@ public record GenerationRequest(
         String submittedAt,
         String idempotencyKey,
         @JsonInclude(JsonInclude.Include.NON_NULL) String image,
-        @JsonInclude(JsonInclude.Include.NON_NULL) String imageSha256) {
+        @JsonInclude(JsonInclude.Include.NON_NULL) String imageSha256,
+        @JsonInclude(JsonInclude.Include.NON_NULL) String owner) {
 
     public static final int MAX_PROMPT_CHARS = 1000;
     public static final int MAX_IMAGES = 8;
@@ -143,6 +146,16 @@ public record GenerationRequest(
         }
         InvalidMessageException.require(imageSha256 == null || SHA256_HEX.matcher(imageSha256).matches(),
                 "image_sha256", "image_sha256 must be 64 lowercase hex digits");
+        InvalidMessageException.require(owner == null || OWNER.matcher(owner).matches(), "owner",
+                "owner must be 1-64 characters of a-z 0-9 -");
+    }
+
+    private static final Pattern OWNER = Pattern.compile("[a-z0-9-]{1,64}");
+
+    /** The same request, submitted by {@code caller} (the gateway's one-way id of its API key). */
+    public GenerationRequest withOwner(String caller) {
+        return new GenerationRequest(schemaVersion, jobId, prompt, n, seed, priorSteps, decoderSteps, eta,
+                priorGuidance, decoderGuidance, sampler, size, submittedAt, idempotencyKey, image, imageSha256, caller);
     }
 
     /** The hex SHA-256 of {@code bytes}. */
@@ -169,7 +182,7 @@ public record GenerationRequest(
     public GenerationRequest withoutImage() {
         return image == null ? this : new GenerationRequest(schemaVersion, jobId, prompt, n, seed, priorSteps,
                 decoderSteps, eta, priorGuidance, decoderGuidance, sampler, size, submittedAt, idempotencyKey, null,
-                imageSha256);
+                imageSha256, owner);
     }
 
     /** A variation runs no prior: its one "prior step" is the CLIP image encoding (and what its cost counts). */
@@ -181,7 +194,7 @@ public record GenerationRequest(
                                               byte[] png, Instant submittedAt, String idempotencyKey) {
         return new GenerationRequest(SchemaVersions.CURRENT, jobId, label, n, seed, VARIATION_PRIOR_STEPS, decoderSteps, eta, null,
                 decoderGuidance, sampler, size, submittedAt.toString(), idempotencyKey,
-                java.util.Base64.getEncoder().encodeToString(png), null);
+                java.util.Base64.getEncoder().encodeToString(png), null, null);
     }
 
     /** A request as the gateway builds it; null parameters take their defaults. */
@@ -190,7 +203,7 @@ public record GenerationRequest(
                                        Double decoderGuidance, String sampler, Integer size, Instant submittedAt,
                                        String idempotencyKey) {
         return new GenerationRequest(SchemaVersions.CURRENT, jobId, prompt, n, seed, priorSteps, decoderSteps, eta,
-                priorGuidance, decoderGuidance, sampler, size, submittedAt.toString(), idempotencyKey, null, null);
+                priorGuidance, decoderGuidance, sampler, size, submittedAt.toString(), idempotencyKey, null, null, null);
     }
 
     /** A request of the base size. */
@@ -213,13 +226,13 @@ public record GenerationRequest(
     /** The same request with another job id (tests and tools). */
     public GenerationRequest withJobId(String newJobId) {
         return new GenerationRequest(schemaVersion, newJobId, prompt, n, seed, priorSteps, decoderSteps, eta,
-                priorGuidance, decoderGuidance, sampler, size, submittedAt, idempotencyKey, image, imageSha256);
+                priorGuidance, decoderGuidance, sampler, size, submittedAt, idempotencyKey, image, imageSha256, owner);
     }
 
     /** The same request at another image size (tests and tools). */
     public GenerationRequest withSize(int newSize) {
         return new GenerationRequest(schemaVersion, jobId, prompt, n, seed, priorSteps, decoderSteps, eta,
-                priorGuidance, decoderGuidance, sampler, newSize, submittedAt, idempotencyKey, image, imageSha256);
+                priorGuidance, decoderGuidance, sampler, newSize, submittedAt, idempotencyKey, image, imageSha256, owner);
     }
 
     /** Whether the upsampler pool draws this job's final images (its size is above the base). */
@@ -230,7 +243,7 @@ public record GenerationRequest(
     /** The same request submitted at another instant (a Kafka submission without {@code submitted_at}). */
     public GenerationRequest withSubmittedAt(Instant at) {
         return new GenerationRequest(schemaVersion, jobId, prompt, n, seed, priorSteps, decoderSteps, eta,
-                priorGuidance, decoderGuidance, sampler, size, at.toString(), idempotencyKey, image, imageSha256);
+                priorGuidance, decoderGuidance, sampler, size, at.toString(), idempotencyKey, image, imageSha256, owner);
     }
 
     /** True when both ask for the same images (everything but the job id, timestamps and key). */

@@ -338,4 +338,15 @@ class MessagesTest {
                 GenerationRequest.class));
         assertEquals("image", notBase64.field());
     }
+
+    @Test
+    void theOwnerTravelsWithTheRequestAndIsNoParameterOfTheImages() {
+        GenerationRequest r = GenerationRequest.of("o", "a cat", 1, 1L, 2, 2, 0.0, 1.0, 1.0, Instant.now(), null);
+        GenerationRequest owned = r.withOwner("0f3c2a9e-1b2c-3d4e-8f90-123456789abc");
+        GenerationRequest back = Messages.decode(Messages.encode(owned), GenerationRequest.class);
+        assertEquals("0f3c2a9e-1b2c-3d4e-8f90-123456789abc", back.owner());
+        assertTrue(owned.sameParameters(r));
+        assertEquals(owned.owner(), JobStatus.queued(owned).request().owner(), "statuses keep it");
+        assertThrows(InvalidMessageException.class, () -> r.withOwner("Not An Owner!"));
+    }
 }
