@@ -15,10 +15,12 @@ import java.time.Duration;
  * @param policy       access, rate limit, admission and retention
  * @param sizes        the image sizes the deployment serves (with or without an upsampler pool)
  * @param eventStreams bounds of the server-sent event streams (lifetime, heartbeat, how many at once)
+ * @param webhooks     where jobs' webhooks may go and how they are signed ({@link WebhookConfig#OFF}: nowhere)
  */
 public record GatewayConfig(String host, int port, String kafkaBootstrap, ObjectStore.Config storage,
                             Duration presignTtl, int maxJobs, Duration readyTimeout, GatewayPolicy policy,
-                            ImageSizes sizes, EventStreams.Limits eventStreams) {
+                            ImageSizes sizes, EventStreams.Limits eventStreams,
+                            WebhookConfig webhooks) {
 
     public static final Duration DEFAULT_PRESIGN_TTL = Duration.ofHours(1);
     public static final Duration MIN_PRESIGN_TTL = Duration.ofSeconds(1);
@@ -51,6 +53,9 @@ public record GatewayConfig(String host, int port, String kafkaBootstrap, Object
         if (eventStreams == null) {
             throw new IllegalArgumentException("event stream limits are required");
         }
+        if (webhooks == null) {
+            throw new IllegalArgumentException("webhook settings are required (WebhookConfig.OFF for none)");
+        }
     }
 
     /**
@@ -67,28 +72,34 @@ public record GatewayConfig(String host, int port, String kafkaBootstrap, Object
                                    GatewayPolicy policy) {
         return new GatewayConfig(host, port, kafkaBootstrap, storage, DEFAULT_PRESIGN_TTL,
                 StatusView.DEFAULT_MAX_JOBS, DEFAULT_READY_TIMEOUT, policy, ImageSizes.BASE_ONLY,
-                EventStreams.Limits.DEFAULT);
+                EventStreams.Limits.DEFAULT, WebhookConfig.OFF);
     }
 
     public GatewayConfig withPresignTtl(Duration ttl) {
         return new GatewayConfig(host, port, kafkaBootstrap, storage, ttl, maxJobs, readyTimeout, policy, sizes,
-                eventStreams);
+                eventStreams, webhooks);
     }
 
     public GatewayConfig withPolicy(GatewayPolicy p) {
         return new GatewayConfig(host, port, kafkaBootstrap, storage, presignTtl, maxJobs, readyTimeout, p, sizes,
-                eventStreams);
+                eventStreams, webhooks);
     }
 
     /** The same gateway for a deployment that serves {@code s} (e.g. with an upsampler pool). */
     public GatewayConfig withSizes(ImageSizes s) {
         return new GatewayConfig(host, port, kafkaBootstrap, storage, presignTtl, maxJobs, readyTimeout, policy, s,
-                eventStreams);
+                eventStreams, webhooks);
     }
 
     /** The same gateway with other bounds on its event streams (tests shorten the lifetime). */
     GatewayConfig withEventStreams(EventStreams.Limits limits) {
         return new GatewayConfig(host, port, kafkaBootstrap, storage, presignTtl, maxJobs, readyTimeout, policy, sizes,
-                limits);
+                limits, webhooks);
+    }
+
+    /** The same gateway with webhooks to the operator's allowed prefixes. */
+    public GatewayConfig withWebhooks(WebhookConfig w) {
+        return new GatewayConfig(host, port, kafkaBootstrap, storage, presignTtl, maxJobs, readyTimeout, policy, sizes,
+                eventStreams, w);
     }
 }

@@ -85,6 +85,7 @@ public final class GatewayVerticle extends VerticleBase {
     private ImageSweeper sweeper;
     private PresignedUrls presigned;
     private EventStreams streams;
+    private WebhookNotifier webhooks;
     private byte[] openapi;
     private WebPage webPage;
 
@@ -132,6 +133,10 @@ public final class GatewayVerticle extends VerticleBase {
                 LOG.warn("status view not caught up after {}; answering with what it has", config.readyTimeout());
             }
             streams = new EventStreams(view, config.eventStreams());
+            if (config.webhooks().enabled()) {
+                webhooks = new WebhookNotifier(config.kafkaBootstrap(), config.webhooks()).start();
+                LOG.info("webhooks allowed to {}", config.webhooks().allowed());
+            }
             return null;
         }).compose(ignored -> listen());
     }
@@ -179,6 +184,9 @@ public final class GatewayVerticle extends VerticleBase {
             }
             if (streams != null) {
                 streams.close();
+            }
+            if (webhooks != null) {
+                webhooks.close();
             }
             if (view != null) {
                 view.close();
@@ -274,6 +282,10 @@ public final class GatewayVerticle extends VerticleBase {
         GenerationRequest request = GenerationRequest.of(jobId, in.prompt(), in.n(), seed, in.priorSteps(),
                 in.decoderSteps(), in.eta(), in.priorGuidance(), in.decoderGuidance(), in.sampler(), size,
                 Instant.now(), key).withOwner(Authenticator.caller(ctx).owner());
+        if (in.webhook() != null) {
+            config.webhooks().check(in.webhook());
+            request = request.withWebhook(in.webhook());
+        }
         config.sizes().check(request);
         policy().admission().checkCost(request);
         enqueue(ctx, request, key);

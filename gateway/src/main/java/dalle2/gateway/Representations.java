@@ -13,7 +13,7 @@ final class Representations {
 
     /** {@code POST /v1/generations} body; every field but the prompt is optional. */
     record SubmitBody(String prompt, Integer n, Long seed, Integer priorSteps, Integer decoderSteps, Double eta,
-                      Double priorGuidance, Double decoderGuidance, String sampler, Integer size) {
+                      Double priorGuidance, Double decoderGuidance, String sampler, Integer size, String webhook) {
     }
 
     record Links(String self, String cancel, String images) {

@@ -42,6 +42,8 @@ import java.util.regex.Pattern;
  *                        from {@code image} when absent; must match it when both are given
  * @param owner           who submitted the job, as the gateway names callers: a one-way id of the API key
  *                        (never the key), so that a caller can list its own jobs; null for jobs produced to Kafka
+ * @param webhook         an absolute http(s) URL the gateways POST the job's final state to (the gateway checks
+ *                        it against its operator's allow-list); null for none
  */
 public record GenerationRequest(
         Integer schemaVersion,
@@ -60,7 +62,8 @@ public record GenerationRequest(
         String idempotencyKey,
         @JsonInclude(JsonInclude.Include.NON_NULL) String image,
         @JsonInclude(JsonInclude.Include.NON_NULL) String imageSha256,
-        @JsonInclude(JsonInclude.Include.NON_NULL) String owner) {
+        @JsonInclude(JsonInclude.Include.NON_NULL) String owner,
+        @JsonInclude(JsonInclude.Include.NON_NULL) String webhook) {
 
     public static final int MAX_PROMPT_CHARS = 1000;
     public static final int MAX_IMAGES = 8;
@@ -148,6 +151,19 @@ public record GenerationRequest(
                 "image_sha256", "image_sha256 must be 64 lowercase hex digits");
         InvalidMessageException.require(owner == null || OWNER.matcher(owner).matches(), "owner",
                 "owner must be 1-64 characters of a-z 0-9 -");
+        InvalidMessageException.require(webhook == null || webhook.length() <= MAX_WEBHOOK_CHARS
+                && WEBHOOK.matcher(webhook).matches(), "webhook",
+                "webhook must be an absolute http or https URL of at most " + MAX_WEBHOOK_CHARS + " characters");
+    }
+
+    public static final int MAX_WEBHOOK_CHARS = 2000;
+    private static final Pattern WEBHOOK = Pattern.compile("https?://[^\\s/?#]+(/[^\\s]*)?");
+
+    /** The same request, whose final state is POSTed to {@code url}. */
+    public GenerationRequest withWebhook(String url) {
+        return new GenerationRequest(schemaVersion, jobId, prompt, n, seed, priorSteps, decoderSteps, eta,
+                priorGuidance, decoderGuidance, sampler, size, submittedAt, idempotencyKey, image, imageSha256, owner,
+                url);
     }
 
     private static final Pattern OWNER = Pattern.compile("[a-z0-9-]{1,64}");
@@ -155,7 +171,8 @@ public record GenerationRequest(
     /** The same request, submitted by {@code caller} (the gateway's one-way id of its API key). */
     public GenerationRequest withOwner(String caller) {
         return new GenerationRequest(schemaVersion, jobId, prompt, n, seed, priorSteps, decoderSteps, eta,
-                priorGuidance, decoderGuidance, sampler, size, submittedAt, idempotencyKey, image, imageSha256, caller);
+                priorGuidance, decoderGuidance, sampler, size, submittedAt, idempotencyKey, image, imageSha256, caller,
+                webhook);
     }
 
     /** The hex SHA-256 of {@code bytes}. */
@@ -182,7 +199,7 @@ public record GenerationRequest(
     public GenerationRequest withoutImage() {
         return image == null ? this : new GenerationRequest(schemaVersion, jobId, prompt, n, seed, priorSteps,
                 decoderSteps, eta, priorGuidance, decoderGuidance, sampler, size, submittedAt, idempotencyKey, null,
-                imageSha256, owner);
+                imageSha256, owner, webhook);
     }
 
     /** A variation runs no prior: its one "prior step" is the CLIP image encoding (and what its cost counts). */
@@ -194,7 +211,7 @@ public record GenerationRequest(
                                               byte[] png, Instant submittedAt, String idempotencyKey) {
         return new GenerationRequest(SchemaVersions.CURRENT, jobId, label, n, seed, VARIATION_PRIOR_STEPS, decoderSteps, eta, null,
                 decoderGuidance, sampler, size, submittedAt.toString(), idempotencyKey,
-                java.util.Base64.getEncoder().encodeToString(png), null, null);
+                java.util.Base64.getEncoder().encodeToString(png), null, null, null);
     }
 
     /** A request as the gateway builds it; null parameters take their defaults. */
@@ -203,7 +220,7 @@ public record GenerationRequest(
                                        Double decoderGuidance, String sampler, Integer size, Instant submittedAt,
                                        String idempotencyKey) {
         return new GenerationRequest(SchemaVersions.CURRENT, jobId, prompt, n, seed, priorSteps, decoderSteps, eta,
-                priorGuidance, decoderGuidance, sampler, size, submittedAt.toString(), idempotencyKey, null, null, null);
+                priorGuidance, decoderGuidance, sampler, size, submittedAt.toString(), idempotencyKey, null, null, null, null);
     }
 
     /** A request of the base size. */
@@ -226,13 +243,13 @@ public record GenerationRequest(
     /** The same request with another job id (tests and tools). */
     public GenerationRequest withJobId(String newJobId) {
         return new GenerationRequest(schemaVersion, newJobId, prompt, n, seed, priorSteps, decoderSteps, eta,
-                priorGuidance, decoderGuidance, sampler, size, submittedAt, idempotencyKey, image, imageSha256, owner);
+                priorGuidance, decoderGuidance, sampler, size, submittedAt, idempotencyKey, image, imageSha256, owner, webhook);
     }
 
     /** The same request at another image size (tests and tools). */
     public GenerationRequest withSize(int newSize) {
         return new GenerationRequest(schemaVersion, jobId, prompt, n, seed, priorSteps, decoderSteps, eta,
-                priorGuidance, decoderGuidance, sampler, newSize, submittedAt, idempotencyKey, image, imageSha256, owner);
+                priorGuidance, decoderGuidance, sampler, newSize, submittedAt, idempotencyKey, image, imageSha256, owner, webhook);
     }
 
     /** Whether the upsampler pool draws this job's final images (its size is above the base). */
@@ -243,7 +260,7 @@ public record GenerationRequest(
     /** The same request submitted at another instant (a Kafka submission without {@code submitted_at}). */
     public GenerationRequest withSubmittedAt(Instant at) {
         return new GenerationRequest(schemaVersion, jobId, prompt, n, seed, priorSteps, decoderSteps, eta,
-                priorGuidance, decoderGuidance, sampler, size, at.toString(), idempotencyKey, image, imageSha256, owner);
+                priorGuidance, decoderGuidance, sampler, size, at.toString(), idempotencyKey, image, imageSha256, owner, webhook);
     }
 
     /** True when both ask for the same images (everything but the job id, timestamps and key). */
