@@ -65,6 +65,7 @@ class WebPageBrowserTest {
                         + " (Debian: apt-get install chromium chromium-driver; or set DALLE2_CHROMIUM and"
                         + " DALLE2_CHROMEDRIVER)");
         Files.createDirectories(SHOTS);
+        Files.deleteIfExists(SHOTS.resolve("console.log"));
         stack = EmbeddedStack.start(Files.createTempDirectory("dalle2-browser-stack"), 0, 1, 1,
                 ModelFactory.load(TinyModels.folder()), GatewayPolicy.of(AccessConfig.keys(ApiKeys.parse(KEY))));
         ChromeOptions options = new ChromeOptions().setBinary(CHROMIUM.toFile())
@@ -170,6 +171,14 @@ class WebPageBrowserTest {
         assertEquals("5", field("seed").getAttribute("value"), "and the seed the job ran with");
         assertEquals("2", field("prior_steps").getAttribute("value"));
         assertTrue(noPageErrors(), "no script or security-policy error in the browser's console");
+
+        // a reload keeps the key (the tab's sessionStorage), the tab's jobs, and the gallery from GET /v1/generations
+        browser.navigate().refresh();
+        waitUpTo(Duration.ofSeconds(20)).until(d -> browser.findElements(By.cssSelector("#gallery > li")).size() == 2);
+        assertTrue(browser.findElement(By.cssSelector("#gallery > li .params")).getText().contains("seed 5"));
+        assertTrue(field("key-state").getText().contains("key is set"));
+        waitUpTo(Duration.ofSeconds(20)).until(d -> "succeeded".equals(jobs().get(0).getAttribute("data-state")));
+        assertTrue(noPageErrors(), "no script or security-policy error after the reload");
     }
 
     @Test

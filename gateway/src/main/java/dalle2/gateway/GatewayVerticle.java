@@ -111,7 +111,7 @@ public final class GatewayVerticle extends VerticleBase {
     public Future<?> start() {
         return vertx.executeBlocking(() -> {
             openapi = readResource("openapi.yaml");
-            webPage = new WebPage(config.sizes(), true);
+            webPage = new WebPage(config.sizes(), true, !policy().access().open());
             admin = KafkaClients.admin(config.kafkaBootstrap(), KafkaClients.clientId("gateway-admin"));
             Topics.ensure(admin, Topics.defaultSpecs(policy().retention().retention().toMillis()), 30_000);
             producer = KafkaClients.gatewayProducer(config.kafkaBootstrap(), KafkaClients.clientId("gateway"));

@@ -40,9 +40,10 @@ final class WebPage implements Handler<RoutingContext> {
 
     /**
      * @param sizes      the sizes the page offers
-     * @param variations whether the page offers variations of an image ({@code POST /v1/variations})
+     * @param variations   whether the page offers variations of an image ({@code POST /v1/variations})
+     * @param keysRequired whether the API needs a key here (the page then asks for one before it calls the API)
      */
-    WebPage(ImageSizes sizes, boolean variations) {
+    WebPage(ImageSizes sizes, boolean variations, boolean keysRequired) {
         for (String[] asset : List.of(new String[] {"app.js", "text/javascript; charset=utf-8"},
                 new String[] {"app.css", "text/css; charset=utf-8"})) {
             assets.put(asset[0], resource(read(asset[0]), asset[1]));
@@ -50,7 +51,8 @@ final class WebPage implements Handler<RoutingContext> {
         String html = new String(read("index.html"), StandardCharsets.UTF_8)
                 .replace("{{sizes}}", sizes.available().stream().map(String::valueOf).collect(Collectors.joining(",")))
                 .replace("{{default_size}}", String.valueOf(sizes.defaultSize()))
-                .replace("{{variations}}", String.valueOf(variations));
+                .replace("{{variations}}", String.valueOf(variations))
+                .replace("{{keys_required}}", String.valueOf(keysRequired));
         for (Map.Entry<String, Resource> a : assets.entrySet()) {
             html = html.replace("{{" + a.getKey() + "}}", ASSETS + a.getKey() + "?v=" + a.getValue().version());
         }

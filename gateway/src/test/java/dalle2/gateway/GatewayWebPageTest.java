@@ -91,6 +91,8 @@ class GatewayWebPageTest {
         String html = client.get("/").bodyAsString();
         assertTrue(html.contains("data-sizes=\"32,64,128,256\""), "the sizes this gateway serves");
         assertTrue(html.contains("data-default-size=\"256\""));
+        assertTrue(html.contains("data-keys-required=\"true\""), "the page asks for a key before it calls the API");
+        assertTrue(html.contains("data-variations=\"true\""));
         assertFalse(html.contains("{{"), "every placeholder is filled");
         Matcher controls = Pattern.compile("<(input|select|textarea)[^>]*\\sid=\"([^\"]+)\"").matcher(html);
         int count = 0;

@@ -7,7 +7,6 @@
 (function () {
   const KEY_STORE = 'dalle2.apiKey';
   const JOB_STORE = 'dalle2.jobs';
-  const GALLERY_STORE = 'dalle2.gallery';
   const GALLERY_LIMIT = 24;
   const TERMINAL = new Set(['succeeded', 'failed', 'cancelled']);
   const STAGE_NAMES = {prior: 'Prior', decoder: 'Decoding', upsampler: 'Upsampling'};
@@ -17,6 +16,7 @@
   const sizes = (body.dataset.sizes || '32').split(',').map(Number);
   const defaultSize = Number(body.dataset.defaultSize || sizes[sizes.length - 1]);
   const variationsEnabled = body.dataset.variations === 'true';
+  const keysRequired = body.dataset.keysRequired === 'true';
   const jobs = new Map();
 
   // ---- the API ----------------------------------------------------------------------------------------------
@@ -68,7 +68,8 @@
   // ---- the key ----------------------------------------------------------------------------------------------
 
   function showKeyState() {
-    $('key-state').textContent = apiKey() ? 'A key is set for this tab.' : 'No key set.';
+    $('key-state').textContent = apiKey() ? 'A key is set for this tab.'
+      : keysRequired ? 'No key set: this gateway needs one.' : 'No key set (this gateway is open).';
   }
 
   $('key-form').addEventListener('submit', (e) => {
@@ -78,7 +79,12 @@
     $('api-key').value = '';
     showKeyState();
     announce(value ? 'API key set.' : 'API key cleared.');
-    jobs.forEach((job) => { if (!TERMINAL.has(job.state)) follow(job); });
+    if (jobs.size === 0) {
+      restore();
+    } else {
+      jobs.forEach((job) => { if (!TERMINAL.has(job.state)) follow(job); });
+      loadRecent();
+    }
   });
   $('forget-key').addEventListener('click', () => {
     sessionStorage.removeItem(KEY_STORE);
@@ -367,7 +373,7 @@
       try {
         const blob = await imageBlob(image.url);
         list.appendChild(imageItem(job, image.index, images.length, blob, false));
-        addToGallery(job, image.index, images.length, blob, true);
+        addToGallery(job, image.index, images.length, blob);
       } catch (problem) {
         showJobError(job, 'Image ' + (image.index + 1) + ': ' + problem.message);
       }
@@ -416,7 +422,7 @@
     return item;
   }
 
-  function addToGallery(job, index, count, blob, remember) {
+  function addToGallery(job, index, count, blob) {
     const gallery = $('gallery');
     const key = job.id + '/' + index;
     if ([...gallery.children].some((li) => li.dataset.key === key)) return;
@@ -430,11 +436,25 @@
       last.remove();
     }
     $('gallery-empty').hidden = true;
-    if (remember) {
-      const saved = JSON.parse(sessionStorage.getItem(GALLERY_STORE) || '[]')
-        .filter((g) => !(g.id === job.id && g.index === index));
-      saved.push({id: job.id, index, count, prompt: job.prompt, kind: job.kind, params: job.params});
-      sessionStorage.setItem(GALLERY_STORE, JSON.stringify(saved.slice(-GALLERY_LIMIT)));
+  }
+
+  // The gallery starts with the caller's recent results from the gateway (GET /v1/generations: this key's jobs,
+  // newest first), so it survives the tab; the tab's own jobs are added as they finish.
+  async function loadRecent() {
+    let page;
+    try {
+      page = await api('GET', '/v1/generations?limit=' + GALLERY_LIMIT);
+    } catch (problem) {
+      return;             // no key yet, or another key: the form's errors say so when it matters
+    }
+    for (const g of page.data.slice().reverse()) {
+      if (g.state !== 'succeeded' || !g.params) continue;
+      const job = {id: g.id, prompt: g.params.prompt, kind: g.params.kind, params: g.params};
+      for (const image of g.images) {
+        try {
+          addToGallery(job, image.index, g.images.length, await imageBlob(image.url));
+        } catch (e) { /* expired or gone: leave it out */ }
+      }
     }
   }
 
@@ -473,15 +493,10 @@
       const job = addJob({id: record.id, prompt: record.prompt, kind: record.kind, params: record.params});
       follow(job);
     }
-    const gallery = JSON.parse(sessionStorage.getItem(GALLERY_STORE) || '[]');
-    for (const g of gallery) {
-      imageBlob('/v1/generations/' + encodeURIComponent(g.id) + '/images/' + g.index + '.png')
-        .then((blob) => addToGallery({id: g.id, prompt: g.prompt, kind: g.kind, params: g.params}, g.index, g.count, blob, false))
-        .catch(() => { /* expired or gone: leave it out */ });
-    }
+    loadRecent();
   }
 
   setUpSizes();
   showKeyState();
-  restore();
+  if (!keysRequired || apiKey()) restore();
 })();
