@@ -364,6 +364,10 @@ public final class GatewayVerticle extends VerticleBase {
                 GenerationRequest request = GenerationRequest.variation(jobId, query.label(), query.n(), seed,
                         query.decoderSteps(), query.eta(), query.decoderGuidance(), query.sampler(), size, png,
                         submittedAt, key).withOwner(owner);
+                if (query.webhook() != null) {
+                    config.webhooks().check(query.webhook());
+                    request = request.withWebhook(query.webhook());
+                }
                 config.sizes().check(request);
                 policy().admission().checkCost(request);
                 enqueue(ctx, request, key);

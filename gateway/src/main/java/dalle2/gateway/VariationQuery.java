@@ -11,11 +11,11 @@ import java.util.Set;
  * @param label a caption kept with the job in place of a prompt (default: {@value #DEFAULT_LABEL})
  */
 record VariationQuery(String label, Integer n, Long seed, Integer decoderSteps, Double eta, Double decoderGuidance,
-                      String sampler, Integer size) {
+                      String sampler, Integer size, String webhook) {
 
     static final String DEFAULT_LABEL = "variations of an uploaded image";
     static final Set<String> NAMES = Set.of("prompt", "n", "seed", "decoder_steps", "eta", "decoder_guidance",
-            "sampler", "size");
+            "sampler", "size", "webhook");
 
     static VariationQuery parse(MultiMap query) {
         for (String name : query.names()) {
@@ -30,7 +30,7 @@ record VariationQuery(String label, Integer n, Long seed, Integer decoderSteps, 
         String label = query.get("prompt");
         return new VariationQuery(label == null ? DEFAULT_LABEL : label, integer(query, "n"), longValue(query, "seed"),
                 integer(query, "decoder_steps"), number(query, "eta"), number(query, "decoder_guidance"),
-                query.get("sampler"), integer(query, "size"));
+                query.get("sampler"), integer(query, "size"), query.get("webhook"));
     }
 
     private static Integer integer(MultiMap query, String name) {

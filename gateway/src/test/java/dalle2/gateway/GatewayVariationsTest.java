@@ -143,7 +143,8 @@ class GatewayVariationsTest {
         for (String[] c : List.of(new String[] {"n=9", "n"}, new String[] {"n=two", "n"},
                 new String[] {"seed=1.5", "seed"}, new String[] {"decoder_guidance=NaN", "decoder_guidance"},
                 new String[] {"prior_steps=3", "prior_steps"}, new String[] {"size=256", "size"},
-                new String[] {"n=1&n=2", "n"}, new String[] {"sampler=euler", "sampler"})) {
+                new String[] {"n=1&n=2", "n"}, new String[] {"sampler=euler", "sampler"},
+                new String[] {"webhook=http://127.0.0.1:1/x", "webhook"})) {
             HttpResponse<String> bad = post(c[0], "image/png", small, null);
             assertEquals(400, bad.statusCode(), c[0] + ": " + bad.body());
             assertEquals(c[1], error(bad).getString("field"), c[0] + ": " + bad.body());
