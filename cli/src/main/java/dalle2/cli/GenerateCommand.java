@@ -168,6 +168,15 @@ public final class GenerateCommand implements Callable<Integer> {
             }
             selves.add(Json.mapper().readTree(submitted.body()).path("links").path("self").asText());
         }
+        return collect(http, base, apiKey, selves, out, timeout);
+    }
+
+    /**
+     * Waits for the submitted jobs (their {@code self} links) and writes their images numbered in order and one
+     * contact sheet: what {@code generate} and {@code vary} do once the gateway took their jobs.
+     */
+    static List<Path> collect(HttpClient http, String base, String apiKey, List<String> selves, Path out,
+                              Duration timeout) throws IOException, InterruptedException {
         long deadline = System.nanoTime() + timeout.toNanos();
         List<com.fasterxml.jackson.databind.JsonNode> finished = new ArrayList<>();
         for (String self : selves) {
@@ -240,7 +249,7 @@ public final class GenerateCommand implements Callable<Integer> {
     }
 
     /** A request to the gateway, with {@code Authorization: Bearer <apiKey>} when a key is given. */
-    private static HttpRequest.Builder request(String url, String apiKey) {
+    static HttpRequest.Builder request(String url, String apiKey) {
         HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(url));
         return apiKey == null || apiKey.isBlank() ? b : b.header("Authorization", "Bearer " + apiKey);
     }

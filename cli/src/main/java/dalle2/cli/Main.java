@@ -7,7 +7,7 @@ import picocli.CommandLine.Command;
 /** The {@code dalle2} command: one jar, one subcommand per process role or task. */
 @Command(name = "dalle2", mixinStandardHelpOptions = true, version = "dalle2 0.1.0",
         description = "DALL-E 2 (unCLIP) text-to-image as a message-driven service.",
-        subcommands = {CommandLine.HelpCommand.class, UpCommand.class, GenerateCommand.class, GatewayCommand.class,
+        subcommands = {CommandLine.HelpCommand.class, UpCommand.class, GenerateCommand.class, VaryCommand.class, GatewayCommand.class,
                 PriorWorkerCommand.class, DecoderWorkerCommand.class, UpsamplerWorkerCommand.class,
                 DataCommand.class, TrainCommand.class, TrainCommand.Embed.class, BenchCommand.class,
                 TrainClassifierCommand.class, EvalCommand.class, PipelineBenchCommand.class, ClusterCommand.class})

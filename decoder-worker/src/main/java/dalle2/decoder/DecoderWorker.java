@@ -3,6 +3,7 @@ package dalle2.decoder;
 import dalle2.inference.DecodeTask;
 import dalle2.inference.ImageDecoderModel;
 import dalle2.inference.ImageTensors;
+import dalle2.inference.PngParameters;
 import dalle2.inference.SamplingParams;
 import dalle2.kafka.Topics;
 import dalle2.messages.GenerationRequest;
@@ -133,7 +134,8 @@ public final class DecoderWorker extends StageWorker<ImageEmbeddings, DecodeTask
                     + ", expected " + model.imageSize() + "²");
         }
         if (!upsampled(job.request)) {
-            store.putPng(ObjectStore.imageKey(task.jobId(), index), png(image));
+            store.putPng(ObjectStore.imageKey(task.jobId(), index),
+                    PngParameters.png(image, job.request, index, job.status().models()));
         }
         return image;
     }

@@ -190,6 +190,25 @@ class DecoderWorkerTest {
             assertEquals(List.of(jobId + "/0.png"), done.imageKeys());
             assertTrue(w.store.stat(jobId + "/0.png").isPresent(), "the PNG is in storage");
             assertEquals(0, w.worker.stats().jobsFailed());
+
+            // the PNG says how it was made: prompt and parameters in its text chunks, read back from storage
+            dalle2.messages.GenerationRequest request = embeddings(jobId, 1, 2).request();
+            byte[] png;
+            try (java.io.InputStream in = w.store.get(jobId + "/0.png").orElseThrow()) {
+                png = in.readAllBytes();
+            }
+            java.util.Map<String, String> text = dalle2.inference.PngParameters.read(png);
+            assertEquals(request.prompt(), text.get(dalle2.inference.PngParameters.DESCRIPTION));
+            var params = dalle2.json.Json.mapper().readTree(text.get(dalle2.inference.PngParameters.PARAMETERS));
+            assertEquals(request.seed().longValue(), params.path("seed").asLong());
+            assertEquals(request.decoderSteps().intValue(), params.path("decoder_steps").asInt());
+            assertEquals(request.decoderGuidance(), params.path("decoder_guidance").asDouble());
+            assertEquals(request.sampler(), params.path("sampler").asText());
+            assertEquals(32, params.path("size").asInt());
+            assertEquals(0, params.path("index").asInt());
+            assertEquals(done.models().get("decoder"), params.path("models").path("decoder").asText(),
+                    "the model versions, as the status names them");
+            assertEquals(done.models().get("prior"), params.path("models").path("prior").asText());
         }
     }
 

@@ -14,10 +14,13 @@ import java.time.Duration;
  * @param readyTimeout how long start waits for the status view to catch up
  * @param policy       access, rate limit, admission and retention
  * @param sizes        the image sizes the deployment serves (with or without an upsampler pool)
+ * @param eventStreams bounds of the server-sent event streams (lifetime, heartbeat, how many at once)
+ * @param webhooks     where jobs' webhooks may go and how they are signed ({@link WebhookConfig#OFF}: nowhere)
  */
 public record GatewayConfig(String host, int port, String kafkaBootstrap, ObjectStore.Config storage,
                             Duration presignTtl, int maxJobs, Duration readyTimeout, GatewayPolicy policy,
-                            ImageSizes sizes) {
+                            ImageSizes sizes, EventStreams.Limits eventStreams,
+                            WebhookConfig webhooks) {
 
     public static final Duration DEFAULT_PRESIGN_TTL = Duration.ofHours(1);
     public static final Duration MIN_PRESIGN_TTL = Duration.ofSeconds(1);
@@ -47,6 +50,12 @@ public record GatewayConfig(String host, int port, String kafkaBootstrap, Object
         if (sizes == null) {
             throw new IllegalArgumentException("the image sizes the deployment serves are required");
         }
+        if (eventStreams == null) {
+            throw new IllegalArgumentException("event stream limits are required");
+        }
+        if (webhooks == null) {
+            throw new IllegalArgumentException("webhook settings are required (WebhookConfig.OFF for none)");
+        }
     }
 
     /**
@@ -62,19 +71,35 @@ public record GatewayConfig(String host, int port, String kafkaBootstrap, Object
     public static GatewayConfig of(String host, int port, String kafkaBootstrap, ObjectStore.Config storage,
                                    GatewayPolicy policy) {
         return new GatewayConfig(host, port, kafkaBootstrap, storage, DEFAULT_PRESIGN_TTL,
-                StatusView.DEFAULT_MAX_JOBS, DEFAULT_READY_TIMEOUT, policy, ImageSizes.BASE_ONLY);
+                StatusView.DEFAULT_MAX_JOBS, DEFAULT_READY_TIMEOUT, policy, ImageSizes.BASE_ONLY,
+                EventStreams.Limits.DEFAULT, WebhookConfig.OFF);
     }
 
     public GatewayConfig withPresignTtl(Duration ttl) {
-        return new GatewayConfig(host, port, kafkaBootstrap, storage, ttl, maxJobs, readyTimeout, policy, sizes);
+        return new GatewayConfig(host, port, kafkaBootstrap, storage, ttl, maxJobs, readyTimeout, policy, sizes,
+                eventStreams, webhooks);
     }
 
     public GatewayConfig withPolicy(GatewayPolicy p) {
-        return new GatewayConfig(host, port, kafkaBootstrap, storage, presignTtl, maxJobs, readyTimeout, p, sizes);
+        return new GatewayConfig(host, port, kafkaBootstrap, storage, presignTtl, maxJobs, readyTimeout, p, sizes,
+                eventStreams, webhooks);
     }
 
     /** The same gateway for a deployment that serves {@code s} (e.g. with an upsampler pool). */
     public GatewayConfig withSizes(ImageSizes s) {
-        return new GatewayConfig(host, port, kafkaBootstrap, storage, presignTtl, maxJobs, readyTimeout, policy, s);
+        return new GatewayConfig(host, port, kafkaBootstrap, storage, presignTtl, maxJobs, readyTimeout, policy, s,
+                eventStreams, webhooks);
+    }
+
+    /** The same gateway with other bounds on its event streams (tests shorten the lifetime). */
+    GatewayConfig withEventStreams(EventStreams.Limits limits) {
+        return new GatewayConfig(host, port, kafkaBootstrap, storage, presignTtl, maxJobs, readyTimeout, policy, sizes,
+                limits, webhooks);
+    }
+
+    /** The same gateway with webhooks to the operator's allowed prefixes. */
+    public GatewayConfig withWebhooks(WebhookConfig w) {
+        return new GatewayConfig(host, port, kafkaBootstrap, storage, presignTtl, maxJobs, readyTimeout, policy, sizes,
+                eventStreams, w);
     }
 }

@@ -66,6 +66,7 @@ public final class GatewayVerticle extends VerticleBase {
     private static final Logger LOG = LoggerFactory.getLogger(GatewayVerticle.class);
     private static final String JSON = "application/json";
     private static final String ID = "[A-Za-z0-9._-]{1,64}";
+    private static final Pattern EVENTS_PATH = Pattern.compile("/v1/generations/" + ID + "/events");
     private static final Pattern IMAGE_FILE = Pattern.compile("(\\d{1,2})\\.png");
     private static final int MAX_BODY_BYTES = HttpLimits.MAX_BODY_BYTES;
     private static final SecureRandom SEEDS = new SecureRandom();
@@ -83,7 +84,10 @@ public final class GatewayVerticle extends VerticleBase {
     private BacklogMonitor backlog;
     private ImageSweeper sweeper;
     private PresignedUrls presigned;
+    private EventStreams streams;
+    private WebhookNotifier webhooks;
     private byte[] openapi;
+    private WebPage webPage;
 
     public GatewayVerticle(GatewayConfig config) {
         this.config = config;
@@ -98,10 +102,16 @@ public final class GatewayVerticle extends VerticleBase {
         return view;
     }
 
+    /** The server-sent event streams this gateway serves. */
+    public EventStreams eventStreams() {
+        return streams;
+    }
+
     @Override
     public Future<?> start() {
         return vertx.executeBlocking(() -> {
             openapi = readResource("openapi.yaml");
+            webPage = new WebPage(config.sizes(), true, !policy().access().open());
             admin = KafkaClients.admin(config.kafkaBootstrap(), KafkaClients.clientId("gateway-admin"));
             Topics.ensure(admin, Topics.defaultSpecs(policy().retention().retention().toMillis()), 30_000);
             producer = KafkaClients.gatewayProducer(config.kafkaBootstrap(), KafkaClients.clientId("gateway"));
@@ -121,6 +131,11 @@ public final class GatewayVerticle extends VerticleBase {
             view = StatusView.withQueuedRequests(config.kafkaBootstrap(), config.maxJobs(), "gateway").start();
             if (!view.awaitCaughtUp(config.readyTimeout())) {
                 LOG.warn("status view not caught up after {}; answering with what it has", config.readyTimeout());
+            }
+            streams = new EventStreams(view, config.eventStreams());
+            if (config.webhooks().enabled()) {
+                webhooks = new WebhookNotifier(config.kafkaBootstrap(), config.webhooks()).start();
+                LOG.info("webhooks allowed to {}", config.webhooks().allowed());
             }
             return null;
         }).compose(ignored -> listen());
@@ -167,6 +182,12 @@ public final class GatewayVerticle extends VerticleBase {
             if (sweeper != null) {
                 sweeper.close();
             }
+            if (streams != null) {
+                streams.close();
+            }
+            if (webhooks != null) {
+                webhooks.close();
+            }
             if (view != null) {
                 view.close();
             }
@@ -204,20 +225,37 @@ public final class GatewayVerticle extends VerticleBase {
                           Expiry expiry, JsonCharset jsonCharset, AdmissionGate admission) {
         Router router = Router.router(v);
         router.route().handler(pathEncoding);
-        router.route("/v1/*").handler(TimeoutHandler.create(HttpLimits.REQUEST_TIMEOUT_MS, 503));
+        // an event stream is meant to outlive the request timeout; it has bounds of its own (EventStreams)
+        TimeoutHandler timeout = TimeoutHandler.create(HttpLimits.REQUEST_TIMEOUT_MS, 503);
+        router.route("/v1/*").handler(ctx -> {
+            if (EVENTS_PATH.matcher(ctx.normalizedPath()).matches()) {
+                ctx.next();
+            } else {
+                timeout.handle(ctx);
+            }
+        });
         router.route("/v1/*").handler(authenticator).handler(rateLimiter);
         router.routeWithRegex("/v1/generations/(?<id>" + ID + ")(/.*)?").handler(expiry);
         // before the body is read: a refused submission costs no upload
         router.post("/v1/generations").handler(jsonCharset).handler(admission);
         router.post("/v1/generations").consumes(JSON)
                 .handler(BodyHandler.create().setBodyLimit(MAX_BODY_BYTES)).handler(this::submit);
+        router.post("/v1/variations").handler(admission);
+        router.post("/v1/variations").handler(BodyHandler.create().setBodyLimit(VariationUpload.MAX_BYTES))
+                .handler(this::vary);
+        router.get("/v1/generations").handler(this::list);
         router.getWithRegex("/v1/generations/(?<id>" + ID + ")").handler(this::status);
         router.getWithRegex("/v1/generations/(?<id>" + ID + ")/images/(?<file>[^/]+)").handler(this::image);
+        router.getWithRegex("/v1/generations/(?<id>" + ID + ")/events").handler(this::events);
         router.deleteWithRegex("/v1/generations/(?<id>" + ID + ")").handler(this::cancel);
         router.get("/healthz").handler(this::health);
         router.get("/readyz").handler(this::ready);
         router.get("/metrics").handler(PrometheusScrapingHandler.create());
         router.get("/openapi.yaml").handler(this::openapi);
+        for (String page : new String[] {WebPage.PAGE, "/index.html", WebPage.ASSETS + "*"}) {
+            router.get(page).handler(webPage);
+            router.head(page).handler(webPage);
+        }
 
         router.route().failureHandler(this::failure);
         for (int status : new int[] {400, 404, 405, 406, 413, 415, 500, 503}) {
@@ -233,11 +271,7 @@ public final class GatewayVerticle extends VerticleBase {
             throw ApiError.badRequest("invalid_request", "a JSON body is required", null);
         }
         SubmitBody in = Messages.decode(body.getBytes(), SubmitBody.class);
-        String key = ctx.request().getHeader("Idempotency-Key");
-        if (key != null && (key.isEmpty() || key.length() > GenerationRequest.MAX_IDEMPOTENCY_KEY_CHARS)) {
-            throw ApiError.badRequest("invalid_header", "Idempotency-Key must be 1-"
-                    + GenerationRequest.MAX_IDEMPOTENCY_KEY_CHARS + " characters", "Idempotency-Key");
-        }
+        String key = idempotencyKey(ctx);
         // the same key gives the same job id (and, without a seed, the same seed) on every gateway instance
         String jobId = key == null ? UUID.randomUUID().toString()
                 : IdempotentJobIds.jobId(Authenticator.caller(ctx), key);
@@ -247,10 +281,22 @@ public final class GatewayVerticle extends VerticleBase {
         int size = in.size() != null ? in.size() : config.sizes().defaultSize();
         GenerationRequest request = GenerationRequest.of(jobId, in.prompt(), in.n(), seed, in.priorSteps(),
                 in.decoderSteps(), in.eta(), in.priorGuidance(), in.decoderGuidance(), in.sampler(), size,
-                Instant.now(), key);
+                Instant.now(), key).withOwner(Authenticator.caller(ctx).owner());
+        if (in.webhook() != null) {
+            config.webhooks().check(in.webhook());
+            request = request.withWebhook(in.webhook());
+        }
         config.sizes().check(request);
         policy().admission().checkCost(request);
+        enqueue(ctx, request, key);
+    }
 
+    /**
+     * Accepts a built request: at once for a fresh id, or through the Idempotency-Key's claim on the status
+     * topic (the same key answers the same job on every gateway).
+     */
+    private void enqueue(RoutingContext ctx, GenerationRequest request, String key) {
+        String jobId = request.jobId();
         if (key == null) {
             // a fresh job id: nobody else can claim it
             accept(ctx, request);
@@ -272,12 +318,63 @@ public final class GatewayVerticle extends VerticleBase {
                     JobStatus winner = view.get(jobId).orElse(queued);
                     if (winner.request() != null && winner.request().submittedAt().equals(request.submittedAt())
                             && winner.request().sameParameters(request)) {
-                        writeRequest(ctx, winner, 202);
+                        // ours won: write our request (the view's copy leaves a variation's image out)
+                        writeRequest(ctx, winner, request, 202);
                     } else {
                         replay(ctx, winner, request);
                     }
                 })
                 .onFailure(e -> unavailable(ctx, jobId, e));
+    }
+
+    private static String idempotencyKey(RoutingContext ctx) {
+        String key = ctx.request().getHeader("Idempotency-Key");
+        if (key != null && (key.isEmpty() || key.length() > GenerationRequest.MAX_IDEMPOTENCY_KEY_CHARS)) {
+            throw ApiError.badRequest("invalid_header", "Idempotency-Key must be 1-"
+                    + GenerationRequest.MAX_IDEMPOTENCY_KEY_CHARS + " characters", "Idempotency-Key");
+        }
+        return key;
+    }
+
+    /**
+     * POST /v1/variations: the body is the image (PNG or JPEG), the parameters are query parameters. The upload is
+     * decoded and normalised on a worker thread ({@link VariationUpload}); the job then goes the way of any other
+     * (requests topic, prior pool, which embeds the image with CLIP and runs no prior, decoder pool).
+     */
+    private void vary(RoutingContext ctx) {
+        String media = VariationUpload.mediaType(ctx.request().getHeader("Content-Type"));
+        if (!VariationUpload.PNG.equals(media) && !VariationUpload.JPEG.equals(media)) {
+            throw new ApiError(415, "unsupported_media_type", "send the image as the body with Content-Type "
+                    + VariationUpload.PNG + " or " + VariationUpload.JPEG + (media == null ? "" : ", not " + media),
+                    "Content-Type");
+        }
+        VariationQuery query = VariationQuery.parse(ctx.queryParams());
+        String key = idempotencyKey(ctx);
+        String jobId = key == null ? UUID.randomUUID().toString()
+                : IdempotentJobIds.jobId(Authenticator.caller(ctx), "variation:" + key);
+        long seed = query.seed() != null ? query.seed()
+                : key != null ? IdempotentJobIds.seed(Authenticator.caller(ctx), "variation:" + key)
+                : SEEDS.nextLong() & Long.MAX_VALUE;
+        int size = query.size() != null ? query.size() : config.sizes().defaultSize();
+        byte[] upload = ctx.body().buffer() == null ? new byte[0] : ctx.body().buffer().getBytes();
+        Instant submittedAt = Instant.now();
+        String owner = Authenticator.caller(ctx).owner();
+        vertx.executeBlocking(() -> VariationUpload.normalise(upload, media), false).onSuccess(png -> {
+            try {
+                GenerationRequest request = GenerationRequest.variation(jobId, query.label(), query.n(), seed,
+                        query.decoderSteps(), query.eta(), query.decoderGuidance(), query.sampler(), size, png,
+                        submittedAt, key).withOwner(owner);
+                if (query.webhook() != null) {
+                    config.webhooks().check(query.webhook());
+                    request = request.withWebhook(query.webhook());
+                }
+                config.sizes().check(request);
+                policy().admission().checkCost(request);
+                enqueue(ctx, request, key);
+            } catch (RuntimeException e) {
+                ctx.fail(e);
+            }
+        }).onFailure(ctx::fail);
     }
 
     /**
@@ -286,7 +383,7 @@ public final class GatewayVerticle extends VerticleBase {
      * status of its own would only double the records, and a worker's status could never be overtaken by it.
      */
     private void accept(RoutingContext ctx, GenerationRequest request) {
-        writeRequest(ctx, JobStatus.queued(request), 202);
+        writeRequest(ctx, JobStatus.queued(request), request, 202);
     }
 
     /**
@@ -303,7 +400,11 @@ public final class GatewayVerticle extends VerticleBase {
         }
         ctx.response().putHeader("Idempotent-Replayed", "true");
         if (known.state() == JobState.QUEUED && known.request() != null) {
-            writeRequest(ctx, known, 200);
+            // the view's copy of a variation lacks its image; this request has the same one (same hash), and
+            // takes the first request's submission time
+            GenerationRequest again = known.request().isVariation()
+                    ? request.withSubmittedAt(known.request().submittedInstant()) : known.request();
+            writeRequest(ctx, known, again, 200);
             return;
         }
         ctx.response().putHeader("Location", self(known.jobId()));
@@ -311,9 +412,9 @@ public final class GatewayVerticle extends VerticleBase {
     }
 
     /** Writes the job's request to the requests topic, then answers {@code status} (202 or 200). */
-    private void writeRequest(RoutingContext ctx, JobStatus queued, int status) {
+    private void writeRequest(RoutingContext ctx, JobStatus queued, GenerationRequest request, int status) {
         String jobId = queued.jobId();
-        send(Topics.REQUESTS, jobId, Messages.encode(queued.request()))
+        send(Topics.REQUESTS, jobId, Messages.encode(request))
                 .onSuccess(m -> {
                     view.apply(queued);
                     ctx.response().putHeader("Location", self(jobId));
@@ -342,6 +443,63 @@ public final class GatewayVerticle extends VerticleBase {
     private void status(RoutingContext ctx) {
         String id = ctx.pathParam("id");
         withJob(ctx, id, s -> answerStatus(ctx, s));
+    }
+
+    /** Most jobs one page of {@code GET /v1/generations} lists, and how many it lists without {@code limit}. */
+    static final int MAX_LIST_LIMIT = 100;
+    static final int DEFAULT_LIST_LIMIT = 20;
+
+    /**
+     * GET /v1/generations?limit=&after=: the caller's jobs (every job in open mode), newest first, from this
+     * gateway's status view (jobs submitted straight to Kafka belong to no key, so only open mode lists them).
+     * {@code after} is the last id of the previous page.
+     */
+    private void list(RoutingContext ctx) {
+        for (String name : ctx.queryParams().names()) {
+            if (!name.equals("limit") && !name.equals("after")) {
+                throw ApiError.badRequest("invalid_request", "unknown query parameter " + name
+                        + "; the list takes limit and after", name);
+            }
+        }
+        int limit = DEFAULT_LIST_LIMIT;
+        String limitText = ctx.queryParams().get("limit");
+        if (limitText != null) {
+            try {
+                limit = Integer.parseInt(limitText);
+            } catch (NumberFormatException e) {
+                limit = -1;
+            }
+            if (limit < 1 || limit > MAX_LIST_LIMIT) {
+                throw ApiError.badRequest("invalid_request", "limit must be an integer in 1.." + MAX_LIST_LIMIT,
+                        "limit");
+            }
+        }
+        if (!view.healthy()) {
+            throw ApiError.unavailable("status_unavailable", "job states are not current on this gateway now; "
+                    + "retry, or ask another gateway", RETRY_AFTER_SECONDS);
+        }
+        String owner = policy().access().open() ? null : Authenticator.caller(ctx).owner();
+        Instant now = Instant.now();
+        java.util.function.Predicate<JobStatus> mine = s -> (owner == null
+                || s.request() != null && owner.equals(s.request().owner()))
+                && !Expiry.expired(s, policy().retention().retention(), now);
+        String afterId = ctx.queryParams().get("after");
+        JobStatus after = null;
+        if (afterId != null) {
+            after = view.get(afterId).filter(mine).orElseThrow(() -> ApiError.badRequest("invalid_request",
+                    "after must name a job of an earlier page", "after"));
+        }
+        JobStatus cursor = after;
+        int pageSize = limit;
+        vertx.executeBlocking(() -> {
+            List<JobStatus> page = view.newest(mine, cursor, pageSize + 1);
+            List<Generation> data = new ArrayList<>();
+            for (JobStatus s : page.subList(0, Math.min(pageSize, page.size()))) {
+                data.add(generation(s, s.state() == JobState.SUCCEEDED ? images(s, false) : List.of()));
+            }
+            String next = page.size() > pageSize ? data.get(data.size() - 1).id() : null;
+            return new Representations.GenerationList(data, next);
+        }, false).onSuccess(body -> respond(ctx, 200, body)).onFailure(ctx::fail);
     }
 
     /**
@@ -412,6 +570,20 @@ public final class GatewayVerticle extends VerticleBase {
         return new Generation(s.jobId(), s.state().wire(), s.request() == null ? null : Params.of(s.request()),
                 s.timestamps(), s.models(), s.progress(), position.isPresent() ? position.getAsInt() : null, images,
                 s.error(), links(s.jobId()));
+    }
+
+    /**
+     * GET /v1/generations/{id}/events: the job's state changes and progress as server-sent events, ending with its
+     * final state; {@code Last-Event-ID} resumes after the event it names.
+     */
+    private void events(RoutingContext ctx) {
+        JobEventCursor cursor;
+        try {
+            cursor = JobEventCursor.after(ctx.request().getHeader("Last-Event-ID"));
+        } catch (IllegalArgumentException e) {
+            throw ApiError.badRequest("invalid_header", e.getMessage(), "Last-Event-ID");
+        }
+        withJob(ctx, ctx.pathParam("id"), s -> streams.serve(ctx, s.jobId(), cursor));
     }
 
     /** GET /v1/generations/{id}/images/{k}.png: the PNG from object storage. */
@@ -517,7 +689,9 @@ public final class GatewayVerticle extends VerticleBase {
                 case 404 -> ApiError.notFound("no such resource: " + ctx.request().path());
                 case 405 -> new ApiError(405, "method_not_allowed", ctx.request().method() + " is not allowed here", null);
                 case 406 -> new ApiError(406, "not_acceptable", "cannot produce the requested type", null);
-                case 413 -> new ApiError(413, "payload_too_large", "the body exceeds " + MAX_BODY_BYTES + " bytes", null);
+                case 413 -> new ApiError(413, "payload_too_large", "the body exceeds "
+                        + (ctx.request().path().equals("/v1/variations") ? VariationUpload.MAX_BYTES : MAX_BODY_BYTES)
+                        + " bytes", null);
                 case 415 -> new ApiError(415, "unsupported_media_type", "send Content-Type: application/json", null);
                 case 503 -> ApiError.retryLater(503, "timeout", "the request took longer than "
                         + HttpLimits.REQUEST_TIMEOUT_MS + " ms; retry later", 1);

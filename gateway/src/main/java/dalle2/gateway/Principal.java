@@ -14,4 +14,13 @@ public record Principal(String name, String scope) {
 
     /** Where handlers find the caller in the routing context. */
     static final String CONTEXT_KEY = "dalle2.principal";
+
+    /**
+     * The caller as its jobs' requests name it ({@code owner}): a name-based UUID of the scope, so the records say
+     * whose job it is without carrying the key or its plain hash.
+     */
+    public String owner() {
+        return java.util.UUID.nameUUIDFromBytes(("owner:" + scope).getBytes(java.nio.charset.StandardCharsets.UTF_8))
+                .toString();
+    }
 }

@@ -13,22 +13,32 @@ final class Representations {
 
     /** {@code POST /v1/generations} body; every field but the prompt is optional. */
     record SubmitBody(String prompt, Integer n, Long seed, Integer priorSteps, Integer decoderSteps, Double eta,
-                      Double priorGuidance, Double decoderGuidance, String sampler, Integer size) {
+                      Double priorGuidance, Double decoderGuidance, String sampler, Integer size, String webhook) {
     }
 
     record Links(String self, String cancel, String images) {
     }
 
-    /** The answer to a submission. */
-    record Accepted(String id, String status, Links links) {
+    /**
+     * The answer to a submission or a cancellation. {@code state} is the job's state, named as in every other
+     * answer; {@code status} repeats it for clients written before {@code state} was added here, and is deprecated.
+     */
+    record Accepted(String id, String state, String status, Links links) {
+        Accepted(String id, String state, Links links) {
+            this(id, state, state, links);
+        }
     }
 
-    /** The parameters a job was actually run with. */
-    record Params(String prompt, int n, long seed, int priorSteps, int decoderSteps, double eta, double priorGuidance,
-                  double decoderGuidance, String sampler, int size) {
+    /**
+     * The parameters a job was actually run with. {@code kind} is {@code generation} (a prompt) or {@code variation}
+     * (an image, named by {@code imageSha256}, the hash of its normalised PNG; null for a prompt).
+     */
+    record Params(String kind, String prompt, int n, long seed, int priorSteps, int decoderSteps, double eta,
+                  double priorGuidance, double decoderGuidance, String sampler, int size, String imageSha256) {
         static Params of(GenerationRequest r) {
-            return new Params(r.prompt(), r.n(), r.seed(), r.priorSteps(), r.decoderSteps(), r.eta(), r.priorGuidance(),
-                    r.decoderGuidance(), r.sampler(), r.size());
+            return new Params(r.isVariation() ? "variation" : "generation", r.prompt(), r.n(), r.seed(),
+                    r.priorSteps(), r.decoderSteps(), r.eta(), r.priorGuidance(), r.decoderGuidance(), r.sampler(),
+                    r.size(), r.imageSha256());
         }
     }
 
@@ -39,6 +49,13 @@ final class Representations {
     record Generation(String id, String state, Params params, JobStatus.Timestamps timestamps,
                       Map<String, String> models, JobStatus.Progress progress, Integer queuePosition,
                       List<Image> images, JobStatus.ErrorInfo error, Links links) {
+    }
+
+    /**
+     * {@code GET /v1/generations}: a page of jobs, newest first; {@code nextAfter} is the {@code after} of the next
+     * page, null on the last.
+     */
+    record GenerationList(List<Generation> data, String nextAfter) {
     }
 
     record Error(String code, String message, String field) {

@@ -62,7 +62,8 @@ class GatewayApiTest {
         assertEquals(202, r.statusCode(), r.bodyAsString());
         JsonObject body = r.bodyAsJsonObject();
         String id = body.getString("id");
-        assertEquals("queued", body.getString("status"));
+        assertEquals("queued", body.getString("state"), "one vocabulary: state, as in the job resource");
+        assertEquals("queued", body.getString("status"), "the deprecated name still answers");
         assertEquals("/v1/generations/" + id, r.getHeader("Location"));
 
         JsonObject status = client.get("/v1/generations/" + id).bodyAsJsonObject();

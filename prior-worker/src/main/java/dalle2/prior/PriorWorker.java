@@ -3,6 +3,7 @@ package dalle2.prior;
 import dalle2.inference.EmbedTask;
 import dalle2.inference.ImageEmbeddingModel;
 import dalle2.inference.SamplingParams;
+import dalle2.inference.SourceImages;
 import dalle2.kafka.Topics;
 import dalle2.messages.GenerationRequest;
 import dalle2.messages.ImageEmbeddings;
@@ -11,6 +12,7 @@ import dalle2.messages.JobStatus;
 import dalle2.messages.Messages;
 import dalle2.pipeline.StageWorker;
 import dalle2.sampling.DdimSampler;
+import java.awt.image.BufferedImage;
 import java.time.Instant;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -19,7 +21,9 @@ import java.util.stream.IntStream;
 /**
  * A member of the prior pool (consumer group {@value Topics#PRIOR_GROUP}): reads generation requests, batches
  * their images across jobs, runs CLIP text encoding + the diffusion prior, and publishes one
- * {@link ImageEmbeddings} message per job (then its status).
+ * {@link ImageEmbeddings} message per job (then its status). A variations job (a request with an image) gets the
+ * image's CLIP image embedding for each of its images instead, without the prior: the prior pool is where the
+ * CLIP is loaded, so the gateway never loads a model.
  */
 public final class PriorWorker extends StageWorker<GenerationRequest, EmbedTask, float[], float[]> {
 
@@ -33,7 +37,11 @@ public final class PriorWorker extends StageWorker<GenerationRequest, EmbedTask,
     /** A request without {@code submitted_at} was submitted when its record was written. */
     @Override
     protected GenerationRequest parse(byte[] value, Instant recordTime) {
-        return Messages.decodeRequest(value, recordTime);
+        GenerationRequest request = Messages.decodeRequest(value, recordTime);
+        if (request.isVariation()) {
+            SourceImages.read(request);       // a poison image is dead-lettered here, with the reason
+        }
+        return request;
     }
 
     @Override
@@ -43,6 +51,10 @@ public final class PriorWorker extends StageWorker<GenerationRequest, EmbedTask,
 
     @Override
     protected List<EmbedTask> tasksOf(GenerationRequest request) {
+        if (request.isVariation()) {
+            BufferedImage source = SourceImages.read(request);
+            return IntStream.range(0, request.n()).mapToObj(k -> EmbedTask.of(request, k).withImage(source)).toList();
+        }
         return IntStream.range(0, request.n()).mapToObj(k -> EmbedTask.of(request, k)).toList();
     }
 
@@ -61,7 +73,7 @@ public final class PriorWorker extends StageWorker<GenerationRequest, EmbedTask,
     protected JobStatus startedStatus(GenerationRequest request, Instant now) {
         JobStatus queued = JobStatus.queued(request).withModel("prior", model.version());
         return queued.with(JobState.PRIOR, queued.timestamps().withPriorStarted(now),
-                new JobStatus.Progress(stageName(), 0, request.priorSteps()));
+                new JobStatus.Progress(stageName(), 0, stepsOf(request)));
     }
 
     @Override
@@ -81,8 +93,11 @@ public final class PriorWorker extends StageWorker<GenerationRequest, EmbedTask,
 
     @Override
     protected int stepsOf(GenerationRequest request) {
-        return request.priorSteps();
+        return request.isVariation() ? VARIATION_STEPS : request.priorSteps();
     }
+
+    /** A variation's "prior" is one CLIP image encoding: one step. */
+    static final int VARIATION_STEPS = 1;
 
     @Override
     protected List<float[]> runModel(SamplingParams params, List<EmbedTask> tasks, DdimSampler.Progress progress) {
@@ -104,7 +119,7 @@ public final class PriorWorker extends StageWorker<GenerationRequest, EmbedTask,
         Instant now = Instant.now();
         JobStatus s = job.status();
         JobStatus finished = s.with(JobState.PRIOR, s.timestamps().withPriorFinished(now),
-                new JobStatus.Progress(stageName(), job.request.priorSteps(), job.request.priorSteps()));
+                new JobStatus.Progress(stageName(), stepsOf(job.request), stepsOf(job.request)));
         ImageEmbeddings out = ImageEmbeddings.of(job.request, model.version(), job.results(),
                 Instant.parse(s.timestamps().priorStartedAt()), now);
         return sendStatus(finished).thenCompose(ok -> send(Topics.EMBEDDINGS, job.request.jobId(),

@@ -1,15 +1,28 @@
 package dalle2.inference;
 
 import dalle2.messages.GenerationRequest;
+import java.awt.image.BufferedImage;
 import dalle2.sampling.NoiseStreams;
 import dalle2.sampling.SamplerKind;
 
 /**
- * One image's worth of prior work: its prompt and its own seed.
+ * One image's worth of prior work: its prompt and its own seed, or, for a variations job, the source image.
  *
- * @param seed {@code NoiseStreams.seedFor(jobSeed, index, "prior")}: the prior's noise stream of this image
+ * @param seed  {@code NoiseStreams.seedFor(jobSeed, index, "prior")}: the prior's noise stream of this image
+ * @param image a variations job's source image: its CLIP image embedding is the result, and no prior runs; null
+ *              for a prompt
  */
-public record EmbedTask(String jobId, int index, String prompt, long seed) {
+public record EmbedTask(String jobId, int index, String prompt, long seed, BufferedImage image) {
+
+    /** A prompt's task. */
+    public EmbedTask(String jobId, int index, String prompt, long seed) {
+        this(jobId, index, prompt, seed, null);
+    }
+
+    /** The same task for image {@code source}: a variation of it. */
+    public EmbedTask withImage(BufferedImage source) {
+        return new EmbedTask(jobId, index, prompt, seed, source);
+    }
 
     /** The NoiseStreams stage name of the prior. */
     public static final String STAGE = "prior";

@@ -4,7 +4,8 @@ import dalle2.sampling.DdimSampler;
 import java.util.List;
 
 /**
- * Port of the prior stage: prompts → predicted CLIP image embeddings (CLIP text encoder + diffusion prior).
+ * Port of the prior stage: prompts → predicted CLIP image embeddings (CLIP text encoder + diffusion prior); a
+ * task that carries an image (a variations job) gets that image's CLIP image embedding instead, without the prior.
  *
  * <p>Contract the prior worker relies on:
  * <ul>

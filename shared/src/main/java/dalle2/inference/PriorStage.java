@@ -40,8 +40,33 @@ public final class PriorStage implements ImageEmbeddingModel {
         return clip.dim();
     }
 
+    /**
+     * The prompts' predicted image embeddings, and for tasks with an image (variations) that image's CLIP image
+     * embedding: the paper's variations, which keep the image's semantics and let the decoder's noise vary the rest.
+     */
     @Override
     public List<float[]> embed(SamplingParams params, List<EmbedTask> tasks, DdimSampler.Progress progress) {
+        List<EmbedTask> prompted = tasks.stream().filter(t -> t.image() == null).toList();
+        List<EmbedTask> imaged = tasks.stream().filter(t -> t.image() != null).toList();
+        if (imaged.isEmpty()) {
+            return sampleFromPrompts(params, tasks, progress);
+        }
+        java.util.Map<EmbedTask, float[]> results = new java.util.IdentityHashMap<>();
+        List<float[]> clipped = DallE2.encodeImages(clip, manager,
+                imaged.stream().map(EmbedTask::image).toList());
+        for (int i = 0; i < imaged.size(); i++) {
+            results.put(imaged.get(i), clipped.get(i));
+        }
+        if (!prompted.isEmpty()) {
+            List<float[]> sampled = sampleFromPrompts(params, prompted, progress);
+            for (int i = 0; i < prompted.size(); i++) {
+                results.put(prompted.get(i), sampled.get(i));
+            }
+        }
+        return tasks.stream().map(results::get).toList();
+    }
+
+    private List<float[]> sampleFromPrompts(SamplingParams params, List<EmbedTask> tasks, DdimSampler.Progress progress) {
         List<String> prompts = new ArrayList<>(tasks.size());
         long[] seeds = new long[tasks.size()];
         for (int i = 0; i < tasks.size(); i++) {

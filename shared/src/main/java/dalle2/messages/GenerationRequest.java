@@ -33,6 +33,17 @@ import java.util.regex.Pattern;
  *                        is refused by them, not silently drawn small). The gateway fills in its deployment's default
  * @param submittedAt     ISO-8601 instant
  * @param idempotencyKey  the client's Idempotency-Key, if any
+ * @param image           for a variations job: the source image, base64 of an RGB PNG at most
+ *                        {@value #MAX_SOURCE_IMAGE_SIDE} px a side (what the gateway made of the upload). The prior
+ *                        worker embeds it with CLIP and runs no prior. Carried on the requests topic only: the copies
+ *                        of the request in statuses and embeddings messages leave it out ({@link #withoutImage()})
+ * @param imageSha256     for a variations job: the hex SHA-256 of the PNG that {@code image} holds; it stays when the
+ *                        image is left out, so every copy of the request says which image the job varies. Computed
+ *                        from {@code image} when absent; must match it when both are given
+ * @param owner           who submitted the job, as the gateway names callers: a one-way id of the API key
+ *                        (never the key), so that a caller can list its own jobs; null for jobs produced to Kafka
+ * @param webhook         an absolute http(s) URL the gateways POST the job's final state to (the gateway checks
+ *                        it against its operator's allow-list); null for none
  */
 public record GenerationRequest(
         Integer schemaVersion,
@@ -48,7 +59,11 @@ public record GenerationRequest(
         @JsonInclude(value = JsonInclude.Include.CUSTOM, valueFilter = DefaultSampler.class) String sampler,
         @JsonInclude(value = JsonInclude.Include.CUSTOM, valueFilter = BaseSize.class) Integer size,
         String submittedAt,
-        String idempotencyKey) {
+        String idempotencyKey,
+        @JsonInclude(JsonInclude.Include.NON_NULL) String image,
+        @JsonInclude(JsonInclude.Include.NON_NULL) String imageSha256,
+        @JsonInclude(JsonInclude.Include.NON_NULL) String owner,
+        @JsonInclude(JsonInclude.Include.NON_NULL) String webhook) {
 
     public static final int MAX_PROMPT_CHARS = 1000;
     public static final int MAX_IMAGES = 8;
@@ -65,6 +80,12 @@ public record GenerationRequest(
     public static final int BASE_SIZE = 32;
     /** Every image side a job may ask for: the base, and what the 32 → 256 upsampler and its area averages give. */
     public static final List<Integer> SIZES = List.of(BASE_SIZE, 64, 128, 256);
+
+    /** The largest side of a variations job's source image: CLIP sees far less (32 px for the shipped one). */
+    public static final int MAX_SOURCE_IMAGE_SIDE = 128;
+    /** Base64 characters of a source image at most: an RGB PNG of 128 × 128 px is at most ~49 KiB. */
+    public static final int MAX_IMAGE_CHARS = 128 * 1024;
+    private static final Pattern SHA256_HEX = Pattern.compile("[0-9a-f]{64}");
 
     public static final String DEFAULT_SAMPLER = SamplerKind.DEFAULT.configName();
     /** An unknown sampler name is echoed in the error only up to this length. */
@@ -113,6 +134,84 @@ public record GenerationRequest(
                         || (!idempotencyKey.isEmpty() && idempotencyKey.length() <= MAX_IDEMPOTENCY_KEY_CHARS),
                 "idempotency_key", "idempotency_key must be 1-" + MAX_IDEMPOTENCY_KEY_CHARS + " characters");
         InvalidMessageException.requireWellFormed(idempotencyKey, "idempotency_key");
+        if (image != null) {
+            InvalidMessageException.require(image.length() <= MAX_IMAGE_CHARS, "image",
+                    "image must be at most " + MAX_IMAGE_CHARS + " base64 characters, got " + image.length());
+            String hash;
+            try {
+                hash = sha256Hex(java.util.Base64.getDecoder().decode(image));
+            } catch (IllegalArgumentException e) {
+                throw new InvalidMessageException("image", "image must be base64: " + e.getMessage());
+            }
+            InvalidMessageException.require(imageSha256 == null || imageSha256.equals(hash), "image_sha256",
+                    "image_sha256 does not match the image");
+            imageSha256 = hash;
+        }
+        InvalidMessageException.require(imageSha256 == null || SHA256_HEX.matcher(imageSha256).matches(),
+                "image_sha256", "image_sha256 must be 64 lowercase hex digits");
+        InvalidMessageException.require(owner == null || OWNER.matcher(owner).matches(), "owner",
+                "owner must be 1-64 characters of a-z 0-9 -");
+        InvalidMessageException.require(webhook == null || webhook.length() <= MAX_WEBHOOK_CHARS
+                && WEBHOOK.matcher(webhook).matches(), "webhook",
+                "webhook must be an absolute http or https URL of at most " + MAX_WEBHOOK_CHARS + " characters");
+    }
+
+    public static final int MAX_WEBHOOK_CHARS = 2000;
+    private static final Pattern WEBHOOK = Pattern.compile("https?://[^\\s/?#]+(/[^\\s]*)?");
+
+    /** The same request, whose final state is POSTed to {@code url}. */
+    public GenerationRequest withWebhook(String url) {
+        return new GenerationRequest(schemaVersion, jobId, prompt, n, seed, priorSteps, decoderSteps, eta,
+                priorGuidance, decoderGuidance, sampler, size, submittedAt, idempotencyKey, image, imageSha256, owner,
+                url);
+    }
+
+    private static final Pattern OWNER = Pattern.compile("[a-z0-9-]{1,64}");
+
+    /** The same request, submitted by {@code caller} (the gateway's one-way id of its API key). */
+    public GenerationRequest withOwner(String caller) {
+        return new GenerationRequest(schemaVersion, jobId, prompt, n, seed, priorSteps, decoderSteps, eta,
+                priorGuidance, decoderGuidance, sampler, size, submittedAt, idempotencyKey, image, imageSha256, caller,
+                webhook);
+    }
+
+    /** The hex SHA-256 of {@code bytes}. */
+    public static String sha256Hex(byte[] bytes) {
+        try {
+            return java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(bytes));
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** Whether this job varies an image (CLIP image embedding → decoder) rather than drawing a prompt. */
+    @com.fasterxml.jackson.annotation.JsonIgnore
+    public boolean isVariation() {
+        return imageSha256 != null;
+    }
+
+    /** The source image's PNG bytes; empty for a text job, or a copy without the image. */
+    public java.util.Optional<byte[]> imagePng() {
+        return image == null ? java.util.Optional.empty() : java.util.Optional.of(java.util.Base64.getDecoder().decode(image));
+    }
+
+    /** The same request without the image itself (its hash stays): what statuses and embeddings messages carry. */
+    public GenerationRequest withoutImage() {
+        return image == null ? this : new GenerationRequest(schemaVersion, jobId, prompt, n, seed, priorSteps,
+                decoderSteps, eta, priorGuidance, decoderGuidance, sampler, size, submittedAt, idempotencyKey, null,
+                imageSha256, owner, webhook);
+    }
+
+    /** A variation runs no prior: its one "prior step" is the CLIP image encoding (and what its cost counts). */
+    public static final int VARIATION_PRIOR_STEPS = 1;
+
+    /** A variations job as the gateway builds it: {@code png} is the normalised source image. */
+    public static GenerationRequest variation(String jobId, String label, Integer n, Long seed, Integer decoderSteps,
+                                              Double eta, Double decoderGuidance, String sampler, Integer size,
+                                              byte[] png, Instant submittedAt, String idempotencyKey) {
+        return new GenerationRequest(SchemaVersions.CURRENT, jobId, label, n, seed, VARIATION_PRIOR_STEPS, decoderSteps, eta, null,
+                decoderGuidance, sampler, size, submittedAt.toString(), idempotencyKey,
+                java.util.Base64.getEncoder().encodeToString(png), null, null, null);
     }
 
     /** A request as the gateway builds it; null parameters take their defaults. */
@@ -121,7 +220,7 @@ public record GenerationRequest(
                                        Double decoderGuidance, String sampler, Integer size, Instant submittedAt,
                                        String idempotencyKey) {
         return new GenerationRequest(SchemaVersions.CURRENT, jobId, prompt, n, seed, priorSteps, decoderSteps, eta,
-                priorGuidance, decoderGuidance, sampler, size, submittedAt.toString(), idempotencyKey);
+                priorGuidance, decoderGuidance, sampler, size, submittedAt.toString(), idempotencyKey, null, null, null, null);
     }
 
     /** A request of the base size. */
@@ -144,13 +243,13 @@ public record GenerationRequest(
     /** The same request with another job id (tests and tools). */
     public GenerationRequest withJobId(String newJobId) {
         return new GenerationRequest(schemaVersion, newJobId, prompt, n, seed, priorSteps, decoderSteps, eta,
-                priorGuidance, decoderGuidance, sampler, size, submittedAt, idempotencyKey);
+                priorGuidance, decoderGuidance, sampler, size, submittedAt, idempotencyKey, image, imageSha256, owner, webhook);
     }
 
     /** The same request at another image size (tests and tools). */
     public GenerationRequest withSize(int newSize) {
         return new GenerationRequest(schemaVersion, jobId, prompt, n, seed, priorSteps, decoderSteps, eta,
-                priorGuidance, decoderGuidance, sampler, newSize, submittedAt, idempotencyKey);
+                priorGuidance, decoderGuidance, sampler, newSize, submittedAt, idempotencyKey, image, imageSha256, owner, webhook);
     }
 
     /** Whether the upsampler pool draws this job's final images (its size is above the base). */
@@ -161,7 +260,7 @@ public record GenerationRequest(
     /** The same request submitted at another instant (a Kafka submission without {@code submitted_at}). */
     public GenerationRequest withSubmittedAt(Instant at) {
         return new GenerationRequest(schemaVersion, jobId, prompt, n, seed, priorSteps, decoderSteps, eta,
-                priorGuidance, decoderGuidance, sampler, size, at.toString(), idempotencyKey);
+                priorGuidance, decoderGuidance, sampler, size, at.toString(), idempotencyKey, image, imageSha256, owner, webhook);
     }
 
     /** True when both ask for the same images (everything but the job id, timestamps and key). */
@@ -170,7 +269,7 @@ public record GenerationRequest(
                 && priorSteps.equals(other.priorSteps) && decoderSteps.equals(other.decoderSteps)
                 && eta.equals(other.eta) && priorGuidance.equals(other.priorGuidance)
                 && decoderGuidance.equals(other.decoderGuidance) && sampler.equals(other.sampler)
-                && size.equals(other.size);
+                && size.equals(other.size) && java.util.Objects.equals(imageSha256, other.imageSha256);
     }
 
     public Instant submittedInstant() {

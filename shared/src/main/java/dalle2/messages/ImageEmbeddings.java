@@ -25,6 +25,7 @@ public record ImageEmbeddings(
     public ImageEmbeddings {
         schemaVersion = SchemaVersions.check(schemaVersion);
         InvalidMessageException.require(request != null, "request", "request is required");
+        request = request.withoutImage();
         InvalidMessageException.require(jobId != null && jobId.equals(request.jobId()), "job_id",
                 "job_id must equal request.job_id");
         InvalidMessageException.require(priorModelVersion != null && !priorModelVersion.isEmpty(),

@@ -89,6 +89,8 @@ public record JobStatus(
         InvalidMessageException.require(request == null || request.jobId().equals(jobId), "request",
                 "request.job_id must equal job_id");
         InvalidMessageException.require(timestamps != null, "timestamps", "timestamps are required");
+        // a variation's source image travels on the requests topic only: statuses stay small, its hash says which
+        request = request == null ? null : request.withoutImage();
         models = models == null ? Map.of() : Map.copyOf(new LinkedHashMap<>(models));
         imageKeys = imageKeys == null ? List.of() : List.copyOf(imageKeys);
         InvalidMessageException.require(state != JobState.FAILED || error != null, "error", "a failed status needs an error");

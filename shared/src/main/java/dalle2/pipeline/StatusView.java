@@ -195,6 +195,36 @@ public final class StatusView implements AutoCloseable {
         }
     }
 
+    /** Newest first: by submission time (the last update for a job without one), then by id. */
+    public static final Comparator<JobStatus> NEWEST_FIRST = Comparator
+            .comparing((JobStatus s) -> Instant.parse(s.timestamps().submittedAt() != null
+                    ? s.timestamps().submittedAt() : s.timestamps().updatedAt()))
+            .thenComparing(JobStatus::jobId).reversed();
+
+    /**
+     * The jobs {@code include} accepts, newest first ({@link #NEWEST_FIRST}), those after {@code after} (a job of an
+     * earlier page) only, at most {@code limit}. Copies the view under its lock and sorts outside it: a caller on
+     * an event loop should hand this to a worker thread, the view may hold {@link #DEFAULT_MAX_JOBS} jobs.
+     */
+    public List<JobStatus> newest(java.util.function.Predicate<JobStatus> include, JobStatus after, int limit) {
+        List<JobStatus> all;
+        synchronized (lock) {
+            all = new ArrayList<>(jobs.size() + requested.size());
+            for (JobStatus s : jobs.values()) {
+                if (include.test(s)) {
+                    all.add(s);
+                }
+            }
+            for (JobStatus s : requested.values()) {
+                if (include.test(s)) {
+                    all.add(s);
+                }
+            }
+        }
+        return all.stream().filter(s -> after == null || NEWEST_FIRST.compare(s, after) > 0).sorted(NEWEST_FIRST)
+                .limit(limit).toList();
+    }
+
     public boolean isCancelled(String jobId) {
         return get(jobId).map(s -> s.state() == JobState.CANCELLED).orElse(false);
     }

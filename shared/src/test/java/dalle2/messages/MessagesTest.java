@@ -298,4 +298,55 @@ class MessagesTest {
         assertThrows(InvalidMessageException.class, () -> Messages.decode(
                 utf8("{\"job_id\":\"j\",\"prompt\":\"a\\u0000b\"}"), GenerationRequest.class));
     }
+
+    @Test
+    void aVariationRequestCarriesItsImageAndHashOnTheRequestsTopicAndStatusesAndEmbeddingsOnlyTheHash() {
+        byte[] png = {(byte) 0x89, 'P', 'N', 'G', 1, 2, 3};
+        GenerationRequest r = GenerationRequest.variation("vary-1", "variations", 2, 5L, 3, null, null, null, null, png,
+                Instant.parse("2026-12-02T06:00:00Z"), null);
+        assertTrue(r.isVariation());
+        assertEquals(GenerationRequest.sha256Hex(png), r.imageSha256());
+        assertEquals(GenerationRequest.VARIATION_PRIOR_STEPS, r.priorSteps());
+        String json = new String(Messages.encode(r), StandardCharsets.UTF_8);
+        assertTrue(json.contains("\"image\":") && json.contains("\"image_sha256\":"), json);
+        assertFalse(json.contains("\"variation\""), "no derived property in the JSON: " + json);
+        GenerationRequest back = Messages.decode(json.getBytes(StandardCharsets.UTF_8), GenerationRequest.class);
+        assertArrayEquals(png, back.imagePng().orElseThrow());
+        assertTrue(back.sameParameters(r));
+
+        JobStatus status = JobStatus.queued(r);
+        assertNull(status.request().image(), "a status leaves the image out");
+        assertEquals(r.imageSha256(), status.request().imageSha256(), "and keeps its hash");
+        assertTrue(status.request().isVariation());
+        assertFalse(new String(Messages.encode(status), StandardCharsets.UTF_8).contains("\"image\":"));
+
+        GenerationRequest text = GenerationRequest.of("t", "a cat", 1, 1L, 2, 2, 0.0, 1.0, 1.0, Instant.now(), null);
+        assertFalse(text.isVariation());
+        assertFalse(new String(Messages.encode(text), StandardCharsets.UTF_8).contains("image"),
+                "a prompt's request reads as before the fields existed");
+        assertFalse(text.sameParameters(r.withJobId("t")));
+    }
+
+    @Test
+    void aVariationWhoseHashDoesNotMatchItsImageOrWhoseImageIsNotBase64IsRefused() {
+        String base = "{\"job_id\":\"v\",\"prompt\":\"p\",\"image\":\"iVBORw==\",\"image_sha256\":\"";
+        InvalidMessageException wrong = assertThrows(InvalidMessageException.class, () -> Messages.decode(
+                (base + "0".repeat(64) + "\"}").getBytes(StandardCharsets.UTF_8), GenerationRequest.class));
+        assertEquals("image_sha256", wrong.field());
+        InvalidMessageException notBase64 = assertThrows(InvalidMessageException.class, () -> Messages.decode(
+                "{\"job_id\":\"v\",\"prompt\":\"p\",\"image\":\"***\"}".getBytes(StandardCharsets.UTF_8),
+                GenerationRequest.class));
+        assertEquals("image", notBase64.field());
+    }
+
+    @Test
+    void theOwnerTravelsWithTheRequestAndIsNoParameterOfTheImages() {
+        GenerationRequest r = GenerationRequest.of("o", "a cat", 1, 1L, 2, 2, 0.0, 1.0, 1.0, Instant.now(), null);
+        GenerationRequest owned = r.withOwner("0f3c2a9e-1b2c-3d4e-8f90-123456789abc");
+        GenerationRequest back = Messages.decode(Messages.encode(owned), GenerationRequest.class);
+        assertEquals("0f3c2a9e-1b2c-3d4e-8f90-123456789abc", back.owner());
+        assertTrue(owned.sameParameters(r));
+        assertEquals(owned.owner(), JobStatus.queued(owned).request().owner(), "statuses keep it");
+        assertThrows(InvalidMessageException.class, () -> r.withOwner("Not An Owner!"));
+    }
 }

@@ -1,7 +1,7 @@
 package dalle2.upsampler;
 
 import ai.djl.Device;
-import dalle2.inference.ImageTensors;
+import dalle2.inference.PngParameters;
 import dalle2.inference.ImageUpsamplerModel;
 import dalle2.inference.SamplingParams;
 import dalle2.inference.UpsampleTask;
@@ -136,7 +136,7 @@ public final class UpsamplerWorker extends StageWorker<LowResImages, UpsampleTas
                     + ", expected " + task.size() + "²");
         }
         String key = ObjectStore.imageKey(task.jobId(), index);
-        store.putPng(key, ImageTensors.png(image));
+        store.putPng(key, PngParameters.png(image, job.request, index, job.status().models()));
         return key;
     }
 

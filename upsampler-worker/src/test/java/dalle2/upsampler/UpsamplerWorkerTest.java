@@ -140,6 +140,12 @@ class UpsamplerWorkerTest {
             awaitState(redelivered, JobState.SUCCEEDED);
             assertArrayEquals(bytes(w.store, reference + "/0.png"), bytes(w.store, redelivered + "/0.png"),
                     "the same base image and seed, drawn again into the same key");
+            java.util.Map<String, String> text = dalle2.inference.PngParameters.read(bytes(w.store, reference + "/0.png"));
+            var params = dalle2.json.Json.mapper().readTree(text.get(dalle2.inference.PngParameters.PARAMETERS));
+            assertEquals(128, params.path("size").asInt(), "the upsampler's PNG names its own size");
+            assertEquals(31L, params.path("seed").asLong());
+            assertTrue(params.path("models").has("upsampler"), params.toString());
+            assertEquals("dalle2", text.get(dalle2.inference.PngParameters.SOFTWARE));
         }
     }
 
