@@ -71,6 +71,19 @@ public final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--decoder-steps", description = "decoder sampler steps")
     Integer decoderSteps;
 
+    @Option(names = "--prior-guidance", description = "prior classifier-free guidance scale")
+    Double priorGuidance;
+
+    @Option(names = "--decoder-guidance", description = "decoder classifier-free guidance scale")
+    Double decoderGuidance;
+
+    @Option(names = "--eta", description = "DDIM stochasticity, 0 (deterministic) to 1")
+    Double eta;
+
+    @Option(names = "--webhook", description = "URL the gateway POSTs each job's final state to (it must be on the "
+            + "gateway's allow-list)")
+    String webhook;
+
     @Option(names = "--sampler", converter = SamplerOption.class,
             description = SamplerOption.DESCRIPTION + " (default: the gateway's, ddim)")
     SamplerKind sampler;
@@ -128,11 +141,23 @@ public final class GenerateCommand implements Callable<Integer> {
             if (decoderSteps != null) {
                 body.put("decoder_steps", decoderSteps);
             }
+            if (priorGuidance != null) {
+                body.put("prior_guidance", priorGuidance);
+            }
+            if (decoderGuidance != null) {
+                body.put("decoder_guidance", decoderGuidance);
+            }
+            if (eta != null) {
+                body.put("eta", eta);
+            }
             if (sampler != null) {
                 body.put("sampler", sampler.configName());
             }
             if (size != null) {
                 body.put("size", size);
+            }
+            if (webhook != null) {
+                body.put("webhook", webhook);
             }
             bodies.add(Json.write(body));
         }

@@ -86,6 +86,29 @@ class CommandsTest {
     }
 
     @Test
+    void generateHasAFlagForEveryGenerationField() throws Exception {
+        GenerateCommand command = new GenerateCommand();
+        new CommandLine(command).parseArgs("a red apple", "--prior-steps", "12", "--decoder-steps", "20",
+                "--prior-guidance", "1.5", "--decoder-guidance", "4", "--eta", "0.3", "--sampler", "ddim", "--size", "32",
+                "--webhook", "https://hooks.example/job");
+        var body = dalle2.json.Json.mapper().readTree(command.requestBodies().get(0));
+        assertEquals(12, body.path("prior_steps").asInt());
+        assertEquals(20, body.path("decoder_steps").asInt());
+        assertEquals(1.5, body.path("prior_guidance").asDouble());
+        assertEquals(4.0, body.path("decoder_guidance").asDouble());
+        assertEquals(0.3, body.path("eta").asDouble());
+        assertEquals("ddim", body.path("sampler").asText());
+        assertEquals(32, body.path("size").asInt());
+        assertEquals("https://hooks.example/job", body.path("webhook").asText());
+        GenerateCommand plain = new GenerateCommand();
+        new CommandLine(plain).parseArgs("a red apple");
+        var defaults = dalle2.json.Json.mapper().readTree(plain.requestBodies().get(0));
+        for (String field : List.of("prior_guidance", "decoder_guidance", "eta", "webhook")) {
+            assertTrue(defaults.path(field).isMissingNode(), field + " is the gateway's default unless given");
+        }
+    }
+
+    @Test
     void generateSendsTheSizeOnlyWhenGivenAndRefusesOneThatIsNotASizeNamingTheOption() throws Exception {
         GenerateCommand sized = new GenerateCommand();
         new CommandLine(sized).parseArgs("a red apple", "--size", "64");
