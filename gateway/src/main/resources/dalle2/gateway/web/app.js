@@ -357,10 +357,20 @@
 
   // ---- images and the gallery -------------------------------------------------------------------------------
 
+  // A busy gateway answers 429 or 503 with Retry-After: an image that exists is worth a few waits, not an error.
+  const IMAGE_TRIES = 5;
+  const MAX_RETRY_WAIT_MS = 5000;
+
   async function imageBlob(url) {
-    const response = await fetch(url, {headers: authHeaders()});
-    if (!response.ok) throw await problemOf(response);
-    return response.blob();
+    for (let attempt = 1; ; attempt++) {
+      const response = await fetch(url, {headers: authHeaders()});
+      if (response.ok) return response.blob();
+      if (attempt >= IMAGE_TRIES || (response.status !== 429 && response.status !== 503)) {
+        throw await problemOf(response);
+      }
+      const seconds = Number(response.headers.get('Retry-After'));
+      await sleep(Math.min(MAX_RETRY_WAIT_MS, Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : 500 * attempt));
+    }
   }
 
   async function showImages(job, images) {
