@@ -35,6 +35,9 @@ public final class GenerateCommand implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "PROMPT")
     String prompt;
 
+    @picocli.CommandLine.Mixin
+    SubmissionTarget target = new SubmissionTarget();
+
     @Option(names = "--n", defaultValue = "4", description = "images (1-" + MAX_TOTAL_IMAGES + ", default "
             + "${DEFAULT-VALUE}); more than " + GenerationRequest.MAX_IMAGES + " are submitted as several jobs of at most "
             + GenerationRequest.MAX_IMAGES + ", job j with seed + j")
@@ -48,22 +51,6 @@ public final class GenerateCommand implements Callable<Integer> {
 
     @Option(names = "--seed", description = "seed (random when absent)")
     Long seed;
-
-    @Option(names = "--out", defaultValue = "out", description = "output folder (default ${DEFAULT-VALUE})")
-    Path out;
-
-    @Option(names = "--gateway", description = "URL of a running gateway, e.g. http://127.0.0.1:8080")
-    String gateway;
-
-    @Option(names = "--api-key", defaultValue = "${env:DALLE2_API_KEY}",
-            description = "API key for --gateway (env DALLE2_API_KEY; prefer the variable: options show in ps)")
-    String apiKey;
-
-    @Option(names = "--data-dir", defaultValue = "data", description = "embedded stack data (default ${DEFAULT-VALUE})")
-    Path dataDir;
-
-    @Option(names = "--models", defaultValue = "trained_models", description = "model folder (default ${DEFAULT-VALUE})")
-    Path models;
 
     @Option(names = "--prior-steps", description = "prior sampler steps")
     Integer priorSteps;
@@ -92,9 +79,6 @@ public final class GenerateCommand implements Callable<Integer> {
             + "256 with an upsampler model, else 32)")
     Integer size;
 
-    @Option(names = "--timeout", defaultValue = "PT30M", description = "give up after (ISO-8601, default ${DEFAULT-VALUE})")
-    Duration timeout;
-
     @Override
     public Integer call() throws Exception {
         if (n < 1 || n > MAX_TOTAL_IMAGES) {
@@ -106,13 +90,7 @@ public final class GenerateCommand implements Callable<Integer> {
                     "--size must be one of " + GenerationRequest.SIZES + ", got " + size);
         }
         try {
-            if (gateway != null) {
-                return run(gateway);
-            }
-            dalle2.inference.ModelProvider provider = ModelFactory.load(models);
-            try (EmbeddedStack stack = EmbeddedStack.start(dataDir, 0, 1, 1, provider)) {
-                return run(stack.gatewayUrl());
-            }
+            return target.run(this::run);
         } catch (GenerationFailedException e) {
             spec.commandLine().getErr().println("generate: " + e.getMessage());
             return 1;
@@ -120,7 +98,8 @@ public final class GenerateCommand implements Callable<Integer> {
     }
 
     private int run(String base) throws Exception {
-        List<Path> files = generate(HttpClient.newHttpClient(), base, apiKey, requestBodies(), out, timeout);
+        List<Path> files = generate(HttpClient.newHttpClient(), base, target.apiKey, requestBodies(), target.out,
+                target.timeout);
         files.forEach(f -> System.out.println(f.toAbsolutePath()));
         return 0;
     }

@@ -33,28 +33,15 @@ public final class VaryCommand implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "IMAGE", description = "a PNG or JPEG file")
     Path image;
 
+    @picocli.CommandLine.Mixin
+    SubmissionTarget target = new SubmissionTarget();
+
     @Option(names = "--n", defaultValue = "4", description = "variations (1-" + GenerationRequest.MAX_IMAGES
             + ", default ${DEFAULT-VALUE})")
     int n;
 
     @Option(names = "--seed", description = "seed (random when absent)")
     Long seed;
-
-    @Option(names = "--out", defaultValue = "out", description = "output folder (default ${DEFAULT-VALUE})")
-    Path out;
-
-    @Option(names = "--gateway", description = "URL of a running gateway, e.g. http://127.0.0.1:8080")
-    String gateway;
-
-    @Option(names = "--api-key", defaultValue = "${env:DALLE2_API_KEY}",
-            description = "API key for --gateway (env DALLE2_API_KEY; prefer the variable: options show in ps)")
-    String apiKey;
-
-    @Option(names = "--data-dir", defaultValue = "data", description = "embedded stack data (default ${DEFAULT-VALUE})")
-    Path dataDir;
-
-    @Option(names = "--models", defaultValue = "trained_models", description = "model folder (default ${DEFAULT-VALUE})")
-    Path models;
 
     @Option(names = "--decoder-steps", description = "decoder sampler steps")
     Integer decoderSteps;
@@ -69,9 +56,6 @@ public final class VaryCommand implements Callable<Integer> {
     @Option(names = "--size", description = "image side in pixels: 32, 64, 128 or 256 (default: the gateway's)")
     Integer size;
 
-    @Option(names = "--timeout", defaultValue = "PT30M", description = "give up after (ISO-8601, default ${DEFAULT-VALUE})")
-    Duration timeout;
-
     @picocli.CommandLine.Spec
     picocli.CommandLine.Model.CommandSpec spec;
 
@@ -85,12 +69,7 @@ public final class VaryCommand implements Callable<Integer> {
             throw new picocli.CommandLine.ParameterException(spec.commandLine(), "IMAGE " + image + " is not a file");
         }
         try {
-            if (gateway != null) {
-                return run(gateway);
-            }
-            try (EmbeddedStack stack = EmbeddedStack.start(dataDir, 0, 1, 1, ModelFactory.load(models))) {
-                return run(stack.gatewayUrl());
-            }
+            return target.run(this::run);
         } catch (GenerateCommand.GenerationFailedException e) {
             spec.commandLine().getErr().println("vary: " + e.getMessage());
             return 1;
@@ -98,8 +77,8 @@ public final class VaryCommand implements Callable<Integer> {
     }
 
     private int run(String base) throws Exception {
-        List<Path> files = vary(HttpClient.newHttpClient(), base, apiKey, Files.readAllBytes(image), query(), out,
-                timeout);
+        List<Path> files = vary(HttpClient.newHttpClient(), base, target.apiKey, Files.readAllBytes(image), query(),
+                target.out, target.timeout);
         files.forEach(f -> System.out.println(f.toAbsolutePath()));
         return 0;
     }
