@@ -188,12 +188,22 @@ class WebPageBrowserTest {
         WebElement recent = browser.findElement(By.cssSelector("#gallery > li"));
         WebElement vary = recent.findElement(By.cssSelector("[data-role=vary]"));
         assertTrue(vary.isDisplayed(), "the gateway offers variations");
+        // a variation asks for the form's n, whatever the reload before it left there
+        int wanted = Integer.parseInt(field("n").getAttribute("value"));
         vary.click();
         waitUpTo(Duration.ofSeconds(20)).until(d -> jobs().size() == before + 1);
         WebElement job = jobs().get(0);
         assertTrue(job.findElement(By.cssSelector("[data-role=prompt]")).getText().startsWith("variations of"));
         waitUpTo(JOB_WAIT).until(d -> "succeeded".equals(job.getAttribute("data-state")));
-        waitUpTo(Duration.ofSeconds(20)).until(d -> loadedImages(job) == 2);
+        try {
+            waitUpTo(Duration.ofSeconds(20)).until(d -> loadedImages(job) == wanted);
+        } catch (org.openqa.selenium.TimeoutException e) {
+            screenshot("03-variations-images-missing");
+            throw new AssertionError("the variation succeeded but " + loadedImages(job) + " of its " + wanted
+                    + " images loaded; "
+                    + "its entry: " + job.getAttribute("outerHTML") + "; console: "
+                    + browser.manage().logs().get(LogType.BROWSER).getAll(), e);
+        }
         assertTrue(job.findElement(By.tagName("img")).getAttribute("alt").startsWith("Variation"),
                 job.findElement(By.tagName("img")).getAttribute("alt"));
         screenshot("03-variations");
