@@ -17,6 +17,7 @@ import dalle2.models.Upsampler;
 import dalle2.inference.ContactSheet;
 import dalle2.inference.DallE2;
 import dalle2.inference.ImageTensors;
+import dalle2.inference.UpsampleTask;
 import dalle2.sampling.NoiseStreams;
 import dalle2.sampling.Sampler;
 import dalle2.models.ClipEncoder;
@@ -136,6 +137,9 @@ public final class EvalCommand implements Callable<Integer> {
                     ? DatasetSpec.parse("emoji-google").open(dataDir, DatasetOptions.of(size)) : null;
             List<LoadedItem> heldOut = usesEmoji ? emoji.heldOut(HeldOutSplit.DEFAULT).loadAll() : List.of();
             List<String> heldOutNames = heldOut.stream().map(item -> item.item().caption()).toList();
+            // the first --emoji-prompts trained names, in an order fixed by the seed (the emoji and cascade sections)
+            List<String> heldInNames = usesEmoji ? emoji.heldIn(HeldOutSplit.DEFAULT).shuffled(seed).items().stream()
+                    .limit(emojiPrompts).map(ImageCaptionItem::caption).toList() : List.of();
             List<String> classPrompts = FashionMnistDataset.CLASSES.stream().map(FashionMnistDataset::prompt).toList();
 
             if (sections.contains(Section.clip)) {
@@ -151,9 +155,6 @@ public final class EvalCommand implements Callable<Integer> {
                         + "never trained on): R@1 %.1f%%, R@5 %.1f%%%n%n", heldOut.size(), 100 * recall[0], 100 * recall[1]));
             }
             if (sections.contains(Section.emoji)) {
-                List<ImageCaptionItem> heldIn = new ArrayList<>(emoji.heldIn(HeldOutSplit.DEFAULT).shuffled(seed).items());
-                List<String> heldInNames = heldIn.subList(0, Math.min(emojiPrompts, heldIn.size())).stream()
-                        .map(ImageCaptionItem::caption).toList();
                 double heldInTop1 = retrieval.promptRetrievalTop1Of10(heldInNames,
                         dalle2.generate(heldInNames, seed, prior, decoder), seed);
                 double heldOutTop1 = retrieval.promptRetrievalTop1Of10(heldOutNames,
@@ -182,9 +183,6 @@ public final class EvalCommand implements Callable<Integer> {
                 report.append(upsamplerSection(clip, manager));
             }
             if (sections.contains(Section.cascade)) {
-                List<ImageCaptionItem> heldIn = new ArrayList<>(emoji.heldIn(HeldOutSplit.DEFAULT).shuffled(seed).items());
-                List<String> heldInNames = heldIn.subList(0, Math.min(emojiPrompts, heldIn.size())).stream()
-                        .map(ImageCaptionItem::caption).toList();
                 // both capped at --emoji-prompts: each final image costs an upsampling
                 report.append(cascadeSection(dalle2, retrieval, heldInNames,
                         heldOutNames.subList(0, Math.min(emojiPrompts, heldOutNames.size())), prior, decoder, manager));
@@ -331,7 +329,7 @@ public final class EvalCommand implements Callable<Integer> {
             List<BufferedImage> chunk = base.subList(from, Math.min(base.size(), from + UPSAMPLE_BATCH));
             long[] seeds = new long[chunk.size()];
             for (int i = 0; i < seeds.length; i++) {
-                seeds[i] = NoiseStreams.seedFor(seed, from + i, "upsampler");
+                seeds[i] = NoiseStreams.seedFor(seed, from + i, UpsampleTask.STAGE);
             }
             try (NDManager scope = manager.newSubManager()) {
                 out.addAll(ImageTensors.toImages(upsampler.upsample(ImageTensors.toTensor(scope, chunk, 3, low),

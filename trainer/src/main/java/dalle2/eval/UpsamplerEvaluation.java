@@ -3,6 +3,7 @@ package dalle2.eval;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import dalle2.inference.ImageTensors;
+import dalle2.inference.UpsampleTask;
 import dalle2.models.Upsampler;
 import dalle2.sampling.NoiseStreams;
 import dalle2.sampling.Sampler;
@@ -85,7 +86,7 @@ public final class UpsamplerEvaluation {
                 bicubic.addAll(ImageTensors.toImages(Upsampler.bicubic(lowRes, size).clip(-1f, 1f)));
                 long[] seeds = new long[chunk.size()];
                 for (int i = 0; i < seeds.length; i++) {
-                    seeds[i] = NoiseStreams.seedFor(seed, from + i, "upsampler");
+                    seeds[i] = NoiseStreams.seedFor(seed, from + i, UpsampleTask.STAGE);
                 }
                 upsampled.addAll(ImageTensors.toImages(upsampler.upsample(lowRes, seeds, Sampler.Progress.NONE)));
             }
