@@ -4,6 +4,7 @@ import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import dalle2.djl.DjlRuntime;
+import dalle2.messages.ModelVersion;
 import dalle2.messages.SamplingParams;
 import dalle2.models.ClipEncoder;
 import dalle2.models.Decoder;
@@ -88,13 +89,13 @@ public final class DallE2 implements ModelProvider, AutoCloseable {
 
     private static PriorStage loadPriorStage(Path modelsDir, ClipEncoder clip, NDManager manager) throws IOException {
         Prior prior = Prior.load(modelsDir.resolve(PRIOR_DIR), manager);
-        String version = ModelVersion.of(modelsDir.resolve(PRIOR_DIR)) + "+" + ModelVersion.of(modelsDir.resolve(CLIP_DIR));
+        String version = ModelVersion.of("prior", modelsDir.resolve(PRIOR_DIR)) + "+" + ModelVersion.of("clip", modelsDir.resolve(CLIP_DIR));
         return new PriorStage(clip, prior, manager, version);
     }
 
     private static DecoderStage loadDecoderStage(Path modelsDir, NDManager manager) {
         Decoder decoder = Decoder.load(modelsDir.resolve(DECODER_DIR), manager);
-        return new DecoderStage(decoder, manager, ModelVersion.of(modelsDir.resolve(DECODER_DIR)));
+        return new DecoderStage(decoder, manager, ModelVersion.of("decoder", modelsDir.resolve(DECODER_DIR)));
     }
 
     /**
@@ -134,7 +135,7 @@ public final class DallE2 implements ModelProvider, AutoCloseable {
                 NDManager manager = DjlRuntime.engine().newBaseManager(device);
                 try {
                     Path dir = modelsDir.resolve(UPSAMPLER_DIR);
-                    return new UpsamplerStage(Upsampler.load(dir, manager), manager, ModelVersion.of(dir));
+                    return new UpsamplerStage(Upsampler.load(dir, manager), manager, ModelVersion.of("upsampler", dir));
                 } catch (RuntimeException e) {
                     manager.close();
                     throw e;
