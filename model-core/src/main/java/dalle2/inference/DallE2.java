@@ -4,6 +4,7 @@ import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import dalle2.djl.DjlRuntime;
+import dalle2.messages.ModelLineage;
 import dalle2.messages.ModelVersion;
 import dalle2.messages.SamplingParams;
 import dalle2.models.ClipEncoder;
@@ -94,8 +95,24 @@ public final class DallE2 implements ModelProvider, AutoCloseable {
     }
 
     private static DecoderStage loadDecoderStage(Path modelsDir, NDManager manager) {
-        Decoder decoder = Decoder.load(modelsDir.resolve(DECODER_DIR), manager);
-        return new DecoderStage(decoder, manager, ModelVersion.of("decoder", modelsDir.resolve(DECODER_DIR)));
+        return loadDecoderStageAt(modelsDir.resolve(DECODER_DIR), manager);
+    }
+
+    private static DecoderStage loadDecoderStageAt(Path decoderDir, NDManager manager) {
+        Decoder decoder = Decoder.load(decoderDir, manager);
+        String clip = ModelLineage.in(decoderDir).map(ModelLineage::clipVersion).orElse(null);
+        return new DecoderStage(decoder, manager, ModelVersion.of("decoder", decoderDir), clip);
+    }
+
+    /** The decoder in one model folder (a registry version's), on {@code device}. */
+    public static ImageDecoderModel decoderAt(Path decoderDir, Device device) {
+        NDManager manager = DjlRuntime.engine().newBaseManager(device);
+        try {
+            return loadDecoderStageAt(decoderDir, manager);
+        } catch (RuntimeException e) {
+            manager.close();
+            throw e;
+        }
     }
 
     /**

@@ -71,7 +71,7 @@ public final class PriorWorker extends StageWorker<GenerationRequest, EmbedTask,
     }
 
     @Override
-    protected JobStatus startedStatus(GenerationRequest request, Instant now) {
+    protected JobStatus startedStatus(GenerationRequest request, String modelVersion, Instant now) {
         JobStatus queued = JobStatus.queued(request).withModel("prior", model.version());
         return queued.with(JobState.PRIOR, queued.timestamps().withPriorStarted(now),
                 new JobStatus.Progress(stageName(), 0, stepsOf(request)));
@@ -101,7 +101,7 @@ public final class PriorWorker extends StageWorker<GenerationRequest, EmbedTask,
     static final int VARIATION_STEPS = 1;
 
     @Override
-    protected List<float[]> runModel(SamplingParams params, List<EmbedTask> tasks, StepProgress progress) {
+    protected List<float[]> runModel(SamplingParams params, String modelVersion, List<EmbedTask> tasks, StepProgress progress) {
         return batchStats().time(tasks.size(), () -> model.embed(params, tasks, progress::onStep));
     }
 

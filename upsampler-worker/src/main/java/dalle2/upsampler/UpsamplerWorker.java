@@ -62,7 +62,7 @@ public final class UpsamplerWorker extends StageWorker<LowResImages, UpsampleTas
 
     /** Base images of another side, or a size this model cannot draw, fail only their own job, before batching. */
     @Override
-    protected String problemOf(LowResImages message) {
+    protected String problemOf(LowResImages message, String modelVersion) {
         if (message.size() != model.lowResSize()) {
             return "base images are " + message.size() + " px; this upsampler (" + model.version() + ") takes "
                     + model.lowResSize() + " px";
@@ -96,7 +96,7 @@ public final class UpsamplerWorker extends StageWorker<LowResImages, UpsampleTas
     }
 
     @Override
-    protected JobStatus startedStatus(LowResImages m, Instant now) {
+    protected JobStatus startedStatus(LowResImages m, String modelVersion, Instant now) {
         GenerationRequest r = m.request();
         Map<String, String> models = new LinkedHashMap<>(m.models());
         models.put("upsampler", model.version());
@@ -125,7 +125,7 @@ public final class UpsamplerWorker extends StageWorker<LowResImages, UpsampleTas
     }
 
     @Override
-    protected List<BufferedImage> runModel(SamplingParams params, List<UpsampleTask> tasks,
+    protected List<BufferedImage> runModel(SamplingParams params, String modelVersion, List<UpsampleTask> tasks,
                                            StepProgress progress) {
         return batchStats().time(tasks.size(), () -> model.upsample(tasks, progress::onStep));
     }
