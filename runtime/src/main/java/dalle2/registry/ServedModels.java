@@ -52,6 +52,7 @@ public final class ServedModels<M extends AutoCloseable> implements AutoCloseabl
     private final Path cache;
     private final Loader<M> loader;
     private final ExecutorService loaderThread;
+    private final java.util.Deque<AutoCloseable> alsoClosed = new java.util.ArrayDeque<>();
     private volatile Routing routing;
     private volatile String lastFailure;
 
@@ -87,6 +88,12 @@ public final class ServedModels<M extends AutoCloseable> implements AutoCloseabl
         catalog.onChange(served::followLater);
         served.followLater();
         return served;
+    }
+
+    /** Closes {@code resource} (the catalog, the registry's store and producer) when this closes, last first. */
+    public ServedModels<M> alsoClosing(AutoCloseable resource) {
+        alsoClosed.push(resource);
+        return this;
     }
 
     /** The version a new job gets (by its id, so its redeliveries get the same one while the pin stands). */
@@ -218,6 +225,13 @@ public final class ServedModels<M extends AutoCloseable> implements AutoCloseabl
         }
         for (String version : Set.copyOf(loaded.keySet())) {
             closeQuietly(loaded.remove(version));
+        }
+        while (!alsoClosed.isEmpty()) {
+            try {
+                alsoClosed.pop().close();
+            } catch (Exception e) {
+                LOG.warn("{} pool: closing {} failed: {}", role, "a registry resource", e.toString());
+            }
         }
     }
 
