@@ -381,6 +381,16 @@ public abstract class StageWorker<M, T, O, R> implements AutoCloseable {
         return modelVersion();
     }
 
+    /** The versions new jobs get now: the stable one, and a canary while one takes a share. */
+    public Set<String> modelVersionsServed() {
+        return Set.of(modelVersion());
+    }
+
+    /** Versions a registry-following pool refused to switch to (failed fetch, verification, load or check). */
+    public long modelVersionsRefused() {
+        return 0;
+    }
+
     /** Sizes and durations of the model calls; each stage's {@link #runModel} records its call here. */
     public BatchStats batchStats() {
         return batchStats;
