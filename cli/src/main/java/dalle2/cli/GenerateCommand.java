@@ -3,7 +3,7 @@ package dalle2.cli;
 import dalle2.inference.ContactSheet;
 import dalle2.json.Json;
 import dalle2.messages.GenerationRequest;
-import dalle2.sampling.SamplerKind;
+import dalle2.messages.SamplerKind;
 import java.awt.image.BufferedImage;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;

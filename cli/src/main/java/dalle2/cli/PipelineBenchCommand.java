@@ -14,7 +14,7 @@ import dalle2.inference.EmbedTask;
 import dalle2.inference.ImageDecoderModel;
 import dalle2.inference.ImageEmbeddingModel;
 import dalle2.inference.ModelProvider;
-import dalle2.inference.SamplingParams;
+import dalle2.messages.SamplingParams;
 import dalle2.inference.TinyModels;
 import dalle2.json.Json;
 import dalle2.messages.JobState;

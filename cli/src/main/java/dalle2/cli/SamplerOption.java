@@ -1,6 +1,6 @@
 package dalle2.cli;
 
-import dalle2.sampling.SamplerKind;
+import dalle2.messages.SamplerKind;
 import picocli.CommandLine.ITypeConverter;
 import picocli.CommandLine.TypeConversionException;
 

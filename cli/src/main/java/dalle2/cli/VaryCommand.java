@@ -2,7 +2,7 @@ package dalle2.cli;
 
 import dalle2.json.Json;
 import dalle2.messages.GenerationRequest;
-import dalle2.sampling.SamplerKind;
+import dalle2.messages.SamplerKind;
 import java.io.IOException;
 import java.net.URLEncoder;
 import java.net.http.HttpClient;

@@ -166,15 +166,15 @@ class CommandsTest {
     void evalTakesTheSamplerAndASeed() {
         EvalCommand eval = new EvalCommand();
         new CommandLine(eval).parseArgs("--sampler", "dpmpp-2m", "--seed", "2", "--decoder-steps", "15");
-        assertEquals(dalle2.sampling.SamplerKind.DPMPP_2M, eval.sampler);
+        assertEquals(dalle2.messages.SamplerKind.DPMPP_2M, eval.sampler);
         assertEquals(2, eval.seed);
         EvalCommand split = new EvalCommand();
         new CommandLine(split).parseArgs("--decoder-sampler", "dpmpp-2m");
-        assertEquals(dalle2.sampling.SamplerKind.DDIM, split.sampler);
-        assertEquals(dalle2.sampling.SamplerKind.DPMPP_2M, split.decoderSampler);
+        assertEquals(dalle2.messages.SamplerKind.DDIM, split.sampler);
+        assertEquals(dalle2.messages.SamplerKind.DPMPP_2M, split.decoderSampler);
         EvalCommand defaults = new EvalCommand();
         new CommandLine(defaults).parseArgs();
-        assertEquals(dalle2.sampling.SamplerKind.DDIM, defaults.sampler);
+        assertEquals(dalle2.messages.SamplerKind.DDIM, defaults.sampler);
     }
 
     @Test

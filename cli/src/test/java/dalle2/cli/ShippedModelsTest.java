@@ -7,7 +7,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dalle2.inference.DallE2;
 import dalle2.inference.ImageTensors;
-import dalle2.inference.SamplingParams;
+import dalle2.messages.SamplingParams;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import dalle2.djl.DjlRuntime;

@@ -1,10 +1,11 @@
 package dalle2.decoder;
 
+import dalle2.djl.DjlRuntime;
 import dalle2.inference.DecodeTask;
 import dalle2.inference.ImageDecoderModel;
 import dalle2.inference.ImageTensors;
 import dalle2.inference.PngParameters;
-import dalle2.inference.SamplingParams;
+import dalle2.messages.SamplingParams;
 import dalle2.kafka.Topics;
 import dalle2.messages.GenerationRequest;
 import dalle2.messages.ImageEmbeddings;
@@ -13,7 +14,7 @@ import dalle2.messages.JobStatus;
 import dalle2.messages.LowResImages;
 import dalle2.messages.Messages;
 import dalle2.pipeline.StageWorker;
-import dalle2.sampling.DdimSampler;
+import dalle2.pipeline.ThreadShare;
 import dalle2.storage.ObjectStore;
 import java.awt.image.BufferedImage;
 import java.io.ByteArrayOutputStream;
@@ -41,7 +42,7 @@ public final class DecoderWorker extends StageWorker<ImageEmbeddings, DecodeTask
     private final ObjectStore store;
 
     public DecoderWorker(Config config, ImageDecoderModel model, ObjectStore store) {
-        super(config, Topics.EMBEDDINGS, Topics.DECODER_GROUP);
+        super(config, Topics.EMBEDDINGS, Topics.DECODER_GROUP, ThreadShare.processWide(DjlRuntime.intraOpThreads(), DjlRuntime::setIntraOpThreadsOfCallingThread));
         this.model = model;
         this.store = store;
     }
@@ -122,8 +123,8 @@ public final class DecoderWorker extends StageWorker<ImageEmbeddings, DecodeTask
     }
 
     @Override
-    protected List<BufferedImage> runModel(SamplingParams params, List<DecodeTask> tasks, DdimSampler.Progress progress) {
-        return batchStats().time(tasks.size(), () -> model.decode(params, tasks, progress));
+    protected List<BufferedImage> runModel(SamplingParams params, List<DecodeTask> tasks, StepProgress progress) {
+        return batchStats().time(tasks.size(), () -> model.decode(params, tasks, progress::onStep));
     }
 
     /** Stores the PNG when this image is final; a larger job's image is kept for the upsampler's message. */

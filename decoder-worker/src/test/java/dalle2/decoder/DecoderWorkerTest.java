@@ -12,7 +12,7 @@ import dalle2.inference.DecodeTask;
 import dalle2.inference.ImageDecoderModel;
 import dalle2.inference.ImageTensors;
 import dalle2.inference.ModelProvider;
-import dalle2.inference.SamplingParams;
+import dalle2.messages.SamplingParams;
 import dalle2.inference.TinyModels;
 import dalle2.json.Json;
 import dalle2.kafka.KafkaClients;

@@ -1,8 +1,9 @@
 package dalle2.prior;
 
+import dalle2.djl.DjlRuntime;
 import dalle2.inference.EmbedTask;
 import dalle2.inference.ImageEmbeddingModel;
-import dalle2.inference.SamplingParams;
+import dalle2.messages.SamplingParams;
 import dalle2.inference.SourceImages;
 import dalle2.kafka.Topics;
 import dalle2.messages.GenerationRequest;
@@ -11,7 +12,7 @@ import dalle2.messages.JobState;
 import dalle2.messages.JobStatus;
 import dalle2.messages.Messages;
 import dalle2.pipeline.StageWorker;
-import dalle2.sampling.DdimSampler;
+import dalle2.pipeline.ThreadShare;
 import java.awt.image.BufferedImage;
 import java.time.Instant;
 import java.util.List;
@@ -30,7 +31,7 @@ public final class PriorWorker extends StageWorker<GenerationRequest, EmbedTask,
     private final ImageEmbeddingModel model;
 
     public PriorWorker(Config config, ImageEmbeddingModel model) {
-        super(config, Topics.REQUESTS, Topics.PRIOR_GROUP);
+        super(config, Topics.REQUESTS, Topics.PRIOR_GROUP, ThreadShare.processWide(DjlRuntime.intraOpThreads(), DjlRuntime::setIntraOpThreadsOfCallingThread));
         this.model = model;
     }
 
@@ -100,8 +101,8 @@ public final class PriorWorker extends StageWorker<GenerationRequest, EmbedTask,
     static final int VARIATION_STEPS = 1;
 
     @Override
-    protected List<float[]> runModel(SamplingParams params, List<EmbedTask> tasks, DdimSampler.Progress progress) {
-        return batchStats().time(tasks.size(), () -> model.embed(params, tasks, progress));
+    protected List<float[]> runModel(SamplingParams params, List<EmbedTask> tasks, StepProgress progress) {
+        return batchStats().time(tasks.size(), () -> model.embed(params, tasks, progress::onStep));
     }
 
     @Override

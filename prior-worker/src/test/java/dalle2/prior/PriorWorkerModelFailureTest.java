@@ -9,7 +9,7 @@ import ch.qos.logback.core.read.ListAppender;
 import dalle2.embedded.EmbeddedServersExtension;
 import dalle2.inference.EmbedTask;
 import dalle2.inference.ImageEmbeddingModel;
-import dalle2.inference.SamplingParams;
+import dalle2.messages.SamplingParams;
 import dalle2.kafka.KafkaClients;
 import dalle2.kafka.Topics;
 import dalle2.messages.GenerationRequest;

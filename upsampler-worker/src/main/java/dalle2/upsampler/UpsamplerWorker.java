@@ -1,9 +1,10 @@
 package dalle2.upsampler;
 
 import ai.djl.Device;
+import dalle2.djl.DjlRuntime;
 import dalle2.inference.PngParameters;
 import dalle2.inference.ImageUpsamplerModel;
-import dalle2.inference.SamplingParams;
+import dalle2.messages.SamplingParams;
 import dalle2.inference.UpsampleTask;
 import dalle2.kafka.Topics;
 import dalle2.messages.GenerationRequest;
@@ -12,7 +13,7 @@ import dalle2.messages.JobStatus;
 import dalle2.messages.LowResImages;
 import dalle2.messages.Messages;
 import dalle2.pipeline.StageWorker;
-import dalle2.sampling.DdimSampler;
+import dalle2.pipeline.ThreadShare;
 import dalle2.storage.ObjectStore;
 import java.awt.image.BufferedImage;
 import java.time.Instant;
@@ -44,7 +45,7 @@ public final class UpsamplerWorker extends StageWorker<LowResImages, UpsampleTas
     private final ObjectStore store;
 
     public UpsamplerWorker(Config config, ImageUpsamplerModel model, ObjectStore store) {
-        super(config, Topics.LOWRES, Topics.UPSAMPLER_GROUP);
+        super(config, Topics.LOWRES, Topics.UPSAMPLER_GROUP, ThreadShare.processWide(DjlRuntime.intraOpThreads(), DjlRuntime::setIntraOpThreadsOfCallingThread));
         this.model = model;
         this.store = store;
         this.params = new SamplingParams(model.steps(), 0f, 1f);
@@ -125,8 +126,8 @@ public final class UpsamplerWorker extends StageWorker<LowResImages, UpsampleTas
 
     @Override
     protected List<BufferedImage> runModel(SamplingParams params, List<UpsampleTask> tasks,
-                                           DdimSampler.Progress progress) {
-        return batchStats().time(tasks.size(), () -> model.upsample(tasks, progress));
+                                           StepProgress progress) {
+        return batchStats().time(tasks.size(), () -> model.upsample(tasks, progress::onStep));
     }
 
     @Override

@@ -1,7 +1,7 @@
 package dalle2.cli.cluster;
 
 import dalle2.inference.DallE2;
-import dalle2.inference.SamplingParams;
+import dalle2.messages.SamplingParams;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.io.UncheckedIOException;

@@ -1,0 +1,1123 @@
+package dalle2.pipeline;
+
+import dalle2.kafka.DeadLetters;
+import dalle2.kafka.KafkaClients;
+import dalle2.kafka.Topics;
+import dalle2.messages.GenerationRequest;
+import dalle2.messages.InvalidMessageException;
+import dalle2.messages.JobState;
+import dalle2.messages.JobStatus;
+import dalle2.messages.Messages;
+import dalle2.messages.SamplingParams;
+import dalle2.storage.ObjectStore;
+import io.minio.errors.ErrorResponseException;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReferenceArray;
+import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.ConsumerRecords;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.clients.producer.RecordMetadata;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.RetriableException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.slf4j.MDC;
+
+/**
+ * The machinery every worker pool shares (prior, decoder, upsampler): one member of a consumer group that turns
+ * each input record (one job) into per-image tasks, batches tasks across jobs, runs the model, persists each
+ * image's result, and then writes the job's output and status.
+ *
+ * <p>Threads: the <b>poll thread</b> only polls, parses, hands tasks to the {@link DynamicBatcher}, pauses its
+ * partitions while the worker is saturated and commits; the <b>model thread</b> runs batches; <b>I/O threads</b>
+ * persist results and produce outputs. A record's offset is committed only after its job's output and final
+ * status are acknowledged (acks=all) or the record went to the dead-letter topic: at-least-once.
+ *
+ * @param <M> input message
+ * @param <T> one image's task
+ * @param <O> the model's output for one task
+ * @param <R> one image's persisted result (an embedding, an object key)
+ */
+public abstract class StageWorker<M, T, O, R> implements AutoCloseable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(StageWorker.class);
+
+    /** The MDC key of the job a log line is about (a field of every JSON log line written while it is set). */
+    public static final String JOB_ID_MDC_KEY = "job_id";
+    /** The MDC key of the jobs a model call serves, comma-separated (a batch mixes jobs). */
+    public static final String JOB_IDS_MDC_KEY = "job_ids";
+
+    /**
+     * @param maxBatch          most tasks (images) per model call
+     * @param maxWait           longest a batch waits for more compatible tasks
+     * @param maxInFlightImages pause the partitions when this many images are received and unfinished
+     * @param progressInterval  at most one progress status per job per interval
+     * @param drainTimeout      on close, how long to finish work already taken before leaving the group
+     * @param retry             how storing an image and writing a job's output are retried before the job fails
+     */
+    public record Config(String bootstrap, String workerId, int maxBatch, Duration maxWait, int maxInFlightImages,
+                         Duration progressInterval, Duration drainTimeout, int statusViewMaxJobs, RetryPolicy retry) {
+        public Config {
+            if (maxBatch < 1 || maxInFlightImages < 1) {
+                throw new IllegalArgumentException("max batch and max in-flight images must be >= 1");
+            }
+            retry = retry == null ? RetryPolicy.DEFAULT : retry;
+        }
+
+        /** The settings before retries were configurable: {@link RetryPolicy#DEFAULT}. */
+        public Config(String bootstrap, String workerId, int maxBatch, Duration maxWait, int maxInFlightImages,
+                      Duration progressInterval, Duration drainTimeout, int statusViewMaxJobs) {
+            this(bootstrap, workerId, maxBatch, maxWait, maxInFlightImages, progressInterval, drainTimeout,
+                    statusViewMaxJobs, RetryPolicy.DEFAULT);
+        }
+
+        /**
+         * Batches of up to {@code maxBatch} images, waiting at most 20 ms; progress at most twice a second; I/O
+         * retried with {@link RetryPolicy#DEFAULT}.
+         */
+        public static Config defaults(String bootstrap, String workerId, int maxBatch) {
+            return new Config(bootstrap, workerId, maxBatch, Duration.ofMillis(20), 2 * maxBatch,
+                    Duration.ofMillis(500), Duration.ofSeconds(30), StatusView.DEFAULT_MAX_JOBS, RetryPolicy.DEFAULT);
+        }
+
+        public Config withMaxBatch(int newMaxBatch) {
+            return new Config(bootstrap, workerId, newMaxBatch, maxWait, Math.max(maxInFlightImages, 2 * newMaxBatch),
+                    progressInterval, drainTimeout, statusViewMaxJobs, retry);
+        }
+
+        public Config withMaxWait(Duration newMaxWait) {
+            return new Config(bootstrap, workerId, maxBatch, newMaxWait, maxInFlightImages, progressInterval,
+                    drainTimeout, statusViewMaxJobs, retry);
+        }
+
+        public Config withRetry(RetryPolicy newRetry) {
+            return new Config(bootstrap, workerId, maxBatch, maxWait, maxInFlightImages, progressInterval,
+                    drainTimeout, statusViewMaxJobs, newRetry);
+        }
+    }
+
+    /**
+     * What a worker has done so far.
+     *
+     * @param retries        I/O tries that failed and were tried again ({@link Config#retry})
+     * @param batchesStopped batches the model stopped early because every job in them was cancelled
+     */
+    public record Stats(long records, long jobsSucceeded, long jobsFailed, long jobsSkipped, long images,
+                        long batches, long deadLetters, long retries, long batchesStopped, long pollLoopRestarts,
+                        long reportRetries) {
+    }
+
+    /** A job in flight: one input record. */
+    protected final class Job {
+        public final M message;
+        public final GenerationRequest request;
+        final TopicPartition partition;
+        final long offset;
+        final AtomicReferenceArray<R> results;
+        final AtomicInteger remaining;
+        final AtomicBoolean abandoned = new AtomicBoolean();
+        volatile JobStatus status;
+        volatile long lastProgressNanos;
+        /** When the poll thread took the record: the start of every image's latency. */
+        final long receivedNanos = System.nanoTime();
+        /** Later records of this job (duplicates) that count as done when this one is; null once it is done. */
+        private List<Done> duplicates = new ArrayList<>();
+
+        /** Ties a duplicate record to this job; false when the job is done already. */
+        synchronized boolean addDuplicate(Done d) {
+            if (duplicates == null) {
+                return false;
+            }
+            duplicates.add(d);
+            return true;
+        }
+
+        /** This job's record and its duplicates, once; afterwards empty. */
+        synchronized List<Done> finish() {
+            if (duplicates == null) {
+                return List.of();
+            }
+            List<Done> all = new ArrayList<>(duplicates);
+            all.add(0, new Done(partition, offset));
+            duplicates = null;
+            return all;
+        }
+
+        Job(M message, GenerationRequest request, TopicPartition partition, long offset) {
+            this.message = message;
+            this.request = request;
+            this.partition = partition;
+            this.offset = offset;
+            this.results = new AtomicReferenceArray<>(request.n());
+            this.remaining = new AtomicInteger(request.n());
+        }
+
+        public JobStatus status() {
+            return status;
+        }
+
+        public List<R> results() {
+            List<R> list = new ArrayList<>(results.length());
+            for (int i = 0; i < results.length(); i++) {
+                list.add(results.get(i));
+            }
+            return list;
+        }
+    }
+
+    private record Item<J, T>(J job, int index, T task) {
+    }
+
+    private record Done(TopicPartition partition, long offset) {
+    }
+
+    protected final Config config;
+    private final String inputTopic;
+    private final String group;
+    protected final StatusView view;
+    protected final KafkaProducer<String, byte[]> producer;
+    private final DynamicBatcher<Item<Job, T>> batcher;
+    private final OffsetTracker tracker = new OffsetTracker();
+    private final ConcurrentLinkedQueue<Done> done = new ConcurrentLinkedQueue<>();
+    private final AtomicInteger inFlightImages = new AtomicInteger();
+    /** Jobs taken and not yet done, by id: a second record of one of them (a duplicate request) is skipped. */
+    private final java.util.concurrent.ConcurrentHashMap<String, Job> inFlightJobs =
+            new java.util.concurrent.ConcurrentHashMap<>();
+    private final ExecutorService io;
+    /** Only waits out retry backoffs, then hands the try to {@link #io}. */
+    private final ScheduledExecutorService retryTimer;
+    private final Thread pollThread;
+    private final Thread modelThread;
+    private volatile boolean running = true;
+    private volatile boolean modelRunning = true;
+    private volatile KafkaConsumer<String, byte[]> consumer;
+    private final AtomicInteger assigned = new AtomicInteger();
+    private final AtomicLong records = new AtomicLong();
+    private final AtomicLong succeeded = new AtomicLong();
+    private final AtomicLong failed = new AtomicLong();
+    private final AtomicLong skipped = new AtomicLong();
+    private final AtomicLong images = new AtomicLong();
+    private final AtomicLong batches = new AtomicLong();
+    private final AtomicLong deadLetters = new AtomicLong();
+    private final StageMeters meters;
+    private final BatchStats batchStats;
+    /** Records of the assigned partitions not yet fetched, as of the last poll (no broker call). */
+    private final AtomicLong consumerLag = new AtomicLong();
+    private final AtomicLong retries = new AtomicLong();
+    private final AtomicLong batchesStopped = new AtomicLong();
+    private final AtomicLong pollLoopRestarts = new AtomicLong();
+    private final AtomicLong reportRetries = new AtomicLong();
+    /** Dead letters and failure statuses whose last try failed and that are waiting to be tried again. */
+    private final AtomicInteger stalledReports = new AtomicInteger();
+    private final ThreadShare threads;
+    /** True from a failure of the poll loop until its new consumer has subscribed. */
+    private volatile boolean restartingPollLoop;
+
+    /** A stage whose model calls share {@code threads} with the other model calls of this process. */
+    protected StageWorker(Config config, String inputTopic, String group, ThreadShare threads) {
+        this.config = config;
+        this.threads = threads;
+        this.inputTopic = inputTopic;
+        this.group = group;
+        this.meters = new StageMeters(group, config.workerId());
+        this.batchStats = new BatchStats(meters);
+        this.view = new StatusView(config.bootstrap(), config.statusViewMaxJobs(), group);
+        this.producer = KafkaClients.workerProducer(config.bootstrap(), KafkaClients.clientId(group + "-" + config.workerId()));
+        this.batcher = new DynamicBatcher<>(config.maxBatch(), config.maxWait(),
+                item -> paramsOf(item.job().message));
+        this.io = Executors.newFixedThreadPool(2, r -> {
+            Thread t = new Thread(r, group + "-" + config.workerId() + "-io");
+            t.setDaemon(true);
+            return t;
+        });
+        this.retryTimer = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, group + "-" + config.workerId() + "-retry");
+            t.setDaemon(true);
+            return t;
+        });
+        this.pollThread = new Thread(this::pollLoop, group + "-" + config.workerId() + "-poll");
+        this.modelThread = new Thread(this::modelLoop, group + "-" + config.workerId() + "-model");
+    }
+
+    // ---- what a stage defines --------------------------------------------------------------------------------
+
+    /**
+     * Parses and validates an input record.
+     *
+     * @param recordTime the record's Kafka timestamp (null when it has none)
+     * @throws InvalidMessageException for a poison record
+     */
+    protected abstract M parse(byte[] value, Instant recordTime);
+
+    protected abstract GenerationRequest requestOf(M message);
+
+    /**
+     * Why this worker cannot run a well-formed message (e.g. an embedding of another width than its model's), or
+     * null. Checked per job before batching, so one bad job never fails the jobs batched with it.
+     */
+    protected String problemOf(M message) {
+        return null;
+    }
+
+    /** The job's tasks, one per image, index k at position k. */
+    protected abstract List<T> tasksOf(M message);
+
+    /** The sampler settings of the job: the batch key. */
+    protected abstract SamplingParams paramsOf(M message);
+
+    /** Whether a job in this status needs no work from this stage (cancelled, finished, or past this stage). */
+    protected abstract boolean alreadyHandled(JobStatus status);
+
+    /** The status written when the job is taken (state of this stage, progress 0). */
+    protected abstract JobStatus startedStatus(M message, Instant now);
+
+    /** The state this stage reports while it works. */
+    protected abstract JobState workingState();
+
+    /** Name of the stage in progress reports ("prior", "decoder", "upsampler"). */
+    protected abstract String stageName();
+
+    /** Steps of this stage for a job (for progress). */
+    protected abstract int stepsOf(M message);
+
+    /** The version of the weights this worker runs ({@code ModelVersion}), for the model-version metric. */
+    protected String modelVersion() {
+        return "unknown";
+    }
+
+    /** Runs the model on one batch (model thread). One output per task, in order. */
+    protected abstract List<O> runModel(SamplingParams params, List<T> tasks, StepProgress progress);
+
+    /** What a model call reports after each of its steps; it may stop the call by throwing. */
+    @FunctionalInterface
+    public interface StepProgress {
+        void onStep(int done, int total);
+    }
+
+    /** Persists one image's output (I/O thread), e.g. puts the PNG; returns what the job's output needs. */
+    protected abstract R persist(Job job, int index, T task, O output);
+
+    /**
+     * Writes the job's output and final status (I/O thread); the future completes when all of it is acknowledged.
+     */
+    protected abstract CompletableFuture<?> complete(Job job);
+
+    // ---- lifecycle ---------------------------------------------------------------------------------------------
+
+    /** Starts the status view, waits until it has caught up (so cancellations are known), then joins the group. */
+    public StageWorker<M, T, O, R> start(Duration viewTimeout) throws InterruptedException {
+        try (org.apache.kafka.clients.admin.Admin admin = KafkaClients.admin(config.bootstrap(),
+                KafkaClients.clientId(group + "-admin"))) {
+            Topics.ensure(admin, Topics.defaultSpecs(), viewTimeout.toMillis());
+        }
+        view.start();
+        if (!view.awaitCaughtUp(viewTimeout)) {
+            LOG.warn("{}: status view not caught up after {}; starting anyway", config.workerId(), viewTimeout);
+        }
+        modelThread.start();
+        pollThread.start();
+        return this;
+    }
+
+    public Stats stats() {
+        return new Stats(records.get(), succeeded.get(), failed.get(), skipped.get(), images.get(), batches.get(),
+                deadLetters.get(), retries.get(), batchesStopped.get(), pollLoopRestarts.get(), reportRetries.get());
+    }
+
+    /** Partitions of the input topic this worker owns now. */
+    public int assignedPartitions() {
+        return assigned.get();
+    }
+
+    public StatusView statusView() {
+        return view;
+    }
+
+    // ---- for health checks and metrics (dalle2.ops.WorkerOpsServer) -------------------------------------------
+
+    /** The topic this worker's pool consumes. */
+    public String inputTopic() {
+        return inputTopic;
+    }
+
+    /** The consumer group of this worker's pool ("prior", "decoder", "upsampler"). */
+    public String group() {
+        return group;
+    }
+
+    public String workerId() {
+        return config.workerId();
+    }
+
+    /** Images received and not yet finished (persisted, skipped or failed). */
+    public int inFlightImages() {
+        return inFlightImages.get();
+    }
+
+    /** The meters this worker records into as it works (steps, images, batch sizes, failures by reason). */
+    public StageMeters meters() {
+        return meters;
+    }
+
+    /**
+     * Records in the assigned partitions that this worker has not fetched yet, from its last fetch of each: a
+     * paused partition is not fetched, so its share is stale while the worker is saturated (the ops server also
+     * exports the group's lag as the brokers count it).
+     */
+    public long consumerLag() {
+        return consumerLag.get();
+    }
+
+    /** The version of the weights in use, e.g. {@code decoder@3f9c0a1b2c3d}. */
+    public String modelVersionInUse() {
+        return modelVersion();
+    }
+
+    /** Sizes and durations of the model calls; each stage's {@link #runModel} records its call here. */
+    public BatchStats batchStats() {
+        return batchStats;
+    }
+
+    public boolean pollThreadAlive() {
+        return pollThread.isAlive();
+    }
+
+    /** Whether the poll loop runs (not restarting after a failure, not stopped). */
+    public boolean polling() {
+        return !restartingPollLoop && pollThread.isAlive();
+    }
+
+    /**
+     * Dead letters and failure statuses that could not be produced yet and are being retried: while any is, the
+     * partitions they came from cannot commit past them.
+     */
+    public int stalledReports() {
+        return stalledReports.get();
+    }
+
+    public boolean modelThreadAlive() {
+        return modelThread.isAlive();
+    }
+
+    @Override
+    public void close() {
+        running = false;
+        join(pollThread, config.drainTimeout().plusSeconds(10));
+        modelRunning = false;
+        join(modelThread, Duration.ofSeconds(30));
+        // a try still waiting out its backoff now is dropped: its record was not committed and will be redelivered
+        retryTimer.shutdownNow();
+        io.shutdown();
+        try {
+            io.awaitTermination(10, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        producer.close(Duration.ofSeconds(5));
+        view.close();
+    }
+
+    private static void join(Thread t, Duration timeout) {
+        try {
+            t.join(timeout.toMillis());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    // ---- poll thread -------------------------------------------------------------------------------------------
+
+    /** How long the poll loop waits before it restarts after a failure, doubling up to the cap. */
+    static final Duration POLL_RESTART_BACKOFF = Duration.ofMillis(500);
+    static final Duration POLL_RESTART_BACKOFF_CAP = Duration.ofSeconds(15);
+
+    /**
+     * Consumes until closed. A failure of the loop itself (not of a record: those become dead letters) restarts it
+     * with a new consumer after a backoff; meanwhile {@link #polling()} is false, so readiness reports it. The
+     * partitions' unfinished records are redelivered to whoever owns them next.
+     */
+    private void pollLoop() {
+        Duration backoff = POLL_RESTART_BACKOFF;
+        while (running) {
+            try {
+                consume();
+                return;
+            } catch (RuntimeException | LinkageError | AssertionError e) {
+                restartingPollLoop = true;
+                tracker.revokeAll();
+                assigned.set(0);
+                if (!running) {
+                    return;
+                }
+                pollLoopRestarts.incrementAndGet();
+                LOG.error("{}: poll loop failed; restarting it in {} ms", config.workerId(), backoff.toMillis(), e);
+                try {
+                    Thread.sleep(backoff.toMillis());
+                } catch (InterruptedException interrupted) {
+                    return;
+                }
+                backoff = backoff.multipliedBy(2).compareTo(POLL_RESTART_BACKOFF_CAP) > 0 ? POLL_RESTART_BACKOFF_CAP
+                        : backoff.multipliedBy(2);
+            }
+        }
+    }
+
+    private void consume() {
+        try (KafkaConsumer<String, byte[]> c = KafkaClients.groupConsumer(config.bootstrap(), group,
+                KafkaClients.clientId(group + "-" + config.workerId()))) {
+            consumer = c;
+            c.subscribe(List.of(inputTopic), new ConsumerRebalanceListener() {
+                @Override
+                public void onPartitionsRevoked(Collection<TopicPartition> partitions) {
+                    drainDone();
+                    commit(c, true);
+                    tracker.revoke(partitions);
+                    assigned.set(c.assignment().size() - partitions.size());
+                }
+
+                @Override
+                public void onPartitionsAssigned(Collection<TopicPartition> partitions) {
+                    assigned.set(c.assignment().size());
+                }
+
+                @Override
+                public void onPartitionsLost(Collection<TopicPartition> partitions) {
+                    tracker.revoke(partitions);
+                    assigned.set(0);
+                }
+            });
+            restartingPollLoop = false;
+            while (running) {
+                drainDone();
+                commit(c, false);
+                adjustPause(c);
+                ConsumerRecords<String, byte[]> polled = c.poll(Duration.ofMillis(50));
+                if (!polled.isEmpty()) {
+                    // a batch started while these are handed over waits for the rest of them
+                    batcher.expectMore(true);
+                    for (ConsumerRecord<String, byte[]> record : polled) {
+                        accept(record);
+                    }
+                }
+                batcher.expectMore(backlogged(c));
+                consumerLag.set(lagOf(c));
+            }
+            long deadline = System.nanoTime() + config.drainTimeout().toNanos();
+            c.pause(c.assignment());
+            while (System.nanoTime() < deadline) {
+                drainDone();
+                if (tracker.unfinished() == 0) {
+                    break;
+                }
+                c.poll(Duration.ofMillis(20));
+            }
+            drainDone();
+            commit(c, true);
+        }
+    }
+
+    /**
+     * Whether a partition this worker reads still holds records it has not fetched (from the last fetch's high
+     * watermark: no broker call). Paused partitions do not count: nothing comes from them until they resume.
+     */
+    private static boolean backlogged(KafkaConsumer<String, byte[]> c) {
+        Set<TopicPartition> paused = c.paused();
+        for (TopicPartition tp : c.assignment()) {
+            if (!paused.contains(tp) && c.currentLag(tp).orElse(0) > 0) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Records not fetched yet in the assigned partitions, from the last fetch's high watermarks: no broker call. */
+    private static long lagOf(KafkaConsumer<String, byte[]> c) {
+        long lag = 0;
+        for (TopicPartition tp : c.assignment()) {
+            lag += c.currentLag(tp).orElse(0);
+        }
+        return lag;
+    }
+
+    private void drainDone() {
+        for (Done d; (d = done.poll()) != null; ) {
+            tracker.done(d.partition(), d.offset());
+        }
+    }
+
+    private void commit(KafkaConsumer<String, byte[]> c, boolean sync) {
+        Map<TopicPartition, OffsetAndMetadata> offsets = tracker.committable();
+        if (offsets.isEmpty()) {
+            return;
+        }
+        if (sync) {
+            try {
+                c.commitSync(offsets, Duration.ofSeconds(10));
+            } catch (RuntimeException e) {
+                LOG.warn("{}: commit failed (records will be redelivered): {}", config.workerId(), e.toString());
+            }
+        } else {
+            c.commitAsync(offsets, (o, e) -> {
+                if (e != null) {
+                    LOG.warn("{}: async commit failed: {}", config.workerId(), e.toString());
+                }
+            });
+        }
+    }
+
+    private void adjustPause(KafkaConsumer<String, byte[]> c) {
+        int load = inFlightImages.get();
+        if (load >= config.maxInFlightImages()) {
+            Set<TopicPartition> active = new LinkedHashSet<>(c.assignment());
+            active.removeAll(c.paused());
+            if (!active.isEmpty()) {
+                c.pause(active);
+            }
+        } else if (!c.paused().isEmpty() && load <= config.maxInFlightImages() / 2) {
+            c.resume(c.paused());
+        }
+    }
+
+    /**
+     * Takes one record: it ends as a job in the batcher, a skipped duplicate, or a dead letter — whatever it holds.
+     * An unexpected failure while taking it dead-letters it too, so no record can stop the loop.
+     */
+    private void accept(ConsumerRecord<String, byte[]> record) {
+        // records are keyed by their job id (Topics): every line about taking one carries its key as the job id
+        try (MDC.MDCCloseable ignored = MDC.putCloseable(JOB_ID_MDC_KEY, record.key())) {
+            acceptWithKeyInMdc(record);
+        }
+    }
+
+    private void acceptWithKeyInMdc(ConsumerRecord<String, byte[]> record) {
+        records.incrementAndGet();
+        TopicPartition tp = new TopicPartition(record.topic(), record.partition());
+        tracker.received(tp, record.offset());
+        try {
+            take(record, tp);
+        } catch (RuntimeException e) {
+            LOG.error("{}: cannot take {}-{}@{}", config.workerId(), record.topic(), record.partition(),
+                    record.offset(), e);
+            deadLetter(record, tp, record.key(), "unprocessable_record", "unprocessable record: " + describe(e), null);
+        }
+    }
+
+    private void take(ConsumerRecord<String, byte[]> record, TopicPartition tp) {
+        M message;
+        try {
+            message = parse(record.value(), record.timestamp() >= 0 ? Instant.ofEpochMilli(record.timestamp()) : null);
+        } catch (InvalidMessageException e) {
+            String reason = e.field() == null ? e.getMessage() : e.field() + ": " + e.getMessage();
+            String key = record.key();
+            JobStatus failedStatus = null;
+            if (key != null && !key.isEmpty() && mayReportFailureOf(key)) {
+                JobStatus known = view.get(key).orElse(null);
+                failedStatus = known != null ? known.failed("invalid_message", reason, Instant.now())
+                        : JobStatus.failedUnreadable(key, "invalid_message", reason);
+            }
+            deadLetter(record, tp, key, "invalid_message", reason, failedStatus);
+            return;
+        }
+        GenerationRequest request = requestOf(message);
+        String keyProblem = Topics.keyProblem(record.key(), request.jobId());
+        if (keyProblem != null) {
+            // processing it would put the job's messages on two partitions, out of order: refuse it, loudly
+            refuse(record, tp, request, "invalid_key", keyProblem);
+            return;
+        }
+        String problem = problemOf(message);
+        if (problem != null) {
+            refuse(record, tp, request, "invalid_message", problem);
+            return;
+        }
+        JobStatus known = view.get(request.jobId()).orElse(null);
+        if (known != null && alreadyHandled(known)) {
+            LOG.debug("{}: skipping {} ({})", config.workerId(), request.jobId(), known.state().wire());
+            skipped.incrementAndGet();
+            done.add(new Done(tp, record.offset()));
+            return;
+        }
+        Job job = new Job(message, request, tp, record.offset());
+        for (Job running; (running = inFlightJobs.putIfAbsent(request.jobId(), job)) != null; ) {
+            // its offset is committed only with the running job's: a crash before that redelivers both
+            if (running.addDuplicate(new Done(tp, record.offset()))) {
+                LOG.debug("{}: skipping a duplicate record of {}, which this worker is running", config.workerId(),
+                        request.jobId());
+                skipped.incrementAndGet();
+                return;
+            }
+            inFlightJobs.remove(request.jobId(), running);
+        }
+        job.status = startedStatus(message, Instant.now());
+        sendStatus(job.status);
+        List<T> tasks = tasksOf(message);
+        inFlightImages.addAndGet(tasks.size());
+        for (int k = 0; k < tasks.size(); k++) {
+            batcher.add(new Item<>(job, k, tasks.get(k)));
+        }
+    }
+
+    /**
+     * Dead-letters a readable record this worker will not run and, unless a worker has taken its job already,
+     * marks the job failed with {@code code} and the reason.
+     */
+    private void refuse(ConsumerRecord<String, byte[]> record, TopicPartition tp, GenerationRequest request,
+                        String code, String reason) {
+        JobStatus failedStatus = null;
+        if (mayReportFailureOf(request.jobId())) {
+            JobStatus known = view.get(request.jobId()).orElse(null);
+            failedStatus = (known != null ? known : JobStatus.queued(request)).failed(code, reason, Instant.now());
+        }
+        deadLetter(record, tp, request.jobId(), code, reason, failedStatus);
+    }
+
+    /**
+     * Whether a refused record may mark the job it names failed: only while no worker of this stage (or a later
+     * one) has taken that job, so a stray record never fails a job that its own records are carrying, nor
+     * rewrites a finished one.
+     */
+    private boolean mayReportFailureOf(String jobId) {
+        JobStatus known = view.get(jobId).orElse(null);
+        return known == null || known.state().precedes(workingState());
+    }
+
+    /**
+     * Puts a refused record on the dead-letter topic (keyed by the job it names, the original key inside) and,
+     * when given, writes its job's failed status; the record counts as done once both are acknowledged.
+     */
+    private void deadLetter(ConsumerRecord<String, byte[]> record, TopicPartition tp, String letterKey, String code,
+                            String reason, JobStatus failedStatus) {
+        meters.failure(code);
+        LOG.warn("{}: dead-lettering {}-{}@{}: {}", config.workerId(), record.topic(), record.partition(),
+                record.offset(), reason);
+        deadLetters.incrementAndGet();
+        ProducerRecord<String, byte[]> letter = DeadLetters.of(record, letterKey, reason,
+                group + "/" + config.workerId());
+        String what = "dead-letter " + record.topic() + "-" + record.partition() + "@" + record.offset();
+        java.util.concurrent.atomic.AtomicReference<ProducerRecord<String, byte[]>> toSend =
+                new java.util.concurrent.atomic.AtomicReference<>(letter);
+        reportUntilAcknowledged(what, () -> {
+            CompletableFuture<?> sent = send(toSend.get()).whenComplete((ok, e) -> {
+                if (e != null && unwrap(e) instanceof org.apache.kafka.common.errors.RecordTooLargeException) {
+                    toSend.set(DeadLetters.truncated(toSend.get())); // the next try sends what fits
+                }
+            });
+            return failedStatus == null ? sent : CompletableFuture.allOf(sent, sendStatusAlways(failedStatus));
+        }, () -> done.add(new Done(tp, record.offset())), 1, false);
+    }
+
+    /** How long a report (dead letter, failure status) waits before it is tried again, doubling up to the cap. */
+    static final Duration REPORT_BACKOFF = Duration.ofMillis(250);
+    static final Duration REPORT_BACKOFF_CAP = Duration.ofSeconds(10);
+
+    /**
+     * Sends a report until the brokers acknowledge it, then runs {@code onAcknowledged} (which lets its record's
+     * offset be committed). A report is never given up while the worker runs: its record cannot be committed
+     * before it is written, so giving up would stall the partition for good. Retries count in the metrics and a
+     * report waiting for its next try shows in {@link #stalledReports()} (readiness).
+     */
+    private void reportUntilAcknowledged(String what, java.util.function.Supplier<CompletableFuture<?>> report,
+                                         Runnable onAcknowledged, int attempt, boolean stalled) {
+        CompletableFuture<?> sent;
+        try {
+            sent = report.get();
+        } catch (RuntimeException e) {
+            sent = CompletableFuture.failedFuture(e);
+        }
+        sent.whenComplete((ok, e) -> {
+            if (e == null) {
+                if (stalled) {
+                    stalledReports.decrementAndGet();
+                    LOG.info("{}: {} written after {} tries", config.workerId(), what, attempt);
+                }
+                onAcknowledged.run();
+                return;
+            }
+            if (!running && !modelRunning) {
+                if (stalled) {
+                    stalledReports.decrementAndGet();
+                }
+                LOG.warn("{}: closing; cannot {} ({}); its record will be redelivered", config.workerId(), what,
+                        describe(e));
+                return;
+            }
+            if (!stalled) {
+                stalledReports.incrementAndGet();
+            }
+            reportRetries.incrementAndGet();
+            long wait = Math.min(REPORT_BACKOFF_CAP.toMillis(), REPORT_BACKOFF.toMillis() << Math.min(attempt - 1, 16));
+            LOG.warn("{}: cannot {} (try {}): {}; trying again in {} ms", config.workerId(), what, attempt,
+                    describe(e), wait);
+            later(Duration.ofMillis(wait), () -> reportUntilAcknowledged(what, report, onAcknowledged, attempt + 1,
+                    true));
+        });
+    }
+
+    // ---- model thread ------------------------------------------------------------------------------------------
+
+    private void modelLoop() {
+        while (modelRunning) {
+            List<Item<Job, T>> batch;
+            try {
+                batch = batcher.nextBatch(Duration.ofMillis(100));
+            } catch (InterruptedException e) {
+                return;
+            }
+            if (!batch.isEmpty()) {
+                try (MDC.MDCCloseable ignored = MDC.putCloseable(JOB_IDS_MDC_KEY, jobIdsOf(batch))) {
+                    runBatch(batch);
+                }
+            }
+        }
+    }
+
+    private String jobIdsOf(List<Item<Job, T>> batch) {
+        Set<String> ids = new LinkedHashSet<>();
+        for (Item<Job, T> item : batch) {
+            ids.add(item.job().request.jobId());
+        }
+        return String.join(",", ids);
+    }
+
+    private void runBatch(List<Item<Job, T>> batch) {
+        List<Item<Job, T>> live = new ArrayList<>(batch.size());
+        for (Item<Job, T> item : batch) {
+            if (item.job().abandoned.get() || view.isCancelled(item.job().request.jobId())) {
+                itemFinished(item.job());
+            } else {
+                live.add(item);
+            }
+        }
+        if (live.isEmpty()) {
+            return;
+        }
+        Set<Job> jobs = new LinkedHashSet<>();
+        List<T> tasks = new ArrayList<>(live.size());
+        for (Item<Job, T> item : live) {
+            jobs.add(item.job());
+            tasks.add(item.task());
+        }
+        SamplingParams params = paramsOf(live.get(0).job().message);
+        batches.incrementAndGet();
+        List<O> outputs;
+        long[] stepStartNanos = {System.nanoTime()};
+        try (ThreadShare.Lease share = threads.begin()) {
+            outputs = runModel(params, tasks, (step, steps) -> {
+                long now = System.nanoTime();
+                meters.step(now - stepStartNanos[0]);
+                stepStartNanos[0] = now;
+                if (allCancelled(jobs)) {
+                    throw new BatchCancelledException(step, steps);
+                }
+                progress(jobs, step, steps);
+                share.rebalance();
+            });
+            if (outputs.size() != tasks.size()) {
+                throw new IllegalStateException("model returned " + outputs.size() + " results for " + tasks.size() + " tasks");
+            }
+        } catch (RuntimeException e) {
+            BatchCancelledException stopped = BatchCancelledException.in(e);
+            if (stopped != null) {
+                LOG.info("{}: stopped a batch of {} images after step {} of {}: every job in it was cancelled",
+                        config.workerId(), tasks.size(), stopped.step(), stopped.steps());
+                batchesStopped.incrementAndGet();
+                for (Item<Job, T> item : live) {
+                    itemFinished(item.job());
+                }
+                return;
+            }
+            LOG.error("{}: model failed on a batch of {} images", config.workerId(), tasks.size(), e);
+            for (Job job : jobs) {
+                fail(job, "model_error", String.valueOf(e.getMessage()));
+            }
+            for (Item<Job, T> item : live) {
+                itemFinished(item.job());
+            }
+            return;
+        }
+        for (int i = 0; i < live.size(); i++) {
+            persistLater(live.get(i), outputs.get(i), 1, Duration.ZERO);
+        }
+    }
+
+    /**
+     * Whether every job of a running batch is cancelled (or failed elsewhere): then nothing of it will be used.
+     * Survivors are never sacrificed: a batch with one job still wanted runs to its end.
+     */
+    private boolean allCancelled(Set<Job> jobs) {
+        for (Job job : jobs) {
+            if (!job.abandoned.get() && !view.isCancelled(job.request.jobId())) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /**
+     * Try number {@code attempt} of persisting one image, on an I/O thread after {@code delay}. A transient failure
+     * ({@link #retryable}) is tried again with backoff ({@link Config#retry}); the last failure fails the job.
+     */
+    private void persistLater(Item<Job, T> item, O output, int attempt, Duration delay) {
+        Job job = item.job();
+        later(delay, () -> withJobInMdc(job, () -> {
+            // a job cancelled (or failed) meanwhile needs no image: don't store one
+            if (job.abandoned.get() || view.isCancelled(job.request.jobId())) {
+                itemFinished(job);
+                return;
+            }
+            try {
+                job.results.set(item.index(), persist(job, item.index(), item.task(), output));
+                images.incrementAndGet();
+                meters.image(System.nanoTime() - job.receivedNanos);
+            } catch (RuntimeException e) {
+                if (retryLater(e, attempt, "store image " + item.index() + " of " + job.request.jobId(),
+                        wait -> persistLater(item, output, attempt + 1, wait))) {
+                    return;
+                }
+                LOG.error("{}: cannot store image {} of {} (try {} of {})", config.workerId(), item.index(),
+                        job.request.jobId(), attempt, config.retry().attempts(), e);
+                fail(job, "storage_error", failureMessage("cannot store image " + item.index(), e, attempt));
+            }
+            itemFinished(job);
+        }));
+    }
+
+    /** Runs {@code task} with the job's id in the logging MDC (I/O threads serve many jobs in turn). */
+    private void withJobInMdc(Job job, Runnable task) {
+        try (MDC.MDCCloseable ignored = MDC.putCloseable(JOB_ID_MDC_KEY, job.request.jobId())) {
+            task.run();
+        }
+    }
+
+    /**
+     * Decides whether a failed try is tried again; if so, counts it and has {@code retry} schedule the next try
+     * after the policy's backoff.
+     */
+    private boolean retryLater(Throwable e, int attempt, String what, java.util.function.Consumer<Duration> retry) {
+        if ((!running && !modelRunning) || !config.retry().mayRetryAfter(attempt) || !retryable(e)) {
+            return false;
+        }
+        Duration wait = config.retry().backoffAfter(attempt);
+        retries.incrementAndGet();
+        LOG.warn("{}: cannot {} (try {} of {}): {}; trying again in {} ms", config.workerId(), what, attempt,
+                config.retry().attempts(), describe(e), wait.toMillis());
+        retry.accept(wait);
+        return true;
+    }
+
+    /** Runs a task on an I/O thread, after {@code delay} when positive. */
+    private void later(Duration delay, Runnable task) {
+        try {
+            if (delay.isZero() || delay.isNegative()) {
+                io.execute(task);
+            } else {
+                retryTimer.schedule(() -> {
+                    try {
+                        io.execute(task);
+                    } catch (RejectedExecutionException closing) {
+                        LOG.warn("{}: closing; a retried try is dropped and its record will be redelivered",
+                                config.workerId());
+                    }
+                }, delay.toMillis(), TimeUnit.MILLISECONDS);
+            }
+        } catch (RejectedExecutionException closing) {
+            LOG.warn("{}: closing; a try is dropped and its record will be redelivered", config.workerId());
+        }
+    }
+
+    /**
+     * Whether a failed I/O try may succeed if tried again: object storage errors (unreachable, refused, a
+     * missing bucket) and Kafka's retriable errors (timeouts, no leader, not enough replicas). Anything else —
+     * a wrong image size, a message that breaks its schema, a record too large — fails at once.
+     */
+    protected boolean retryable(Throwable e) {
+        Throwable t = unwrap(e);
+        return t instanceof ObjectStore.StorageException || t instanceof RetriableException
+                || t instanceof java.io.UncheckedIOException;
+    }
+
+    private static Throwable unwrap(Throwable e) {
+        Throwable t = e;
+        while ((t instanceof CompletionException || t instanceof ExecutionException) && t.getCause() != null) {
+            t = t.getCause();
+        }
+        return t;
+    }
+
+    private String failureMessage(String what, Throwable e, int attempt) {
+        String tries = attempt == 1 ? "" : " after " + attempt + " tries";
+        return what + tries + ": " + describe(e);
+    }
+
+    /**
+     * One line for a status or a log: the S3 error code and message when storage answered with one (the SDK's own
+     * text dumps the whole HTTP exchange), else the first line of the message, at most 300 characters.
+     */
+    static String describe(Throwable e) {
+        Throwable t = unwrap(e);
+        for (Throwable c = t; c != null; c = c.getCause()) {
+            if (c instanceof ErrorResponseException response && response.errorResponse() != null) {
+                return response.errorResponse().code() + ": " + response.errorResponse().message();
+            }
+        }
+        String m = t.getMessage() == null ? t.getClass().getSimpleName() : t.getMessage();
+        int newline = m.indexOf('\n');
+        m = newline >= 0 ? m.substring(0, newline) : m;
+        return m.length() > 300 ? m.substring(0, 300) + "…" : m;
+    }
+
+    private void progress(Set<Job> jobs, int step, int steps) {
+        long now = System.nanoTime();
+        for (Job job : jobs) {
+            boolean last = step >= steps;
+            if (!last && now - job.lastProgressNanos < config.progressInterval().toNanos()) {
+                continue;
+            }
+            job.lastProgressNanos = now;
+            int jobSteps = stepsOf(job.message);
+            JobStatus s = job.status;
+            job.status = s.with(workingState(), s.timestamps().touched(Instant.now()),
+                    new JobStatus.Progress(stageName(), Math.min(step, jobSteps), jobSteps));
+            if (!job.abandoned.get()) {
+                sendStatus(job.status);
+            }
+        }
+    }
+
+    /** One image of a job is finished (persisted, skipped or failed). */
+    private void itemFinished(Job job) {
+        inFlightImages.decrementAndGet();
+        if (job.remaining.decrementAndGet() != 0 || job.abandoned.get()) {
+            return;
+        }
+        completeLater(job, 1, Duration.ZERO);
+    }
+
+    /** Try number {@code attempt} of writing the job's output and final status, retried like {@link #persistLater}. */
+    private void completeLater(Job job, int attempt, Duration delay) {
+        Runnable task = () -> withJobInMdc(job, () -> {
+            if (view.isCancelled(job.request.jobId())) {
+                skipped.incrementAndGet();
+                markDone(job);
+                return;
+            }
+            FaultPoint.AFTER_IMAGE_STORED.reach(config.workerId(), job.request.jobId());
+            CompletableFuture<?> output;
+            try {
+                output = complete(job);
+            } catch (RuntimeException e) {
+                output = CompletableFuture.failedFuture(e);
+            }
+            output.whenComplete((ok, e) -> {
+                if (e == null) {
+                    FaultPoint.AFTER_STATUS_PUBLISHED.reach(config.workerId(), job.request.jobId());
+                    succeeded.incrementAndGet();
+                    markDone(job);
+                } else if (!retryLater(e, attempt, "write the output of " + job.request.jobId(),
+                        wait -> completeLater(job, attempt + 1, wait))) {
+                    LOG.error("{}: cannot write the output of {} (try {} of {})", config.workerId(),
+                            job.request.jobId(), attempt, config.retry().attempts(), e);
+                    fail(job, "output_error", failureMessage("cannot write the output", e, attempt));
+                }
+            });
+        });
+        if (attempt == 1) {
+            task.run();
+        } else {
+            later(delay, task);
+        }
+    }
+
+    /** Fails a job once: failed status, then its record counts as done. */
+    protected void fail(Job job, String code, String message) {
+        if (!job.abandoned.compareAndSet(false, true)) {
+            return;
+        }
+        JobStatus known = view.get(job.request.jobId()).orElse(null);
+        if (known != null && known.state().terminal()) {
+            // cancelled meanwhile, or finished by another delivery of the same record: leave that status
+            skipped.incrementAndGet();
+            markDone(job);
+            return;
+        }
+        failed.incrementAndGet();
+        meters.failure(code);
+        JobStatus failedStatus = job.status.failed(code, message, Instant.now());
+        reportUntilAcknowledged("report the failure of " + job.request.jobId(), () -> sendStatusAlways(failedStatus),
+                () -> markDone(job), 1, false);
+    }
+
+    private void markDone(Job job) {
+        done.addAll(job.finish());
+        inFlightJobs.remove(job.request.jobId(), job);
+    }
+
+    // ---- producing ---------------------------------------------------------------------------------------------
+
+    /** Sends one record; the future completes when the brokers acknowledged it (acks=all). */
+    protected CompletableFuture<RecordMetadata> send(String topic, String key, byte[] value) {
+        return send(new ProducerRecord<>(topic, key, value));
+    }
+
+    private CompletableFuture<RecordMetadata> send(ProducerRecord<String, byte[]> record) {
+        CompletableFuture<RecordMetadata> f = new CompletableFuture<>();
+        try {
+            // complete on an I/O thread, never on the producer's network thread: a dependent send() there would
+            // wait for metadata that only that same thread can fetch (a deadlock until max.block.ms)
+            producer.send(record, (metadata, e) -> offThread(() -> {
+                if (e == null) {
+                    f.complete(metadata);
+                } else {
+                    f.completeExceptionally(e);
+                }
+            }));
+        } catch (RuntimeException e) {
+            f.completeExceptionally(e);
+        }
+        return f;
+    }
+
+    private void offThread(Runnable r) {
+        try {
+            io.execute(r);
+        } catch (java.util.concurrent.RejectedExecutionException closing) {
+            new Thread(r, group + "-" + config.workerId() + "-late-ack").start();
+        }
+    }
+
+    /** Sends a status unless the job was cancelled meanwhile (a cancelled job's status stays cancelled). */
+    protected CompletableFuture<?> sendStatus(JobStatus status) {
+        if (view.isCancelled(status.jobId())) {
+            return CompletableFuture.completedFuture(null);
+        }
+        return sendStatusAlways(status);
+    }
+
+    private CompletableFuture<?> sendStatusAlways(JobStatus status) {
+        view.apply(status);
+        return send(Topics.STATUS, status.jobId(), Messages.encode(status));
+    }
+}
