@@ -26,9 +26,10 @@ jdk.charsets,jdk.net,jdk.jfr
 # libc6, libgcc-s1, libstdc++6: libjvm and libtorch; zlib1g: libjava (Debian's JDK uses the system zlib);
 # liblcms2-2, libjpeg62-turbo: ImageIO's colour management and JPEG (Debian's JDK links the system copies);
 # libtcmalloc-minimal4: preloaded by the workers (the U-Net steps were 2x faster than with glibc's malloc);
-# dash: /bin/sh for the entrypoint, which expands DALLE2_JAVA_OPTS and DALLE2_THREADS.
+# dash: /bin/sh for the entrypoint, which expands DALLE2_JAVA_OPTS and DALLE2_THREADS;
+# busybox-static: `busybox wget` for compose healthchecks on /readyz (one static binary; there is no curl).
 # Not included: X11, ALSA, fontconfig and FreeType (AWT's windows, sound and text rendering are never used).
-packages=(libc6 libgcc-s1 libstdc++6 zlib1g liblcms2-2 libjpeg62-turbo libtcmalloc-minimal4 dash)
+packages=(libc6 libgcc-s1 libstdc++6 zlib1g liblcms2-2 libjpeg62-turbo libtcmalloc-minimal4 dash busybox-static)
 
 if [ "$(. /etc/os-release && echo "$VERSION_CODENAME")" != bookworm ] || [ "$(dpkg --print-architecture)" != amd64 ]; then
   echo "build-base-image: needs Debian bookworm amd64 (the JDK and the packages must be the same release)" >&2
