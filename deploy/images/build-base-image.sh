@@ -6,9 +6,10 @@
 #
 #   deploy/images/build-base-image.sh [OUTPUT_TAR]        (default deploy/target/images/dalle2-base.tar)
 #
-# Needs: Debian 12 (bookworm) amd64 with apt sources reachable (the packages must be the same release as the
-# JDK's, which links against them), openjdk-17-jdk-headless (jlink and the jmods). As root it also checks,
-# in a chroot, that every shared library of the JRE resolves inside the image and that java starts.
+# Needs: root (ldconfig -r and the check below chroot into the new root), Debian 12 (bookworm) amd64 with apt
+# sources reachable (the packages must be the same release as the JDK's, which links against them), and
+# openjdk-17-jdk-headless (jlink and the jmods). It checks, in a chroot, that every shared library of the JRE
+# resolves inside the image and that java starts as the image's user.
 # The layer is reproducible: same packages and JDK, same bytes (sorted names, fixed times, numeric owner 0).
 set -euo pipefail
 
@@ -31,6 +32,7 @@ jdk.charsets,jdk.net,jdk.jfr
 # Not included: X11, ALSA, fontconfig and FreeType (AWT's windows, sound and text rendering are never used).
 packages=(libc6 libgcc-s1 libstdc++6 zlib1g liblcms2-2 libjpeg62-turbo libtcmalloc-minimal4 dash busybox-static)
 
+[ "$(id -u)" = 0 ] || { echo "build-base-image: needs root (ldconfig -r, chroot)" >&2; exit 1; }
 if [ "$(. /etc/os-release && echo "$VERSION_CODENAME")" != bookworm ] || [ "$(dpkg --print-architecture)" != amd64 ]; then
   echo "build-base-image: needs Debian bookworm amd64 (the JDK and the packages must be the same release)" >&2
   exit 1
@@ -74,9 +76,10 @@ printf 'passwd: files\ngroup: files\nhosts: files dns\n' > "$rootfs/etc/nsswitch
 printf '%s\n' /lib/x86_64-linux-gnu /usr/lib/x86_64-linux-gnu > "$rootfs/etc/ld.so.conf"
 cp /etc/os-release "$rootfs/etc/os-release"
 
-if [ "$(id -u)" = 0 ]; then
+{
   # a loader cache, so that the multiarch folders are searched as on Debian itself
   ldconfig -r "$rootfs"
+  rm -rf "$rootfs/var/cache/ldconfig"   # its aux-cache records inode times: the one file that differs between builds
   # every library the JRE links against must resolve inside the image (the X11, sound and font bridges
   # excepted: they are loaded only for windows, sound and text, which a headless service never opens)
   missing=0
@@ -96,9 +99,7 @@ if [ "$(id -u)" = 0 ]; then
   mount -t proc proc "$rootfs/proc"
   chroot --userspec=10001:10001 "$rootfs" /bin/sh -c 'exec /opt/java/bin/java -Djava.awt.headless=true -version' >&2
   umount "$rootfs/proc"
-else
-  echo "build-base-image: not root, so the chroot check that java starts inside the image is skipped" >&2
-fi
+}
 
 layer="$work/image/layer.tar"
 mkdir -p "$work/image"
