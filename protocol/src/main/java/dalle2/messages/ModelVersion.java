@@ -83,6 +83,22 @@ public final class ModelVersion {
         return version.substring(0, at);
     }
 
+    /**
+     * The version of {@code role} inside a stage's combined version ({@code prior@…+clip@…}: the prior stage
+     * names the prior and the CLIP it embeds prompts with), or null when it names none.
+     */
+    public static String componentOf(String stageVersion, String role) {
+        if (stageVersion == null) {
+            return null;
+        }
+        for (String part : stageVersion.split("\\+")) {
+            if (part.startsWith(role + "@")) {
+                return part;
+            }
+        }
+        return null;
+    }
+
     public static String sha256Hex(Path file) {
         try (InputStream in = Files.newInputStream(file)) {
             return sha256Hex(in);
