@@ -29,11 +29,14 @@ final class ImageTarball {
     final Path file;
     final JsonNode config;
     final List<String> layers;
+    /** The names {@code docker load} gives the image. */
+    final List<String> tags;
 
-    private ImageTarball(Path file, JsonNode config, List<String> layers) {
+    private ImageTarball(Path file, JsonNode config, List<String> layers, List<String> tags) {
         this.file = file;
         this.config = config;
         this.layers = layers;
+        this.tags = tags;
     }
 
     static ImageTarball read(Path file) throws IOException {
@@ -42,7 +45,9 @@ final class ImageTarball {
         JsonNode config = JSON.readTree(entry(file, image.get("Config").asText()));
         List<String> layers = new ArrayList<>();
         image.get("Layers").forEach(l -> layers.add(l.asText()));
-        return new ImageTarball(file, config, layers);
+        List<String> tags = new ArrayList<>();
+        image.path("RepoTags").forEach(t -> tags.add(t.asText()));
+        return new ImageTarball(file, config, layers, tags);
     }
 
     /** The container settings: Entrypoint, Cmd, Env, User, ExposedPorts, WorkingDir. */

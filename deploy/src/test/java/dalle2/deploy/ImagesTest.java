@@ -29,6 +29,8 @@ class ImagesTest {
     void theImageIsConfiguredForItsRole(Role role) throws IOException {
         ImageTarball image = image(role);
         JsonNode c = image.container();
+        assertEquals(List.of(role.image() + ":" + manifestsTag(role)), image.tags,
+                "the image's name and tag must be the ones the Kubernetes manifests pull");
 
         String user = c.path("User").asText("");
         assertFalse(user.isEmpty(), "no User: the container would run as root");
@@ -95,6 +97,22 @@ class ImagesTest {
         assumeTrue(Files.isRegularFile(tar), tar + " is not built: run deploy/images/build-base-image.sh, then "
                 + "mvn -B -Pimages -DskipTests -pl gateway,cli -am package (deploy/README.md, \"Images\")");
         return ImageTarball.read(tar);
+    }
+
+    /** The tag the kustomization that deploys this role gives its image. */
+    @SuppressWarnings("unchecked")
+    private static String manifestsTag(Role role) throws IOException {
+        String kustomization = role == Role.UPSAMPLER_WORKER ? "k8s/components/upsampler/kustomization.yaml"
+                : "k8s/base/kustomization.yaml";
+        Map<String, Object> k = Kustomize.documents(Files.readString(Repository.deploy().resolve(kustomization)))
+                .get(0);
+        for (Object entry : (List<Object>) k.get("images")) {
+            Map<String, Object> image = (Map<String, Object>) entry;
+            if (role.image().equals(image.get("name"))) {
+                return String.valueOf(image.get("newTag"));
+            }
+        }
+        throw new AssertionError(kustomization + " names no image " + role.image());
     }
 
     private static Map<String, String> environment(JsonNode container) {
