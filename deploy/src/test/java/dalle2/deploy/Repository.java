@@ -37,15 +37,18 @@ final class Repository {
      */
     static Set<String> knownVariables() {
         Set<String> names = new TreeSet<>();
-        try (Stream<Path> files = Files.walk(root())) {
-            files.filter(f -> f.toString().endsWith(".java") && f.toString().contains("/src/main/java/"))
-                    .filter(f -> !f.toString().contains("/target/"))
-                    .forEach(f -> {
+        // each module's main sources only: the repository root also holds data sets and training runs
+        try (Stream<Path> modules = Files.list(root())) {
+            for (Path sources : modules.map(m -> m.resolve("src/main/java")).filter(Files::isDirectory).toList()) {
+                try (Stream<Path> files = Files.walk(sources)) {
+                    files.filter(f -> f.toString().endsWith(".java")).forEach(f -> {
                         Matcher m = VARIABLE.matcher(read(f));
                         while (m.find()) {
                             names.add(m.group());
                         }
                     });
+                }
+            }
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
