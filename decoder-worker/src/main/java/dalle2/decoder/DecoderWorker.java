@@ -26,7 +26,6 @@ import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.stream.IntStream;
 import javax.imageio.ImageIO;
@@ -52,7 +51,8 @@ public final class DecoderWorker extends StageWorker<ImageEmbeddings, DecodeTask
     /** A worker that runs the decoder versions {@code models} serves (a registry-following pool). */
     public DecoderWorker(Config config, ServedModels<ImageDecoderModel> models, ObjectStore store) {
         super(config, Topics.EMBEDDINGS, Topics.DECODER_GROUP,
-                ThreadShare.processWide(DjlRuntime.intraOpThreads(), DjlRuntime::setIntraOpThreadsOfCallingThread));
+                ThreadShare.processWide(DjlRuntime.intraOpThreads(), DjlRuntime::setIntraOpThreadsOfCallingThread),
+                models);
         this.models = models;
         this.store = store;
     }
@@ -138,31 +138,6 @@ public final class DecoderWorker extends StageWorker<ImageEmbeddings, DecodeTask
     }
 
     @Override
-    protected String modelVersion() {
-        return models.stableVersion();
-    }
-
-    @Override
-    protected String modelVersionFor(ImageEmbeddings message) {
-        return models.assign(message.request().jobId());
-    }
-
-    @Override
-    protected void betweenBatches(Set<String> versionsInFlight) {
-        models.releaseUnused(versionsInFlight);
-    }
-
-    @Override
-    public Set<String> modelVersionsServed() {
-        return models.servedVersions();
-    }
-
-    @Override
-    public long modelVersionsRefused() {
-        return models.refusals();
-    }
-
-    @Override
     protected String stageName() {
         return DecodeTask.STAGE;
     }
@@ -233,11 +208,10 @@ public final class DecoderWorker extends StageWorker<ImageEmbeddings, DecodeTask
         }
     }
 
-    /** Stops the worker (see {@link StageWorker#close}), then frees its model and its object store. */
+    /** Stops the worker and frees its models (see {@link StageWorker#close}), then closes its object store. */
     @Override
     public void close() {
         super.close();
-        models.close();
         store.close();
     }
 }

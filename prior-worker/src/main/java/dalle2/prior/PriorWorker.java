@@ -17,7 +17,6 @@ import dalle2.registry.ServedModels;
 import java.awt.image.BufferedImage;
 import java.time.Instant;
 import java.util.List;
-import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.stream.IntStream;
 
@@ -40,7 +39,8 @@ public final class PriorWorker extends StageWorker<GenerationRequest, EmbedTask,
     /** A worker that runs the prior versions {@code models} serves (a registry-following pool). */
     public PriorWorker(Config config, ServedModels<ImageEmbeddingModel> models) {
         super(config, Topics.REQUESTS, Topics.PRIOR_GROUP,
-                ThreadShare.processWide(DjlRuntime.intraOpThreads(), DjlRuntime::setIntraOpThreadsOfCallingThread));
+                ThreadShare.processWide(DjlRuntime.intraOpThreads(), DjlRuntime::setIntraOpThreadsOfCallingThread),
+                models);
         this.models = models;
     }
 
@@ -92,31 +92,6 @@ public final class PriorWorker extends StageWorker<GenerationRequest, EmbedTask,
     }
 
     @Override
-    protected String modelVersion() {
-        return models.stableVersion();
-    }
-
-    @Override
-    protected String modelVersionFor(GenerationRequest request) {
-        return models.assign(request.jobId());
-    }
-
-    @Override
-    protected void betweenBatches(Set<String> versionsInFlight) {
-        models.releaseUnused(versionsInFlight);
-    }
-
-    @Override
-    public Set<String> modelVersionsServed() {
-        return models.servedVersions();
-    }
-
-    @Override
-    public long modelVersionsRefused() {
-        return models.refusals();
-    }
-
-    @Override
     protected String stageName() {
         return EmbedTask.STAGE;
     }
@@ -157,11 +132,5 @@ public final class PriorWorker extends StageWorker<GenerationRequest, EmbedTask,
                 Instant.parse(s.timestamps().priorStartedAt()), now);
         return sendStatus(finished).thenCompose(ok -> send(Topics.EMBEDDINGS, job.request.jobId(),
                 Messages.encode(out)));
-    }
-
-    @Override
-    public void close() {
-        super.close();
-        models.close();
     }
 }

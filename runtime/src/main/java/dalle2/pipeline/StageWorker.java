@@ -7,6 +7,7 @@ import dalle2.messages.InvalidMessageException;
 import dalle2.messages.JobState;
 import dalle2.messages.JobStatus;
 import dalle2.messages.SamplingParams;
+import dalle2.registry.ServedModels;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -203,11 +204,17 @@ public abstract class StageWorker<M, T, O, R> implements AutoCloseable {
     private final AtomicLong batchesStopped = new AtomicLong();
     private final StageOutput output;
     private final ThreadShare threads;
+    private final ServedModels<?> served;
 
-    /** A stage whose model calls share {@code threads} with the other model calls of this process. */
-    protected StageWorker(Config config, String inputTopic, String group, ThreadShare threads) {
+    /**
+     * A stage running the model versions {@code served} routes jobs to, whose model calls share {@code threads}
+     * with the other model calls of this process. The worker closes {@code served} when it closes.
+     */
+    protected StageWorker(Config config, String inputTopic, String group, ThreadShare threads,
+                          ServedModels<?> served) {
         this.config = config;
         this.threads = threads;
+        this.served = served;
         this.inputTopic = inputTopic;
         this.group = group;
         this.meters = new StageMeters(group, config.workerId());
@@ -268,9 +275,9 @@ public abstract class StageWorker<M, T, O, R> implements AutoCloseable {
     /** Steps of this stage for a job (for progress). */
     protected abstract int stepsOf(M message);
 
-    /** The version of the weights this worker runs ({@code ModelVersion}), for the model-version metric. */
+    /** The version most new jobs get ({@code ModelVersion}). */
     protected String modelVersion() {
-        return "unknown";
+        return served.stableVersion();
     }
 
     /** Runs the model on one batch (model thread). One output per task, in order. */
@@ -283,15 +290,9 @@ public abstract class StageWorker<M, T, O, R> implements AutoCloseable {
      * has one version.
      */
     protected String modelVersionFor(M message) {
-        return modelVersion();
+        return served.assign(requestOf(message).jobId());
     }
 
-    /**
-     * Called on the model thread between batches with the versions jobs in flight still need: a pool that rolled
-     * out a new version may release the old one's weights once no job needs them.
-     */
-    protected void betweenBatches(Set<String> versionsInFlight) {
-    }
 
     /** Batches hold images of one sampler setting and one model version. */
     private record BatchKey(SamplingParams params, String modelVersion) {
@@ -384,12 +385,12 @@ public abstract class StageWorker<M, T, O, R> implements AutoCloseable {
 
     /** The versions new jobs get now: the stable one, and a canary while one takes a share. */
     public Set<String> modelVersionsServed() {
-        return Set.of(modelVersion());
+        return served.servedVersions();
     }
 
     /** Versions a registry-following pool refused to switch to (failed fetch, verification, load or check). */
     public long modelVersionsRefused() {
-        return 0;
+        return served.refusals();
     }
 
     /** Sizes and durations of the model calls; each stage's {@link #runModel} records its call here. */
@@ -418,6 +419,10 @@ public abstract class StageWorker<M, T, O, R> implements AutoCloseable {
         return modelThread.isAlive();
     }
 
+    /**
+     * Stops polling, lets the jobs taken finish (up to the drain timeout), commits and leaves the group, then
+     * stops the model thread and the I/O, and frees the models.
+     */
     @Override
     public void close() {
         running = false;
@@ -426,6 +431,7 @@ public abstract class StageWorker<M, T, O, R> implements AutoCloseable {
         join(modelThread, Duration.ofSeconds(30));
         // a try still waiting out its backoff now is dropped: its record was not committed and will be redelivered
         io.close(Duration.ofSeconds(10));
+        served.close();
         producer.close(Duration.ofSeconds(5));
         view.close();
     }
@@ -558,7 +564,8 @@ public abstract class StageWorker<M, T, O, R> implements AutoCloseable {
                     runBatch(batch);
                 }
             }
-            betweenBatches(versionsInFlight());
+            // a pool that rolled out a new version releases the old one's weights once no job needs them
+            served.releaseUnused(versionsInFlight());
         }
     }
 

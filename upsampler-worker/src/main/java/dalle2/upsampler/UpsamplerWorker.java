@@ -21,7 +21,6 @@ import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.stream.IntStream;
 
@@ -52,7 +51,8 @@ public final class UpsamplerWorker extends StageWorker<LowResImages, UpsampleTas
     /** A worker that runs the upsampler versions {@code models} serves (a registry-following pool). */
     public UpsamplerWorker(Config config, ServedModels<ImageUpsamplerModel> models, ObjectStore store) {
         super(config, Topics.LOWRES, Topics.UPSAMPLER_GROUP,
-                ThreadShare.processWide(DjlRuntime.intraOpThreads(), DjlRuntime::setIntraOpThreadsOfCallingThread));
+                ThreadShare.processWide(DjlRuntime.intraOpThreads(), DjlRuntime::setIntraOpThreadsOfCallingThread),
+                models);
         this.models = models;
         this.store = store;
     }
@@ -123,31 +123,6 @@ public final class UpsamplerWorker extends StageWorker<LowResImages, UpsampleTas
     }
 
     @Override
-    protected String modelVersion() {
-        return models.stableVersion();
-    }
-
-    @Override
-    protected String modelVersionFor(LowResImages message) {
-        return models.assign(message.request().jobId());
-    }
-
-    @Override
-    protected void betweenBatches(Set<String> versionsInFlight) {
-        models.releaseUnused(versionsInFlight);
-    }
-
-    @Override
-    public Set<String> modelVersionsServed() {
-        return models.servedVersions();
-    }
-
-    @Override
-    public long modelVersionsRefused() {
-        return models.refusals();
-    }
-
-    @Override
     protected String stageName() {
         return UpsampleTask.STAGE;
     }
@@ -180,11 +155,10 @@ public final class UpsamplerWorker extends StageWorker<LowResImages, UpsampleTas
         return sendStatus(job.status().succeeded(job.results(), Instant.now()));
     }
 
-    /** Stops the worker (see {@link StageWorker#close}), then frees its model and its object store. */
+    /** Stops the worker and frees its models (see {@link StageWorker#close}), then closes its object store. */
     @Override
     public void close() {
         super.close();
-        models.close();
         store.close();
     }
 }
