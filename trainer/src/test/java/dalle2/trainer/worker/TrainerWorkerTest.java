@@ -1,0 +1,110 @@
+package dalle2.trainer.worker;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dalle2.embedded.EmbeddedServersExtension;
+import dalle2.kafka.KafkaClients;
+import dalle2.kafka.Topics;
+import dalle2.messages.TrainingRequest;
+import dalle2.messages.TrainingState;
+import dalle2.messages.TrainingStatus;
+import dalle2.pipeline.TrainingStatusView;
+import dalle2.storage.ObjectStore;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.common.TopicPartition;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.io.TempDir;
+
+/** A trainer worker on the embedded broker and S3 server: jobs in, statuses, checkpoints and models out. */
+class TrainerWorkerTest {
+
+    @RegisterExtension
+    static final EmbeddedServersExtension servers = EmbeddedServersExtension.kafkaAndS3();
+
+    @TempDir
+    static Path dir;
+
+    static ObjectStore store;
+    static KafkaProducer<String, byte[]> producer;
+    static TrainingStatusView view;
+    static TrainerWorker worker;
+
+    @BeforeAll
+    static void startWorker() throws Exception {
+        TrainingFixtures.writeSquares(dir.resolve("data"));
+        TrainingFixtures.createTopics(servers.bootstrap());
+        store = servers.closeAfterAll(new ObjectStore(servers.storage("trainer-test")));
+        store.ensureBucket();
+        producer = servers.closeAfterAll(KafkaClients.producer(servers.bootstrap(), "test-producer"));
+        view = servers.closeAfterAll(new TrainingStatusView(servers.bootstrap(), 100, "test").start());
+        worker = servers.closeAfterAll(new TrainerWorker(new TrainerWorker.Config(servers.bootstrap(), "trainer-a",
+                dir.resolve("data"), dir.resolve("work"), null, Duration.ofSeconds(30)), store,
+                new StoreModelPublisher(store)).start());
+    }
+
+    @Test
+    void aJobTrainsReportsItsLossesCheckpointsToStorageAndPublishesItsModel() throws Exception {
+        TrainingRequest job = TrainingFixtures.clipJob("clip-run-1", 6, 4);
+        long jobOffset = TrainingFixtures.submit(producer, job);
+        TrainingStatus done = TrainingFixtures.await(view, job.trainingId(), s -> s.state().terminal(),
+                Duration.ofMinutes(2));
+
+        assertEquals(TrainingState.SUCCEEDED, done.state(), String.valueOf(done.error()));
+        assertEquals(6, done.step());
+        assertEquals(6, done.losses().size(), "a loss every log_interval (1) steps");
+        assertEquals(6L, done.checkpointStep(), "the final checkpoint is in storage too");
+        assertEquals(1, done.attempts());
+        assertEquals("trainer-a", done.worker());
+        String version = done.publishedVersion();
+        assertNotNull(version);
+        assertTrue(version.startsWith("clip@"), version);
+        String prefix = StoreModelPublisher.versionPrefix("clip", version);
+        assertTrue(store.stat(prefix + StoreModelPublisher.MANIFEST).isPresent());
+        assertTrue(store.stat(prefix + "weights.safetensors").isPresent());
+        assertTrue(store.stat(prefix + "tokenizer.json").isPresent(), store.list(prefix).toString());
+        assertEquals(6, new CheckpointStore(store).latest(job.trainingId()).orElseThrow().step());
+        // older checkpoints are gone once a newer one is named
+        assertTrue(store.list(CheckpointStore.prefix(job.trainingId())).stream()
+                .noneMatch(k -> k.contains("/step-4/")), store.list(CheckpointStore.prefix(job.trainingId())).toString());
+        assertTrue(committedJobs() > jobOffset, "the finished job's record is committed");
+    }
+
+    @Test
+    void aJobTheTrainerRefusesFailsWithTheOptionNamedAndIsCommitted() throws Exception {
+        TrainingRequest tooBig = TrainingRequest.of("clip-too-big", "clip", TrainingFixtures.DATASET, 3,
+                Map.of("batch_size", 64), null, Instant.now());
+        TrainingFixtures.submit(producer, tooBig);
+        TrainingStatus failed = TrainingFixtures.await(view, tooBig.trainingId(), s -> s.state().terminal(),
+                Duration.ofMinutes(1));
+        assertEquals(TrainingState.FAILED, failed.state());
+        assertEquals("invalid_request", failed.error().code());
+        assertTrue(failed.error().message().contains("--batch-size"), failed.error().message());
+
+        TrainingRequest missing = TrainingRequest.of("clip-no-data", "clip", "jsonl:nowhere", 3, Map.of(), null,
+                Instant.now());
+        TrainingFixtures.submit(producer, missing);
+        TrainingStatus unavailable = TrainingFixtures.await(view, missing.trainingId(), s -> s.state().terminal(),
+                Duration.ofMinutes(1));
+        assertEquals("dataset_unavailable", unavailable.error().code(), unavailable.error().message());
+    }
+
+    private static long committedJobs() throws Exception {
+        try (Admin admin = KafkaClients.admin(servers.bootstrap(), "test-offsets")) {
+            Map<TopicPartition, OffsetAndMetadata> offsets = admin.listConsumerGroupOffsets(Topics.TRAINER_GROUP)
+                    .partitionsToOffsetAndMetadata().get(10, TimeUnit.SECONDS);
+            OffsetAndMetadata o = offsets.get(new TopicPartition(Topics.TRAINING_JOBS, 0));
+            return o == null ? 0 : o.offset();
+        }
+    }
+}
