@@ -10,7 +10,7 @@ import picocli.CommandLine.Command;
         subcommands = {CommandLine.HelpCommand.class, UpCommand.class, GenerateCommand.class, VaryCommand.class, GatewayCommand.class,
                 PriorWorkerCommand.class, DecoderWorkerCommand.class, UpsamplerWorkerCommand.class,
                 DataCommand.class, TrainCommand.class, TrainCommand.Embed.class, BenchCommand.class,
-                TrainClassifierCommand.class, EvalCommand.class, TrainerWorkerCommand.class, PipelineBenchCommand.class, ClusterCommand.class})
+                TrainClassifierCommand.class, EvalCommand.class, TrainerWorkerCommand.class, TrainingsCommand.class, PipelineBenchCommand.class, ClusterCommand.class})
 public final class Main implements Runnable {
 
     @CommandLine.Spec
