@@ -27,7 +27,8 @@ public final class DecoderWorkerCommand implements Callable<Integer> {
             Device resolved = choice.resolve();
             return PipelineServices.startDecoderWorker(
                     worker.config(Pool.DECODER, worker.maxBatchOr(DeviceChoice.defaultMaxBatch(resolved))),
-                    worker.connection.storage(), resolved, ModelFactory.forDecoderPool(worker.models));
+                    worker.connection.storage(), resolved, ModelFactory.forDecoderPool(worker.models),
+                    worker.registryFollowing(Pool.DECODER));
         });
     }
 }

@@ -45,6 +45,16 @@ public final class EmbeddedStack implements AutoCloseable {
     public static EmbeddedStack start(Path dataDir, int port, int priorWorkers, int decoderWorkers,
                                       int upsamplerWorkers, ModelProvider models, GatewayPolicy policy)
             throws Exception {
+        return start(dataDir, port, priorWorkers, decoderWorkers, upsamplerWorkers, models, policy, null);
+    }
+
+    /**
+     * The stack whose workers follow the model registry (on its own broker and S3 server), fetching versions into
+     * {@code registryCache}; null: they run {@code models} for their whole life.
+     */
+    public static EmbeddedStack start(Path dataDir, int port, int priorWorkers, int decoderWorkers,
+                                      int upsamplerWorkers, ModelProvider models, GatewayPolicy policy,
+                                      Path registryCache) throws Exception {
         if (upsamplerWorkers > 0 && !models.hasUpsampler()) {
             throw new IllegalArgumentException("upsampler workers need an upsampler model (a "
                     + dalle2.inference.DallE2.UPSAMPLER_DIR + "/ folder beside the others)");
@@ -53,9 +63,11 @@ public final class EmbeddedStack implements AutoCloseable {
         EmbeddedS3 s3 = null;
         try {
             s3 = EmbeddedS3.onDisk(dataDir.resolve("s3"), EmbeddedS3.DEFAULT_ACCESS_KEY, EmbeddedS3.DEFAULT_SECRET_KEY);
-            PipelineServices services = PipelineServices.start(PipelineServices.Settings.of(kafka.bootstrap(),
+            PipelineServices.Settings settings = PipelineServices.Settings.of(kafka.bootstrap(),
                     new ObjectStore.Config(s3.endpoint(), s3.accessKey(), s3.secretKey(), BUCKET), port, priorWorkers,
-                    decoderWorkers, upsamplerWorkers), models, policy);
+                    decoderWorkers, upsamplerWorkers);
+            PipelineServices services = PipelineServices.start(registryCache == null ? settings
+                    : settings.followingRegistry(registryCache), models, policy);
             return new EmbeddedStack(kafka, s3, services);
         } catch (Exception | Error e) {
             if (s3 != null) {

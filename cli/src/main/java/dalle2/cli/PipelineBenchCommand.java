@@ -14,11 +14,11 @@ import dalle2.inference.EmbedTask;
 import dalle2.inference.ImageDecoderModel;
 import dalle2.inference.ImageEmbeddingModel;
 import dalle2.inference.ModelProvider;
-import dalle2.messages.SamplingParams;
 import dalle2.inference.TinyModels;
 import dalle2.json.Json;
 import dalle2.messages.JobState;
 import dalle2.messages.JobStatus;
+import dalle2.messages.SamplingParams;
 import dalle2.pipeline.StageWorker;
 import dalle2.pipeline.StatusView;
 import dalle2.sampling.DdimSampler;
@@ -50,9 +50,9 @@ import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.ToDoubleFunction;
 import java.util.stream.Stream;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
+import picocli.CommandLine;
 
 /**
  * {@code dalle2 bench-pipeline}: the embedded stack in this JVM (Kafka, S3Proxy, gateway, one prior

@@ -4,14 +4,18 @@ import ai.djl.Device;
 import dalle2.decoder.DecoderWorker;
 import dalle2.djl.DeviceChoice;
 import dalle2.gateway.Gateway;
-import dalle2.gateway.GatewayPolicy;
 import dalle2.gateway.GatewayConfig;
+import dalle2.gateway.GatewayPolicy;
 import dalle2.gateway.ImageSizes;
+import dalle2.inference.ImageDecoderModel;
+import dalle2.inference.ImageEmbeddingModel;
+import dalle2.inference.ImageUpsamplerModel;
 import dalle2.inference.ModelProvider;
 import dalle2.pipeline.StageWorker;
 import dalle2.prior.PriorWorker;
 import dalle2.storage.ObjectStore;
 import dalle2.upsampler.UpsamplerWorker;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -34,7 +38,7 @@ public final class PipelineServices implements AutoCloseable {
      */
     public record Settings(String bootstrap, ObjectStore.Config storage, String host, int gatewayPort,
                            int priorWorkers, int decoderWorkers, DeviceChoice device, int priorMaxBatch,
-                           int decoderMaxBatch, Duration maxWait, int upsamplerWorkers) {
+                           int decoderMaxBatch, Duration maxWait, int upsamplerWorkers, Path registryCache) {
         public Settings {
             if (priorWorkers < 0 || decoderWorkers < 0 || upsamplerWorkers < 0) {
                 throw new IllegalArgumentException("worker counts must be >= 0");
@@ -46,7 +50,13 @@ public final class PipelineServices implements AutoCloseable {
                         int decoderWorkers, DeviceChoice device, int priorMaxBatch, int decoderMaxBatch,
                         Duration maxWait) {
             this(bootstrap, storage, host, gatewayPort, priorWorkers, decoderWorkers, device, priorMaxBatch,
-                    decoderMaxBatch, maxWait, 0);
+                    decoderMaxBatch, maxWait, 0, null);
+        }
+
+        /** The services with workers following the model registry, fetching versions into {@code cache}. */
+        public Settings followingRegistry(Path cache) {
+            return new Settings(bootstrap, storage, host, gatewayPort, priorWorkers, decoderWorkers, device,
+                    priorMaxBatch, decoderMaxBatch, maxWait, upsamplerWorkers, cache);
         }
 
         public static Settings of(String bootstrap, ObjectStore.Config storage, int gatewayPort, int priorWorkers,
@@ -57,7 +67,7 @@ public final class PipelineServices implements AutoCloseable {
         public static Settings of(String bootstrap, ObjectStore.Config storage, int gatewayPort, int priorWorkers,
                                   int decoderWorkers, int upsamplerWorkers) {
             return new Settings(bootstrap, storage, "127.0.0.1", gatewayPort, priorWorkers, decoderWorkers,
-                    DeviceChoice.CPU, 8, 0, Duration.ofMillis(20), upsamplerWorkers);
+                    DeviceChoice.CPU, 8, 0, Duration.ofMillis(20), upsamplerWorkers, null);
         }
 
         public ImageSizes sizes() {
@@ -98,21 +108,22 @@ public final class PipelineServices implements AutoCloseable {
             }
             for (int i = 0; i < s.priorWorkers(); i++) {
                 priors.add(startPriorWorker(workerConfig(s.bootstrap(), "prior-" + i, s.priorMaxBatch(),
-                        s.maxWait()), models));
+                        s.maxWait()), models, following(s, "prior-" + i)));
             }
             if (s.decoderWorkers() > 0) {
                 Device device = s.device().resolve();
                 int maxBatch = s.decoderMaxBatch() > 0 ? s.decoderMaxBatch() : DeviceChoice.defaultMaxBatch(device);
                 for (int i = 0; i < s.decoderWorkers(); i++) {
                     decoders.add(startDecoderWorker(workerConfig(s.bootstrap(), "decoder-" + i, maxBatch,
-                            s.maxWait()), s.storage(), device, models));
+                            s.maxWait()), s.storage(), device, models, following(s, "decoder-" + i)));
                 }
             }
             if (s.upsamplerWorkers() > 0) {
                 Device device = s.device().resolve();
                 for (int i = 0; i < s.upsamplerWorkers(); i++) {
                     upsamplers.add(startUpsamplerWorker(workerConfig(s.bootstrap(), "upsampler-" + i,
-                            UpsamplerWorker.defaultMaxBatch(device), s.maxWait()), s.storage(), device, models));
+                            UpsamplerWorker.defaultMaxBatch(device), s.maxWait()), s.storage(), device, models,
+                            following(s, "upsampler-" + i)));
                 }
             }
             return new PipelineServices(gateway, priors, decoders, upsamplers);
@@ -120,6 +131,11 @@ public final class PipelineServices implements AutoCloseable {
             new PipelineServices(gateway, priors, decoders, upsamplers).close();
             throw e;
         }
+    }
+
+    private static RegistryFollowing following(Settings s, String workerId) throws InterruptedException {
+        return s.registryCache() == null ? null
+                : RegistryFollowing.connect(s.bootstrap(), s.storage(), s.registryCache(), workerId);
     }
 
     /** A worker's settings: {@link StageWorker.Config#defaults} with batches of up to {@code maxBatch} images. */
@@ -132,7 +148,15 @@ public final class PipelineServices implements AutoCloseable {
     /** One prior worker with its own copy of the models, started: status view caught up, member of its group. */
     static PriorWorker startPriorWorker(StageWorker.Config config, ModelProvider models)
             throws InterruptedException {
-        return started(new PriorWorker(config, models.embeddingModel()));
+        return startPriorWorker(config, models, null);
+    }
+
+    /** The same, following the registry when {@code following} is not null. */
+    static PriorWorker startPriorWorker(StageWorker.Config config, ModelProvider models, RegistryFollowing following)
+            throws InterruptedException {
+        ImageEmbeddingModel local = models.embeddingModel();
+        return started(following == null ? new PriorWorker(config, local)
+                : new PriorWorker(config, following.priors(local)));
     }
 
     /**
@@ -141,15 +165,33 @@ public final class PipelineServices implements AutoCloseable {
      */
     static DecoderWorker startDecoderWorker(StageWorker.Config config, ObjectStore.Config storage, Device device,
                                             ModelProvider models) throws InterruptedException {
+        return startDecoderWorker(config, storage, device, models, null);
+    }
+
+    /** The same, following the registry when {@code following} is not null. */
+    static DecoderWorker startDecoderWorker(StageWorker.Config config, ObjectStore.Config storage, Device device,
+                                            ModelProvider models, RegistryFollowing following)
+            throws InterruptedException {
         ObjectStore store = bucketReady(storage);
-        return started(new DecoderWorker(config, models.decoderModel(device), store));
+        ImageDecoderModel local = models.decoderModel(device);
+        return started(following == null ? new DecoderWorker(config, local, store)
+                : new DecoderWorker(config, following.decoders(local, device), store));
     }
 
     /** One upsampler worker on {@code device} with its own model and object store, started. */
     static UpsamplerWorker startUpsamplerWorker(StageWorker.Config config, ObjectStore.Config storage, Device device,
                                                 ModelProvider models) throws InterruptedException {
+        return startUpsamplerWorker(config, storage, device, models, null);
+    }
+
+    /** The same, following the registry when {@code following} is not null. */
+    static UpsamplerWorker startUpsamplerWorker(StageWorker.Config config, ObjectStore.Config storage, Device device,
+                                                ModelProvider models, RegistryFollowing following)
+            throws InterruptedException {
         ObjectStore store = bucketReady(storage);
-        return started(new UpsamplerWorker(config, models.upsamplerModel(device), store));
+        ImageUpsamplerModel local = models.upsamplerModel(device);
+        return started(following == null ? new UpsamplerWorker(config, local, store)
+                : new UpsamplerWorker(config, following.upsamplers(local, device), store));
     }
 
     /** A store whose bucket exists (created when missing). */

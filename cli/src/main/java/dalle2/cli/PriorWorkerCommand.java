@@ -18,6 +18,7 @@ public final class PriorWorkerCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         return worker.runUntilSignal(Pool.PRIOR, () -> PipelineServices.startPriorWorker(
-                worker.config(Pool.PRIOR, worker.maxBatchOr(DEFAULT_MAX_BATCH)), ModelFactory.forPriorPool(worker.models)));
+                worker.config(Pool.PRIOR, worker.maxBatchOr(DEFAULT_MAX_BATCH)), ModelFactory.forPriorPool(worker.models),
+                worker.registryFollowing(Pool.PRIOR)));
     }
 }

@@ -2,7 +2,6 @@ package dalle2.cli;
 
 import dalle2.djl.DjlRuntime;
 import dalle2.storage.ObjectStore;
-import dalle2.trainer.worker.StoreModelPublisher;
 import dalle2.trainer.worker.TrainerWorker;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -47,7 +46,7 @@ public final class TrainerWorkerCommand implements Callable<Integer> {
         ObjectStore store = new ObjectStore(connection.storage());
         store.ensureBucket();
         TrainerWorker worker = new TrainerWorker(new TrainerWorker.Config(connection.kafka, id, dataDir, workDir,
-                clip, Duration.ofSeconds(60)), store, new StoreModelPublisher(store)).start();
+                clip, Duration.ofSeconds(60)), store).start();
         System.out.println("trainer worker " + id + " joined group trainer at " + connection.kafka);
         Shutdown.awaitSignalThenClose(() -> {
             worker.close();

@@ -31,6 +31,10 @@ public final class UpCommand implements Callable<Integer> {
     @Option(names = "--models", defaultValue = "trained_models", description = "model folder (default ${DEFAULT-VALUE})")
     Path models;
 
+    @Option(names = "--follow-registry", description = "workers follow the model registry on this stack's "
+            + "broker and S3 server (publish and pin with ./dalle2 models --kafka … --s3 …), starting from --models")
+    boolean followRegistry;
+
     @Override
     public Integer call() throws Exception {
         for (String pool : workers.keySet()) {
@@ -41,7 +45,8 @@ public final class UpCommand implements Callable<Integer> {
         ModelProvider provider = ModelFactory.load(models);
         int upsamplers = workers.getOrDefault("upsampler", provider.hasUpsampler() ? 1 : 0);
         EmbeddedStack stack = EmbeddedStack.start(dataDir, port, workers.getOrDefault("prior", 1),
-                workers.getOrDefault("decoder", 1), upsamplers, provider, policy.policy(true));
+                workers.getOrDefault("decoder", 1), upsamplers, provider, policy.policy(true),
+                followRegistry ? dataDir.resolve("model-cache") : null);
         ImageSizes sizes = upsamplers > 0 ? ImageSizes.WITH_UPSAMPLER : ImageSizes.BASE_ONLY;
         System.out.println("gateway   " + stack.gatewayUrl() + "   (API: " + stack.gatewayUrl() + "/openapi.yaml)");
         System.out.println("sizes     " + sizes.available() + " px, default " + sizes.defaultSize()

@@ -28,7 +28,8 @@ public final class UpsamplerWorkerCommand implements Callable<Integer> {
             Device resolved = choice.resolve();
             return PipelineServices.startUpsamplerWorker(
                     worker.config(Pool.UPSAMPLER, worker.maxBatchOr(UpsamplerWorker.defaultMaxBatch(resolved))),
-                    worker.connection.storage(), resolved, ModelFactory.forUpsamplerPool(worker.models));
+                    worker.connection.storage(), resolved, ModelFactory.forUpsamplerPool(worker.models),
+                    worker.registryFollowing(Pool.UPSAMPLER));
         });
     }
 }

@@ -67,6 +67,26 @@ public final class WorkerOptions {
                     + "decoder 9102, upsampler 9103); 0 = any free port (printed), -1 = no endpoints")
     Integer httpPort;
 
+    @Option(names = "--follow-registry", defaultValue = "${env:DALLE2_FOLLOW_REGISTRY:-false}",
+            description = "follow the model registry: run the role's pinned version (or, unpinned, the latest "
+                    + "published one), loaded beside the running one and switched to between batches without a "
+                    + "restart; start from --models until the registry names one (env DALLE2_FOLLOW_REGISTRY)")
+    boolean followRegistry;
+
+    @Option(names = "--model-cache", defaultValue = "${env:DALLE2_MODEL_CACHE}",
+            description = "folder of the registry versions this worker fetched (env DALLE2_MODEL_CACHE; default "
+                    + "dalle2-model-cache in the temporary folder)")
+    Path modelCache;
+
+    /** The registry this worker follows, or null when it runs --models for its whole life. */
+    RegistryFollowing registryFollowing(Pool pool) throws InterruptedException {
+        if (!followRegistry) {
+            return null;
+        }
+        Path cache = modelCache != null ? modelCache : Path.of(System.getProperty("java.io.tmpdir"), "dalle2-model-cache");
+        return RegistryFollowing.connect(connection.kafka, connection.storage(), cache, workerId(pool));
+    }
+
     /** The batch size asked for, or {@code poolDefault} when none was. */
     int maxBatchOr(int poolDefault) {
         if (maxBatch < 0) {

@@ -5,12 +5,12 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import dalle2.inference.DallE2;
-import dalle2.inference.ImageTensors;
-import dalle2.messages.SamplingParams;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import dalle2.djl.DjlRuntime;
+import dalle2.inference.DallE2;
+import dalle2.inference.ImageTensors;
+import dalle2.messages.SamplingParams;
 import dalle2.models.Upsampler;
 import dalle2.sampling.Sampler;
 import java.awt.image.BufferedImage;

@@ -11,7 +11,6 @@ import dalle2.gateway.Gateway;
 import dalle2.gateway.GatewayConfig;
 import dalle2.gateway.GatewayPolicy;
 import dalle2.storage.ObjectStore;
-import dalle2.trainer.worker.StoreModelPublisher;
 import dalle2.trainer.worker.TrainerWorker;
 import java.awt.Color;
 import java.awt.image.BufferedImage;
@@ -48,8 +47,7 @@ class TrainingsCommandTest {
         Gateway gateway = servers.closeAfterAll(Gateway.start(GatewayConfig.of("127.0.0.1", 0, servers.bootstrap(),
                 servers.storage("images"), GatewayPolicy.of(AccessConfig.keys(ApiKeys.parse(KEY))))));
         servers.closeAfterAll(new TrainerWorker(new TrainerWorker.Config(servers.bootstrap(), "trainer-cli",
-                dir.resolve("data"), dir.resolve("work"), null, Duration.ofSeconds(30)), store,
-                new StoreModelPublisher(store)).start());
+                dir.resolve("data"), dir.resolve("work"), null, Duration.ofSeconds(30)), store).start());
 
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         PrintStream original = System.out;

@@ -5,11 +5,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dalle2.embedded.TopicRecords;
 import dalle2.inference.DallE2;
-import dalle2.messages.SamplingParams;
 import dalle2.kafka.Topics;
 import dalle2.messages.GenerationRequest;
 import dalle2.messages.ImageEmbeddings;
 import dalle2.messages.SamplerKind;
+import dalle2.messages.SamplingParams;
 import java.awt.Color;
 import java.awt.Graphics2D;
 import java.awt.image.BufferedImage;

@@ -5,7 +5,6 @@ import dalle2.inference.DecodeTask;
 import dalle2.inference.ImageDecoderModel;
 import dalle2.inference.ImageTensors;
 import dalle2.inference.PngParameters;
-import dalle2.messages.SamplingParams;
 import dalle2.kafka.Topics;
 import dalle2.messages.GenerationRequest;
 import dalle2.messages.ImageEmbeddings;
@@ -13,8 +12,11 @@ import dalle2.messages.JobState;
 import dalle2.messages.JobStatus;
 import dalle2.messages.LowResImages;
 import dalle2.messages.Messages;
+import dalle2.messages.ModelVersion;
+import dalle2.messages.SamplingParams;
 import dalle2.pipeline.StageWorker;
 import dalle2.pipeline.ThreadShare;
+import dalle2.registry.ServedModels;
 import dalle2.storage.ObjectStore;
 import java.awt.image.BufferedImage;
 import java.io.ByteArrayOutputStream;
@@ -24,6 +26,7 @@ import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.stream.IntStream;
 import javax.imageio.ImageIO;
@@ -38,13 +41,34 @@ import javax.imageio.ImageIO;
  */
 public final class DecoderWorker extends StageWorker<ImageEmbeddings, DecodeTask, BufferedImage, BufferedImage> {
 
-    private final ImageDecoderModel model;
+    private final ServedModels<ImageDecoderModel> models;
     private final ObjectStore store;
 
+    /** A worker that runs one decoder for its whole life. */
     public DecoderWorker(Config config, ImageDecoderModel model, ObjectStore store) {
-        super(config, Topics.EMBEDDINGS, Topics.DECODER_GROUP, ThreadShare.processWide(DjlRuntime.intraOpThreads(), DjlRuntime::setIntraOpThreadsOfCallingThread));
-        this.model = model;
+        this(config, ServedModels.fixed("decoder", model.version(), model), store);
+    }
+
+    /** A worker that runs the decoder versions {@code models} serves (a registry-following pool). */
+    public DecoderWorker(Config config, ServedModels<ImageDecoderModel> models, ObjectStore store) {
+        super(config, Topics.EMBEDDINGS, Topics.DECODER_GROUP,
+                ThreadShare.processWide(DjlRuntime.intraOpThreads(), DjlRuntime::setIntraOpThreadsOfCallingThread));
+        this.models = models;
         this.store = store;
+    }
+
+    /**
+     * Refuses a decoder version whose CLIP is not the one the prior pool's embeddings come from: a pool about to
+     * switch to it checks it against the prior version the registry serves (see the CLI's registry-following
+     * pools). Either side not recording its CLIP passes.
+     */
+    public static void requireSameClip(ImageDecoderModel decoder, String priorStageVersion) {
+        String embeddingClip = ModelVersion.componentOf(priorStageVersion, "clip");
+        String decoderClip = decoder.clipVersion();
+        if (embeddingClip != null && decoderClip != null && !embeddingClip.equals(decoderClip)) {
+            throw new IllegalArgumentException(decoder.version() + " was trained on " + decoderClip
+                    + " image embeddings; the prior (" + priorStageVersion + ") makes " + embeddingClip + " ones");
+        }
     }
 
     @Override
@@ -57,7 +81,13 @@ public final class DecoderWorker extends StageWorker<ImageEmbeddings, DecodeTask
      * refused before batching.
      */
     @Override
-    protected String problemOf(ImageEmbeddings message) {
+    protected String problemOf(ImageEmbeddings message, String modelVersion) {
+        ImageDecoderModel model = models.get(modelVersion);
+        try {
+            requireSameClip(model, message.priorModelVersion());
+        } catch (IllegalArgumentException e) {
+            return "clip_mismatch: " + e.getMessage();
+        }
         if (message.dim() != model.embeddingDim()) {
             return "embeddings are " + message.dim() + "-d; this decoder (" + model.version() + ") takes "
                     + model.embeddingDim() + "-d CLIP image embeddings";
@@ -91,11 +121,11 @@ public final class DecoderWorker extends StageWorker<ImageEmbeddings, DecodeTask
     }
 
     @Override
-    protected JobStatus startedStatus(ImageEmbeddings m, Instant now) {
+    protected JobStatus startedStatus(ImageEmbeddings m, String modelVersion, Instant now) {
         GenerationRequest r = m.request();
         Map<String, String> models = new LinkedHashMap<>();
         models.put("prior", m.priorModelVersion());
-        models.put("decoder", model.version());
+        models.put("decoder", modelVersion);
         JobStatus.Timestamps ts = new JobStatus.Timestamps(r.submittedAt(), m.priorStartedAt(), m.priorFinishedAt(),
                 now.toString(), null, now.toString());
         return new JobStatus(null, r.jobId(), JobState.DECODING, r, ts, models,
@@ -109,7 +139,17 @@ public final class DecoderWorker extends StageWorker<ImageEmbeddings, DecodeTask
 
     @Override
     protected String modelVersion() {
-        return model.version();
+        return models.stableVersion();
+    }
+
+    @Override
+    protected String modelVersionFor(ImageEmbeddings message) {
+        return models.assign(message.request().jobId());
+    }
+
+    @Override
+    protected void betweenBatches(Set<String> versionsInFlight) {
+        models.releaseUnused(versionsInFlight);
     }
 
     @Override
@@ -123,18 +163,21 @@ public final class DecoderWorker extends StageWorker<ImageEmbeddings, DecodeTask
     }
 
     @Override
-    protected List<BufferedImage> runModel(SamplingParams params, List<DecodeTask> tasks, StepProgress progress) {
+    protected List<BufferedImage> runModel(SamplingParams params, String modelVersion, List<DecodeTask> tasks,
+                                           StepProgress progress) {
+        ImageDecoderModel model = models.get(modelVersion);
         return batchStats().time(tasks.size(), () -> model.decode(params, tasks, progress::onStep));
     }
 
     /** Stores the PNG when this image is final; a larger job's image is kept for the upsampler's message. */
     @Override
     protected BufferedImage persist(Job job, int index, DecodeTask task, BufferedImage image) {
+        ImageDecoderModel model = models.get(job.modelVersion);
         if (image.getWidth() != model.imageSize() || image.getHeight() != model.imageSize()) {
             throw new IllegalStateException("the decoder drew " + image.getWidth() + "x" + image.getHeight()
                     + ", expected " + model.imageSize() + "²");
         }
-        if (!upsampled(job.request)) {
+        if (!upsampled(job.request, model)) {
             store.putPng(ObjectStore.imageKey(task.jobId(), index),
                     PngParameters.png(image, job.request, index, job.status().models()));
         }
@@ -150,7 +193,8 @@ public final class DecoderWorker extends StageWorker<ImageEmbeddings, DecodeTask
         Instant now = Instant.now();
         GenerationRequest r = job.request;
         JobStatus s = job.status();
-        if (!upsampled(r)) {
+        ImageDecoderModel model = models.get(job.modelVersion);
+        if (!upsampled(r, model)) {
             List<String> keys = IntStream.range(0, r.n()).mapToObj(k -> ObjectStore.imageKey(r.jobId(), k)).toList();
             return sendStatus(s.succeeded(keys, now));
         }
@@ -162,7 +206,7 @@ public final class DecoderWorker extends StageWorker<ImageEmbeddings, DecodeTask
     }
 
     /** Whether the upsampler pool draws this job's final images. */
-    private boolean upsampled(GenerationRequest request) {
+    private static boolean upsampled(GenerationRequest request, ImageDecoderModel model) {
         return request.size() > model.imageSize();
     }
 
@@ -183,7 +227,7 @@ public final class DecoderWorker extends StageWorker<ImageEmbeddings, DecodeTask
     @Override
     public void close() {
         super.close();
-        model.close();
+        models.close();
         store.close();
     }
 }

@@ -4,6 +4,9 @@ import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import dalle2.djl.DjlRuntime;
+import dalle2.messages.ModelLineage;
+import dalle2.messages.ModelVersion;
+import dalle2.messages.SamplerKind;
 import dalle2.messages.SamplingParams;
 import dalle2.models.ClipEncoder;
 import dalle2.models.Decoder;
@@ -11,7 +14,6 @@ import dalle2.models.Prior;
 import dalle2.models.Upsampler;
 import dalle2.sampling.DdimSampler;
 import dalle2.sampling.NoiseStreams;
-import dalle2.messages.SamplerKind;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -87,14 +89,63 @@ public final class DallE2 implements ModelProvider, AutoCloseable {
     }
 
     private static PriorStage loadPriorStage(Path modelsDir, ClipEncoder clip, NDManager manager) throws IOException {
-        Prior prior = Prior.load(modelsDir.resolve(PRIOR_DIR), manager);
-        String version = ModelVersion.of(modelsDir.resolve(PRIOR_DIR)) + "+" + ModelVersion.of(modelsDir.resolve(CLIP_DIR));
+        return loadPriorStageAt(modelsDir.resolve(PRIOR_DIR), modelsDir.resolve(CLIP_DIR), clip, manager);
+    }
+
+    /** The stage's version names both models it runs: {@code prior@…+clip@…}. */
+    private static PriorStage loadPriorStageAt(Path priorDir, Path clipDir, ClipEncoder clip, NDManager manager)
+            throws IOException {
+        Prior prior = Prior.load(priorDir, manager);
+        String version = ModelVersion.of("prior", priorDir) + "+" + ModelVersion.of("clip", clipDir);
         return new PriorStage(clip, prior, manager, version);
     }
 
+    /** The prior stage of a prior folder and the CLIP folder it was trained with (registry versions' folders). */
+    public static ImageEmbeddingModel priorAt(Path priorDir, Path clipDir) {
+        NDManager manager = DjlRuntime.newManager();
+        try {
+            ClipEncoder clip = ClipEncoder.load(clipDir, manager);
+            return loadPriorStageAt(priorDir, clipDir, clip, manager);
+        } catch (IOException e) {
+            manager.close();
+            throw new UncheckedIOException(e);
+        } catch (RuntimeException e) {
+            manager.close();
+            throw e;
+        }
+    }
+
+    /** The upsampler in one model folder, on {@code device}. */
+    public static ImageUpsamplerModel upsamplerAt(Path upsamplerDir, Device device) {
+        NDManager manager = DjlRuntime.engine().newBaseManager(device);
+        try {
+            return new UpsamplerStage(Upsampler.load(upsamplerDir, manager), manager,
+                    ModelVersion.of("upsampler", upsamplerDir));
+        } catch (RuntimeException e) {
+            manager.close();
+            throw e;
+        }
+    }
+
     private static DecoderStage loadDecoderStage(Path modelsDir, NDManager manager) {
-        Decoder decoder = Decoder.load(modelsDir.resolve(DECODER_DIR), manager);
-        return new DecoderStage(decoder, manager, ModelVersion.of(modelsDir.resolve(DECODER_DIR)));
+        return loadDecoderStageAt(modelsDir.resolve(DECODER_DIR), manager);
+    }
+
+    private static DecoderStage loadDecoderStageAt(Path decoderDir, NDManager manager) {
+        Decoder decoder = Decoder.load(decoderDir, manager);
+        String clip = ModelLineage.in(decoderDir).map(ModelLineage::clipVersion).orElse(null);
+        return new DecoderStage(decoder, manager, ModelVersion.of("decoder", decoderDir), clip);
+    }
+
+    /** The decoder in one model folder (a registry version's), on {@code device}. */
+    public static ImageDecoderModel decoderAt(Path decoderDir, Device device) {
+        NDManager manager = DjlRuntime.engine().newBaseManager(device);
+        try {
+            return loadDecoderStageAt(decoderDir, manager);
+        } catch (RuntimeException e) {
+            manager.close();
+            throw e;
+        }
     }
 
     /**
@@ -131,14 +182,7 @@ public final class DallE2 implements ModelProvider, AutoCloseable {
             @Override
             public ImageUpsamplerModel upsamplerModel(Device device) {
                 requireModels(modelsDir, UPSAMPLER_STAGE_MODELS);
-                NDManager manager = DjlRuntime.engine().newBaseManager(device);
-                try {
-                    Path dir = modelsDir.resolve(UPSAMPLER_DIR);
-                    return new UpsamplerStage(Upsampler.load(dir, manager), manager, ModelVersion.of(dir));
-                } catch (RuntimeException e) {
-                    manager.close();
-                    throw e;
-                }
+                return upsamplerAt(modelsDir.resolve(UPSAMPLER_DIR), device);
             }
         };
     }

@@ -1,9 +1,9 @@
 package dalle2.inference;
 
 import dalle2.messages.ImageEmbeddings;
+import dalle2.messages.SamplerKind;
 import dalle2.messages.SamplingParams;
 import dalle2.sampling.NoiseStreams;
-import dalle2.messages.SamplerKind;
 
 /**
  * One image's worth of decoder work: the CLIP image embedding to draw and the image's own seed.

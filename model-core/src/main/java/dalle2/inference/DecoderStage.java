@@ -18,16 +18,28 @@ public final class DecoderStage implements ImageDecoderModel {
     private final Decoder decoder;
     private final NDManager manager;
     private final String version;
+    private final String clipVersion;
 
     public DecoderStage(Decoder decoder, NDManager manager, String version) {
+        this(decoder, manager, version, null);
+    }
+
+    /** A decoder conditioned on the image embeddings of {@code clipVersion} (null: not recorded). */
+    public DecoderStage(Decoder decoder, NDManager manager, String version, String clipVersion) {
         this.decoder = decoder;
         this.manager = manager;
         this.version = version;
+        this.clipVersion = clipVersion;
     }
 
     @Override
     public String version() {
         return version;
+    }
+
+    @Override
+    public String clipVersion() {
+        return clipVersion;
     }
 
     @Override

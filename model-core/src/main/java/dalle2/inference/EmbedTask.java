@@ -1,10 +1,10 @@
 package dalle2.inference;
 
 import dalle2.messages.GenerationRequest;
-import dalle2.messages.SamplingParams;
-import java.awt.image.BufferedImage;
-import dalle2.sampling.NoiseStreams;
 import dalle2.messages.SamplerKind;
+import dalle2.messages.SamplingParams;
+import dalle2.sampling.NoiseStreams;
+import java.awt.image.BufferedImage;
 
 /**
  * One image's worth of prior work: its prompt and its own seed, or, for a variations job, the source image.

@@ -22,6 +22,14 @@ public interface ImageDecoderModel extends AutoCloseable {
     /** Names the weights; recorded in every job's status. */
     String version();
 
+    /**
+     * The CLIP whose image embeddings it was trained on ({@code clip@…}, from its folder's lineage), or null when
+     * its folder does not record one: an embedding from another CLIP would draw garbage.
+     */
+    default String clipVersion() {
+        return null;
+    }
+
     /** Width and height of the images drawn. */
     int imageSize();
 

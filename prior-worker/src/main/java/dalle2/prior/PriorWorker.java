@@ -3,7 +3,6 @@ package dalle2.prior;
 import dalle2.djl.DjlRuntime;
 import dalle2.inference.EmbedTask;
 import dalle2.inference.ImageEmbeddingModel;
-import dalle2.messages.SamplingParams;
 import dalle2.inference.SourceImages;
 import dalle2.kafka.Topics;
 import dalle2.messages.GenerationRequest;
@@ -11,11 +10,14 @@ import dalle2.messages.ImageEmbeddings;
 import dalle2.messages.JobState;
 import dalle2.messages.JobStatus;
 import dalle2.messages.Messages;
+import dalle2.messages.SamplingParams;
 import dalle2.pipeline.StageWorker;
 import dalle2.pipeline.ThreadShare;
+import dalle2.registry.ServedModels;
 import java.awt.image.BufferedImage;
 import java.time.Instant;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.stream.IntStream;
 
@@ -28,11 +30,18 @@ import java.util.stream.IntStream;
  */
 public final class PriorWorker extends StageWorker<GenerationRequest, EmbedTask, float[], float[]> {
 
-    private final ImageEmbeddingModel model;
+    private final ServedModels<ImageEmbeddingModel> models;
 
+    /** A worker that runs one prior (and its CLIP) for its whole life. */
     public PriorWorker(Config config, ImageEmbeddingModel model) {
-        super(config, Topics.REQUESTS, Topics.PRIOR_GROUP, ThreadShare.processWide(DjlRuntime.intraOpThreads(), DjlRuntime::setIntraOpThreadsOfCallingThread));
-        this.model = model;
+        this(config, ServedModels.fixed("prior", model.version(), model));
+    }
+
+    /** A worker that runs the prior versions {@code models} serves (a registry-following pool). */
+    public PriorWorker(Config config, ServedModels<ImageEmbeddingModel> models) {
+        super(config, Topics.REQUESTS, Topics.PRIOR_GROUP,
+                ThreadShare.processWide(DjlRuntime.intraOpThreads(), DjlRuntime::setIntraOpThreadsOfCallingThread));
+        this.models = models;
     }
 
     /** A request without {@code submitted_at} was submitted when its record was written. */
@@ -71,8 +80,8 @@ public final class PriorWorker extends StageWorker<GenerationRequest, EmbedTask,
     }
 
     @Override
-    protected JobStatus startedStatus(GenerationRequest request, Instant now) {
-        JobStatus queued = JobStatus.queued(request).withModel("prior", model.version());
+    protected JobStatus startedStatus(GenerationRequest request, String modelVersion, Instant now) {
+        JobStatus queued = JobStatus.queued(request).withModel("prior", models.get(modelVersion).version());
         return queued.with(JobState.PRIOR, queued.timestamps().withPriorStarted(now),
                 new JobStatus.Progress(stageName(), 0, stepsOf(request)));
     }
@@ -84,7 +93,17 @@ public final class PriorWorker extends StageWorker<GenerationRequest, EmbedTask,
 
     @Override
     protected String modelVersion() {
-        return model.version();
+        return models.stableVersion();
+    }
+
+    @Override
+    protected String modelVersionFor(GenerationRequest request) {
+        return models.assign(request.jobId());
+    }
+
+    @Override
+    protected void betweenBatches(Set<String> versionsInFlight) {
+        models.releaseUnused(versionsInFlight);
     }
 
     @Override
@@ -101,12 +120,15 @@ public final class PriorWorker extends StageWorker<GenerationRequest, EmbedTask,
     static final int VARIATION_STEPS = 1;
 
     @Override
-    protected List<float[]> runModel(SamplingParams params, List<EmbedTask> tasks, StepProgress progress) {
+    protected List<float[]> runModel(SamplingParams params, String modelVersion, List<EmbedTask> tasks,
+                                     StepProgress progress) {
+        ImageEmbeddingModel model = models.get(modelVersion);
         return batchStats().time(tasks.size(), () -> model.embed(params, tasks, progress::onStep));
     }
 
     @Override
     protected float[] persist(Job job, int index, EmbedTask task, float[] embedding) {
+        ImageEmbeddingModel model = models.get(job.modelVersion);
         if (embedding.length != model.embeddingDim()) {
             throw new IllegalStateException("the prior returned " + embedding.length + " values, dim is "
                     + model.embeddingDim());
@@ -121,7 +143,7 @@ public final class PriorWorker extends StageWorker<GenerationRequest, EmbedTask,
         JobStatus s = job.status();
         JobStatus finished = s.with(JobState.PRIOR, s.timestamps().withPriorFinished(now),
                 new JobStatus.Progress(stageName(), stepsOf(job.request), stepsOf(job.request)));
-        ImageEmbeddings out = ImageEmbeddings.of(job.request, model.version(), job.results(),
+        ImageEmbeddings out = ImageEmbeddings.of(job.request, models.get(job.modelVersion).version(), job.results(),
                 Instant.parse(s.timestamps().priorStartedAt()), now);
         return sendStatus(finished).thenCompose(ok -> send(Topics.EMBEDDINGS, job.request.jobId(),
                 Messages.encode(out)));
@@ -130,6 +152,6 @@ public final class PriorWorker extends StageWorker<GenerationRequest, EmbedTask,
     @Override
     public void close() {
         super.close();
-        model.close();
+        models.close();
     }
 }

@@ -23,6 +23,7 @@ import org.apache.kafka.common.errors.TopicExistsException;
  *   generation.lowres       decoder pool → upsampler pool         (delete, 7 days; jobs above the base size)
  *   generation.status       every stage → gateways, workers       (compact,delete: the last status per job, 7 days)
  *   generation.dead-letters workers → operators                   (delete, 30 days)
+ *   models                  publishers → every worker             (compact: each version's manifest, each pool's pin)
  * </pre>
  */
 public final class Topics {
@@ -32,6 +33,12 @@ public final class Topics {
     public static final String LOWRES = "generation.lowres";
     public static final String STATUS = "generation.status";
     public static final String DEAD_LETTERS = "generation.dead-letters";
+    /**
+     * Published model versions and pins, keyed {@code version/<role>/<version>} and {@code pin/<role>}: one
+     * partition, so every reader sees them in the order they were written, and compacted without deletion, so a
+     * worker started a year later still finds every version and the current pins.
+     */
+    public static final String MODELS = "models";
 
     /** Consumer group of the prior pool. */
     public static final String PRIOR_GROUP = "prior";
@@ -140,6 +147,8 @@ public final class Topics {
         specs.add(new Spec(DEAD_LETTERS, DEAD_LETTERS_PARTITIONS, Map.of(
                 TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_DELETE,
                 TopicConfig.RETENTION_MS_CONFIG, Long.toString(DEAD_LETTER_RETENTION_MS))));
+        specs.add(new Spec(MODELS, 1, Map.of(
+                TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_COMPACT)));
         return specs;
     }
 

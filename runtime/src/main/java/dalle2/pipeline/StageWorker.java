@@ -134,6 +134,8 @@ public abstract class StageWorker<M, T, O, R> implements AutoCloseable {
     protected final class Job {
         public final M message;
         public final GenerationRequest request;
+        /** The model version that makes every image of this job ({@link #modelVersionFor}). */
+        public final String modelVersion;
         final TopicPartition partition;
         final long offset;
         final AtomicReferenceArray<R> results;
@@ -166,9 +168,10 @@ public abstract class StageWorker<M, T, O, R> implements AutoCloseable {
             return all;
         }
 
-        Job(M message, GenerationRequest request, TopicPartition partition, long offset) {
+        Job(M message, GenerationRequest request, String modelVersion, TopicPartition partition, long offset) {
             this.message = message;
             this.request = request;
+            this.modelVersion = modelVersion;
             this.partition = partition;
             this.offset = offset;
             this.results = new AtomicReferenceArray<>(request.n());
@@ -247,7 +250,7 @@ public abstract class StageWorker<M, T, O, R> implements AutoCloseable {
         this.view = new StatusView(config.bootstrap(), config.statusViewMaxJobs(), group);
         this.producer = KafkaClients.workerProducer(config.bootstrap(), KafkaClients.clientId(group + "-" + config.workerId()));
         this.batcher = new DynamicBatcher<>(config.maxBatch(), config.maxWait(),
-                item -> paramsOf(item.job().message));
+                item -> new BatchKey(paramsOf(item.job().message), item.job().modelVersion));
         this.io = Executors.newFixedThreadPool(2, r -> {
             Thread t = new Thread(r, group + "-" + config.workerId() + "-io");
             t.setDaemon(true);
@@ -278,7 +281,7 @@ public abstract class StageWorker<M, T, O, R> implements AutoCloseable {
      * Why this worker cannot run a well-formed message (e.g. an embedding of another width than its model's), or
      * null. Checked per job before batching, so one bad job never fails the jobs batched with it.
      */
-    protected String problemOf(M message) {
+    protected String problemOf(M message, String modelVersion) {
         return null;
     }
 
@@ -292,7 +295,7 @@ public abstract class StageWorker<M, T, O, R> implements AutoCloseable {
     protected abstract boolean alreadyHandled(JobStatus status);
 
     /** The status written when the job is taken (state of this stage, progress 0). */
-    protected abstract JobStatus startedStatus(M message, Instant now);
+    protected abstract JobStatus startedStatus(M message, String modelVersion, Instant now);
 
     /** The state this stage reports while it works. */
     protected abstract JobState workingState();
@@ -309,7 +312,28 @@ public abstract class StageWorker<M, T, O, R> implements AutoCloseable {
     }
 
     /** Runs the model on one batch (model thread). One output per task, in order. */
-    protected abstract List<O> runModel(SamplingParams params, List<T> tasks, StepProgress progress);
+    protected abstract List<O> runModel(SamplingParams params, String modelVersion, List<T> tasks,
+                                        StepProgress progress);
+
+    /**
+     * The model version that makes this job, chosen once when the job is taken: every image of it, and every
+     * retry, is made by that version, however the pool's pin changes meanwhile. A pool that follows no registry
+     * has one version.
+     */
+    protected String modelVersionFor(M message) {
+        return modelVersion();
+    }
+
+    /**
+     * Called on the model thread between batches with the versions jobs in flight still need: a pool that rolled
+     * out a new version may release the old one's weights once no job needs them.
+     */
+    protected void betweenBatches(Set<String> versionsInFlight) {
+    }
+
+    /** Batches hold images of one sampler setting and one model version. */
+    private record BatchKey(SamplingParams params, String modelVersion) {
+    }
 
     /** What a model call reports after each of its steps; it may stop the call by throwing. */
     @FunctionalInterface
@@ -648,7 +672,8 @@ public abstract class StageWorker<M, T, O, R> implements AutoCloseable {
             refuse(record, tp, request, "invalid_key", keyProblem);
             return;
         }
-        String problem = problemOf(message);
+        String modelVersion = modelVersionFor(message);
+        String problem = problemOf(message, modelVersion);
         if (problem != null) {
             refuse(record, tp, request, "invalid_message", problem);
             return;
@@ -660,7 +685,7 @@ public abstract class StageWorker<M, T, O, R> implements AutoCloseable {
             done.add(new Done(tp, record.offset()));
             return;
         }
-        Job job = new Job(message, request, tp, record.offset());
+        Job job = new Job(message, request, modelVersion, tp, record.offset());
         for (Job running; (running = inFlightJobs.putIfAbsent(request.jobId(), job)) != null; ) {
             // its offset is committed only with the running job's: a crash before that redelivers both
             if (running.addDuplicate(new Done(tp, record.offset()))) {
@@ -671,7 +696,7 @@ public abstract class StageWorker<M, T, O, R> implements AutoCloseable {
             }
             inFlightJobs.remove(request.jobId(), running);
         }
-        job.status = startedStatus(message, Instant.now());
+        job.status = startedStatus(message, modelVersion, Instant.now());
         sendStatus(job.status);
         List<T> tasks = tasksOf(message);
         inFlightImages.addAndGet(tasks.size());
@@ -791,7 +816,16 @@ public abstract class StageWorker<M, T, O, R> implements AutoCloseable {
                     runBatch(batch);
                 }
             }
+            betweenBatches(versionsInFlight());
         }
+    }
+
+    private Set<String> versionsInFlight() {
+        Set<String> versions = new java.util.HashSet<>();
+        for (Job job : inFlightJobs.values()) {
+            versions.add(job.modelVersion);
+        }
+        return versions;
     }
 
     private String jobIdsOf(List<Item<Job, T>> batch) {
@@ -821,11 +855,12 @@ public abstract class StageWorker<M, T, O, R> implements AutoCloseable {
             tasks.add(item.task());
         }
         SamplingParams params = paramsOf(live.get(0).job().message);
+        String modelVersion = live.get(0).job().modelVersion;
         batches.incrementAndGet();
         List<O> outputs;
         long[] stepStartNanos = {System.nanoTime()};
         try (ThreadShare.Lease share = threads.begin()) {
-            outputs = runModel(params, tasks, (step, steps) -> {
+            outputs = runModel(params, modelVersion, tasks, (step, steps) -> {
                 long now = System.nanoTime();
                 meters.step(now - stepStartNanos[0]);
                 stepStartNanos[0] = now;

@@ -2,9 +2,8 @@ package dalle2.upsampler;
 
 import ai.djl.Device;
 import dalle2.djl.DjlRuntime;
-import dalle2.inference.PngParameters;
 import dalle2.inference.ImageUpsamplerModel;
-import dalle2.messages.SamplingParams;
+import dalle2.inference.PngParameters;
 import dalle2.inference.UpsampleTask;
 import dalle2.kafka.Topics;
 import dalle2.messages.GenerationRequest;
@@ -12,14 +11,17 @@ import dalle2.messages.JobState;
 import dalle2.messages.JobStatus;
 import dalle2.messages.LowResImages;
 import dalle2.messages.Messages;
+import dalle2.messages.SamplingParams;
 import dalle2.pipeline.StageWorker;
 import dalle2.pipeline.ThreadShare;
+import dalle2.registry.ServedModels;
 import dalle2.storage.ObjectStore;
 import java.awt.image.BufferedImage;
 import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.stream.IntStream;
 
@@ -39,16 +41,20 @@ public final class UpsamplerWorker extends StageWorker<LowResImages, UpsampleTas
     public static final int GPU_DEFAULT_MAX_BATCH = 8;
     public static final int CPU_DEFAULT_MAX_BATCH = 2;
 
-    /** Every batch uses the model's own DDIM settings (deterministic, unguided), so any jobs may share one. */
-    private final SamplingParams params;
-    private final ImageUpsamplerModel model;
+    private final ServedModels<ImageUpsamplerModel> models;
     private final ObjectStore store;
 
+    /** A worker that runs one upsampler for its whole life. */
     public UpsamplerWorker(Config config, ImageUpsamplerModel model, ObjectStore store) {
-        super(config, Topics.LOWRES, Topics.UPSAMPLER_GROUP, ThreadShare.processWide(DjlRuntime.intraOpThreads(), DjlRuntime::setIntraOpThreadsOfCallingThread));
-        this.model = model;
+        this(config, ServedModels.fixed("upsampler", model.version(), model), store);
+    }
+
+    /** A worker that runs the upsampler versions {@code models} serves (a registry-following pool). */
+    public UpsamplerWorker(Config config, ServedModels<ImageUpsamplerModel> models, ObjectStore store) {
+        super(config, Topics.LOWRES, Topics.UPSAMPLER_GROUP,
+                ThreadShare.processWide(DjlRuntime.intraOpThreads(), DjlRuntime::setIntraOpThreadsOfCallingThread));
+        this.models = models;
         this.store = store;
-        this.params = new SamplingParams(model.steps(), 0f, 1f);
     }
 
     public static int defaultMaxBatch(Device device) {
@@ -62,7 +68,8 @@ public final class UpsamplerWorker extends StageWorker<LowResImages, UpsampleTas
 
     /** Base images of another side, or a size this model cannot draw, fail only their own job, before batching. */
     @Override
-    protected String problemOf(LowResImages message) {
+    protected String problemOf(LowResImages message, String modelVersion) {
+        ImageUpsamplerModel model = models.get(modelVersion);
         if (message.size() != model.lowResSize()) {
             return "base images are " + message.size() + " px; this upsampler (" + model.version() + ") takes "
                     + model.lowResSize() + " px";
@@ -85,10 +92,16 @@ public final class UpsamplerWorker extends StageWorker<LowResImages, UpsampleTas
         return IntStream.range(0, message.request().n()).mapToObj(k -> UpsampleTask.of(message, k)).toList();
     }
 
+    /**
+     * Every batch uses the model's own DDIM settings (deterministic, unguided), so any jobs may share one: the
+     * batch key is the same for all (batches still hold one model version each).
+     */
     @Override
     protected SamplingParams paramsOf(LowResImages message) {
-        return params;
+        return MODEL_OWN_SETTINGS;
     }
+
+    private static final SamplingParams MODEL_OWN_SETTINGS = new SamplingParams(1, 0f, 1f);
 
     @Override
     protected boolean alreadyHandled(JobStatus status) {
@@ -96,12 +109,12 @@ public final class UpsamplerWorker extends StageWorker<LowResImages, UpsampleTas
     }
 
     @Override
-    protected JobStatus startedStatus(LowResImages m, Instant now) {
+    protected JobStatus startedStatus(LowResImages m, String modelVersion, Instant now) {
         GenerationRequest r = m.request();
         Map<String, String> models = new LinkedHashMap<>(m.models());
-        models.put("upsampler", model.version());
+        models.put("upsampler", modelVersion);
         return new JobStatus(null, r.jobId(), JobState.UPSAMPLING, r, m.timestamps().touched(now), models,
-                new JobStatus.Progress(stageName(), 0, model.steps()), List.of(), null);
+                new JobStatus.Progress(stageName(), 0, this.models.get(modelVersion).steps()), List.of(), null);
     }
 
     @Override
@@ -111,7 +124,17 @@ public final class UpsamplerWorker extends StageWorker<LowResImages, UpsampleTas
 
     @Override
     protected String modelVersion() {
-        return model.version();
+        return models.stableVersion();
+    }
+
+    @Override
+    protected String modelVersionFor(LowResImages message) {
+        return models.assign(message.request().jobId());
+    }
+
+    @Override
+    protected void betweenBatches(Set<String> versionsInFlight) {
+        models.releaseUnused(versionsInFlight);
     }
 
     @Override
@@ -121,12 +144,13 @@ public final class UpsamplerWorker extends StageWorker<LowResImages, UpsampleTas
 
     @Override
     protected int stepsOf(LowResImages message) {
-        return model.steps();
+        return models.get(models.stableVersion()).steps();
     }
 
     @Override
-    protected List<BufferedImage> runModel(SamplingParams params, List<UpsampleTask> tasks,
+    protected List<BufferedImage> runModel(SamplingParams params, String modelVersion, List<UpsampleTask> tasks,
                                            StepProgress progress) {
+        ImageUpsamplerModel model = models.get(modelVersion);
         return batchStats().time(tasks.size(), () -> model.upsample(tasks, progress::onStep));
     }
 
@@ -150,7 +174,7 @@ public final class UpsamplerWorker extends StageWorker<LowResImages, UpsampleTas
     @Override
     public void close() {
         super.close();
-        model.close();
+        models.close();
         store.close();
     }
 }

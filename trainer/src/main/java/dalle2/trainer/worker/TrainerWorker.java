@@ -8,6 +8,7 @@ import dalle2.messages.Messages;
 import dalle2.messages.TrainingRequest;
 import dalle2.messages.TrainingStatus;
 import dalle2.pipeline.TrainingStatusView;
+import dalle2.registry.ModelRegistry;
 import dalle2.storage.ObjectStore;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -78,7 +79,8 @@ public final class TrainerWorker implements AutoCloseable {
 
     private volatile Current current;
 
-    public TrainerWorker(Config config, ObjectStore store, ModelPublisher publisher) {
+    /** Publishes finished models through the {@link ModelRegistry} (object storage and the models topic). */
+    public TrainerWorker(Config config, ObjectStore store) {
         this.config = config;
         // the engine is loaded here, not on the training thread: gradient tracking is off on the loading thread
         DjlRuntime.engine();
@@ -86,7 +88,7 @@ public final class TrainerWorker implements AutoCloseable {
                 Topics.TRAINER_GROUP);
         this.producer = KafkaClients.workerProducer(config.bootstrap(),
                 KafkaClients.clientId(Topics.TRAINER_GROUP + "-" + config.workerId()));
-        this.runner = new TrainingJobRunner(config, store, publisher, producer, view);
+        this.runner = new TrainingJobRunner(config, store, new ModelRegistry(store, producer), producer, view);
         this.trainingThread = Executors.newSingleThreadExecutor(r -> {
             Thread t = new Thread(r, "trainer-" + config.workerId() + "-training");
             t.setDaemon(true);

@@ -6,9 +6,12 @@ import dalle2.djl.DjlRuntime;
 import dalle2.kafka.Topics;
 import dalle2.messages.InvalidMessageException;
 import dalle2.messages.Messages;
+import dalle2.messages.ModelManifest;
+import dalle2.messages.ModelVersion;
 import dalle2.messages.TrainingRequest;
 import dalle2.messages.TrainingStatus;
 import dalle2.pipeline.TrainingStatusView;
+import dalle2.registry.ModelRegistry;
 import dalle2.storage.ObjectStore;
 import dalle2.trainer.TrainingListener;
 import java.io.IOException;
@@ -51,18 +54,18 @@ final class TrainingJobRunner {
     private final TrainerWorker.Config config;
     private final ObjectStore store;
     private final CheckpointStore checkpoints;
-    private final ModelPublisher publisher;
+    private final ModelRegistry registry;
     private final Producer<String, byte[]> producer;
     private final TrainingStatusView view;
     private volatile TrainingRun current;
     private volatile boolean stopRequested;
 
-    TrainingJobRunner(TrainerWorker.Config config, ObjectStore store, ModelPublisher publisher,
+    TrainingJobRunner(TrainerWorker.Config config, ObjectStore store, ModelRegistry registry,
                       Producer<String, byte[]> producer, TrainingStatusView view) {
         this.config = config;
         this.store = store;
         this.checkpoints = new CheckpointStore(store);
-        this.publisher = publisher;
+        this.registry = registry;
         this.producer = producer;
         this.view = view;
     }
@@ -94,9 +97,7 @@ final class TrainingJobRunner {
             await(send(status.get()));
             LOG.info("{}: {} training {} {} at step {} of {}", config.workerId(), resumed.isPresent() ? "resuming"
                     : "starting", request.model(), id, fromStep, request.steps());
-            Path base = request.baseVersion() != null && resumed.isEmpty()
-                    ? publisher.fetch(request.model(), request.baseVersion(), config.workDir().resolve("models"))
-                    : null;
+            Path base = request.baseVersion() != null && resumed.isEmpty() ? baseModel(request) : null;
             current = run;
             if (stopRequested) {
                 run.stop();
@@ -111,7 +112,8 @@ final class TrainingJobRunner {
                 LOG.info("{}: training {} stopped at its checkpoint; another worker resumes it", config.workerId(), id);
                 return Outcome.HANDED_OVER;
             }
-            String version = publisher.publish(request.model(), run.modelDir(), publishInfo(request, status.get()));
+            String version = registry.publish(request.model(), run.modelDir(), publishInfo(request, status.get()))
+                    .version();
             await(send(status.get().succeeded(version, Instant.now())));
             LOG.info("{}: training {} succeeded: published {}", config.workerId(), id, version);
             return Outcome.FINISHED;
@@ -163,17 +165,23 @@ final class TrainingJobRunner {
         };
     }
 
-    private ModelPublisher.PublishInfo publishInfo(TrainingRequest request, TrainingStatus status) throws IOException {
+    /** The published version a job starts from, fetched (and verified) into the worker's model cache. */
+    private Path baseModel(TrainingRequest request) {
+        ModelManifest manifest = registry.manifest(request.model(), request.baseVersion())
+                .orElseThrow(() -> new InvalidMessageException("base_version", "no published " + request.model()
+                        + " version " + request.baseVersion()));
+        return registry.fetch(manifest, config.workDir().resolve("models"));
+    }
+
+    private ModelRegistry.PublishInfo publishInfo(TrainingRequest request, TrainingStatus status) {
         Map<String, Double> figures = new LinkedHashMap<>();
         figures.put("steps", (double) request.steps());
         if (!status.losses().isEmpty()) {
             figures.put("final_loss", status.losses().get(status.losses().size() - 1).loss());
         }
         boolean onClipEmbeddings = request.model().equals("prior") || request.model().equals("decoder");
-        String clipVersion = onClipEmbeddings
-                ? "clip@" + StoreModelPublisher.sha256(config.clipDir().resolve("weights.safetensors")).substring(0, 12)
-                : null;
-        return new ModelPublisher.PublishInfo(clipVersion, request.baseVersion(), request.trainingId(), figures);
+        String clipVersion = onClipEmbeddings ? ModelVersion.of("clip", config.clipDir()) : null;
+        return new ModelRegistry.PublishInfo(clipVersion, request.baseVersion(), request.trainingId(), figures);
     }
 
     /** The status the training thread keeps current (and the worker reads when it hands the job over). */

@@ -115,7 +115,7 @@ class TrainerWorkerKillTest {
 
     private TrainerWorker worker(String id, ObjectStore store) throws InterruptedException {
         return new TrainerWorker(new TrainerWorker.Config(servers.bootstrap(), id, dir.resolve("data"),
-                dir.resolve("work-" + id), null, Duration.ofSeconds(30)), store, new StoreModelPublisher(store))
+                dir.resolve("work-" + id), null, Duration.ofSeconds(30)), store)
                 .start();
     }
 

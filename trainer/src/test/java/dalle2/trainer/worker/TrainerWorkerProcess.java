@@ -20,7 +20,7 @@ public final class TrainerWorkerProcess {
         DjlRuntime.configure();
         ObjectStore store = new ObjectStore(new ObjectStore.Config(args[1], args[2], args[3], args[4]));
         TrainerWorker worker = new TrainerWorker(new TrainerWorker.Config(args[0], args[7], Path.of(args[5]),
-                Path.of(args[6]), null, Duration.ofSeconds(30)), store, new StoreModelPublisher(store)).start();
+                Path.of(args[6]), null, Duration.ofSeconds(30)), store).start();
         System.out.println("trainer worker " + args[7] + " started");
         Thread.currentThread().join();
         worker.close();

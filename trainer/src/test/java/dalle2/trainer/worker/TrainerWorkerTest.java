@@ -11,6 +11,7 @@ import dalle2.messages.TrainingRequest;
 import dalle2.messages.TrainingState;
 import dalle2.messages.TrainingStatus;
 import dalle2.pipeline.TrainingStatusView;
+import dalle2.registry.ModelRegistry;
 import dalle2.storage.ObjectStore;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -49,8 +50,7 @@ class TrainerWorkerTest {
         producer = servers.closeAfterAll(KafkaClients.producer(servers.bootstrap(), "test-producer"));
         view = servers.closeAfterAll(new TrainingStatusView(servers.bootstrap(), 100, "test").start());
         worker = servers.closeAfterAll(new TrainerWorker(new TrainerWorker.Config(servers.bootstrap(), "trainer-a",
-                dir.resolve("data"), dir.resolve("work"), null, Duration.ofSeconds(30)), store,
-                new StoreModelPublisher(store)).start());
+                dir.resolve("data"), dir.resolve("work"), null, Duration.ofSeconds(30)), store).start());
     }
 
     @Test
@@ -69,10 +69,13 @@ class TrainerWorkerTest {
         String version = done.publishedVersion();
         assertNotNull(version);
         assertTrue(version.startsWith("clip@"), version);
-        String prefix = StoreModelPublisher.versionPrefix("clip", version);
-        assertTrue(store.stat(prefix + StoreModelPublisher.MANIFEST).isPresent());
+        String prefix = ModelRegistry.versionPrefix("clip", version);
+        assertTrue(store.stat(prefix + ModelRegistry.MANIFEST).isPresent());
         assertTrue(store.stat(prefix + "weights.safetensors").isPresent());
         assertTrue(store.stat(prefix + "tokenizer.json").isPresent(), store.list(prefix).toString());
+        var manifest = new ModelRegistry(store, producer).manifest("clip", version).orElseThrow();
+        assertEquals(job.trainingId(), manifest.trainingId());
+        assertTrue(manifest.evaluation().containsKey("final_loss"), manifest.evaluation().toString());
         assertEquals(6, new CheckpointStore(store).latest(job.trainingId()).orElseThrow().step());
         // older checkpoints are gone once a newer one is named
         assertTrue(store.list(CheckpointStore.prefix(job.trainingId())).stream()
