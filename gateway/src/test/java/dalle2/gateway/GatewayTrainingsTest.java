@@ -126,6 +126,13 @@ class GatewayTrainingsTest {
         assertEquals("not_found", missing.bodyAsJsonObject().getJsonObject("error").getString("code"));
     }
 
+    @Test
+    void theOpenApiDocumentDescribesTheTrainingRoutes() {
+        String doc = client.web().get("/openapi.yaml").send().await().bodyAsString();
+        assertTrue(doc.contains("  /v1/trainings:") && doc.contains("  /v1/trainings/{id}:"), "documents the paths");
+        assertTrue(doc.contains("    TrainingInput:") && doc.contains("published_version"), "documents the bodies");
+    }
+
     private static TrainingRequest readJob(String id) {
         try (KafkaConsumer<String, byte[]> c = KafkaClients.readerConsumer(servers.bootstrap(), "test-reader")) {
             List<TopicPartition> partitions = c.partitionsFor(Topics.TRAINING_JOBS).stream()
