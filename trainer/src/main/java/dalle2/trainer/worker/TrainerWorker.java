@@ -79,6 +79,17 @@ public final class TrainerWorker implements AutoCloseable {
 
     private volatile Current current;
 
+    /** How long a job that failed for want of Kafka or storage waits before this worker tries it again. */
+    static final Duration RETRY_BACKOFF = Duration.ofSeconds(5);
+    static final Duration RETRY_BACKOFF_CAP = Duration.ofMinutes(5);
+
+    /** A job to take again from its checkpoint once {@code notBefore} has passed (poll thread only). */
+    private record Retry(TopicPartition partition, long offset, long notBeforeNanos) {
+    }
+
+    private Retry retry;
+    private Duration backoff = RETRY_BACKOFF;
+
     /** Publishes finished models through the {@link ModelRegistry} (object storage and the models topic). */
     public TrainerWorker(Config config, ObjectStore store) {
         this.config = config;
@@ -178,14 +189,15 @@ public final class TrainerWorker implements AutoCloseable {
             });
             while (running) {
                 finishIfDone(c);
-                if (current != null) {
+                retryIfDue(c);
+                if (current != null || retry != null) {
                     // partitions assigned while a job runs must not deliver a second one
                     c.pause(c.assignment());
                 } else if (!c.paused().isEmpty()) {
                     c.resume(c.paused());
                 }
                 for (ConsumerRecord<String, byte[]> record : c.poll(POLL_TIMEOUT)) {
-                    if (current != null) {
+                    if (current != null || retry != null) {
                         // fetched before the pause took effect: read it again once this worker is free
                         c.seek(new TopicPartition(record.topic(), record.partition()), record.offset());
                         continue;
@@ -204,6 +216,9 @@ public final class TrainerWorker implements AutoCloseable {
 
     /** A rebalance took the running job's partition: stop it at a checkpoint for its next owner. */
     private void handOverIfIn(Collection<TopicPartition> partitions) {
+        if (retry != null && partitions.contains(retry.partition())) {
+            retry = null;
+        }
         Current c = current;
         if (c != null && partitions.contains(c.partition())) {
             LOG.info("{}: lost {}; stopping training {} at a checkpoint", config.workerId(), c.partition(),
@@ -256,9 +271,15 @@ public final class TrainerWorker implements AutoCloseable {
         try {
             outcome = job.outcome().get();
         } catch (ExecutionException e) {
-            LOG.error("{}: training {} stopped without a final status; its record stays uncommitted",
-                    config.workerId(), job.trainingId(), e.getCause());
-            outcome = TrainingJobRunner.Outcome.HANDED_OVER;
+            handedOver.incrementAndGet();
+            if (running && c.assignment().contains(job.partition())) {
+                LOG.warn("{}: training {} interrupted ({}); trying it again from its checkpoint in {} s",
+                        config.workerId(), job.trainingId(), e.getCause().toString(), backoff.toSeconds());
+                retry = new Retry(job.partition(), job.offset(), System.nanoTime() + backoff.toNanos());
+                backoff = backoff.multipliedBy(2).compareTo(RETRY_BACKOFF_CAP) > 0 ? RETRY_BACKOFF_CAP
+                        : backoff.multipliedBy(2);
+            }
+            return;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return;
@@ -266,12 +287,21 @@ public final class TrainerWorker implements AutoCloseable {
         if (outcome == TrainingJobRunner.Outcome.FINISHED) {
             commit(c, job.partition(), job.offset());
             finished.incrementAndGet();
+            backoff = RETRY_BACKOFF;
         } else {
             handedOver.incrementAndGet();
-            if (running && c.assignment().contains(job.partition())) {
-                // still ours: take it again (a status write failed, say), from its checkpoint
-                c.seek(job.partition(), job.offset());
-            }
+        }
+    }
+
+    /** Takes a job that failed for want of Kafka or storage again, from its checkpoint, once its wait is over. */
+    private void retryIfDue(KafkaConsumer<String, byte[]> c) {
+        Retry due = retry;
+        if (due == null || System.nanoTime() < due.notBeforeNanos()) {
+            return;
+        }
+        retry = null;
+        if (c.assignment().contains(due.partition())) {
+            c.seek(due.partition(), due.offset());
         }
     }
 

@@ -79,7 +79,11 @@ final class TrainingJobRunner {
         }
     }
 
-    Outcome run(TrainingRequest request) throws Exception {
+    /**
+     * @throws StatusNotWritten            Kafka did not take a status the job cannot finish without
+     * @throws ObjectStore.StorageException object storage failed: both are tried again later, from the checkpoint
+     */
+    Outcome run(TrainingRequest request) throws IOException, InterruptedException {
         stopRequested = false;
         String id = request.trainingId();
         TrainingStatus known = view.get(id).orElse(TrainingStatus.queued(request));
@@ -124,16 +128,18 @@ final class TrainingJobRunner {
             return fail(status, "invalid_request", e.getMessage());
         } catch (DatasetException e) {
             return fail(status, "dataset_unavailable", e.getMessage());
-        } catch (ObjectStore.StorageException e) {
-            return fail(status, "storage_error", e.getMessage());
-        } catch (IllegalStateException | IOException e) {
-            return fail(status, "training_error", e.getMessage());
+        } catch (ObjectStore.StorageException | StatusNotWritten e) {
+            // object storage or Kafka is away: the job is not at fault, so it is tried again from its checkpoint
+            throw e;
+        } catch (RuntimeException | IOException e) {
+            LOG.error("{}: training {} failed", config.workerId(), id, e);
+            return fail(status, "training_error", String.valueOf(e.getMessage()));
         } finally {
             deleteRecursively(runDir);
         }
     }
 
-    private Outcome fail(Status status, String code, String reason) throws Exception {
+    private Outcome fail(Status status, String code, String reason) throws InterruptedException {
         LOG.warn("{}: training {} failed: {}", config.workerId(), status.get().trainingId(), reason);
         await(send(status.get().failed(code, reason == null ? "" : reason, Instant.now())));
         return Outcome.FINISHED;
@@ -212,14 +218,21 @@ final class TrainingJobRunner {
                 });
     }
 
-    private static void await(Future<RecordMetadata> sent) throws Exception {
+    /** A status the job's record may not be committed without could not be written. */
+    static final class StatusNotWritten extends RuntimeException {
+        StatusNotWritten(String message, Throwable cause) {
+            super(message, cause);
+        }
+    }
+
+    private static void await(Future<RecordMetadata> sent) throws InterruptedException {
         try {
             sent.get(FINAL_STATUS_TIMEOUT_S, TimeUnit.SECONDS);
         } catch (ExecutionException e) {
-            throw e.getCause() instanceof Exception cause ? cause : e;
+            throw new StatusNotWritten("the training status was not written: " + e.getCause(), e.getCause());
         } catch (TimeoutException e) {
-            throw new IOException("the training status topic did not acknowledge within " + FINAL_STATUS_TIMEOUT_S
-                    + " s", e);
+            throw new StatusNotWritten("the training status topic did not acknowledge within "
+                    + FINAL_STATUS_TIMEOUT_S + " s", e);
         }
     }
 
