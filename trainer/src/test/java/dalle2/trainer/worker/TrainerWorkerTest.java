@@ -23,11 +23,18 @@ import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.common.TopicPartition;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
-/** A trainer worker on the embedded broker and S3 server: jobs in, statuses, checkpoints and models out. */
+/**
+ * A trainer worker on the embedded broker and S3 server: jobs in, statuses, checkpoints and models out. The last
+ * test closes the worker mid-run, so it runs last.
+ */
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class TrainerWorkerTest {
 
     @RegisterExtension
@@ -54,6 +61,7 @@ class TrainerWorkerTest {
     }
 
     @Test
+    @Order(1)
     void aJobTrainsReportsItsLossesCheckpointsToStorageAndPublishesItsModel() throws Exception {
         TrainingRequest job = TrainingFixtures.clipJob("clip-run-1", 6, 4);
         long jobOffset = TrainingFixtures.submit(producer, job);
@@ -84,6 +92,7 @@ class TrainerWorkerTest {
     }
 
     @Test
+    @Order(2)
     void aJobTheTrainerRefusesFailsWithTheOptionNamedAndIsCommitted() throws Exception {
         TrainingRequest tooBig = TrainingRequest.of("clip-too-big", "clip", TrainingFixtures.DATASET, 3,
                 Map.of("batch_size", 64), null, Instant.now());
@@ -100,6 +109,33 @@ class TrainerWorkerTest {
         TrainingStatus unavailable = TrainingFixtures.await(view, missing.trainingId(), s -> s.state().terminal(),
                 Duration.ofMinutes(1));
         assertEquals("dataset_unavailable", unavailable.error().code(), unavailable.error().message());
+    }
+
+    @Test
+    @Order(3)
+    void aWorkerClosedMidRunLeavesItsJobUncommittedAndTheNextWorkerFinishesItFromItsCheckpoint() throws Exception {
+        TrainingRequest job = TrainingFixtures.clipJob("clip-handed-over", 12, 3);
+        long jobOffset = TrainingFixtures.submit(producer, job);
+        TrainingFixtures.await(view, job.trainingId(), s -> s.checkpointStep() != null && s.checkpointStep() >= 3,
+                Duration.ofMinutes(2));
+        worker.close(); // as on SIGTERM: stop at a checkpoint, commit nothing, leave the group
+        TrainingStatus handedOver = view.get(job.trainingId()).orElseThrow();
+        assertEquals(TrainingState.RUNNING, handedOver.state());
+        assertTrue(handedOver.step() < 12 && handedOver.checkpointStep() == handedOver.step(),
+                "stopped with a checkpoint of its last step: " + handedOver.step() + " / " + handedOver.checkpointStep());
+        assertTrue(committedJobs() <= jobOffset, "the job's record is not committed");
+        assertEquals(1, worker.stats().handedOver());
+
+        try (TrainerWorker next = new TrainerWorker(new TrainerWorker.Config(servers.bootstrap(), "trainer-b",
+                dir.resolve("data"), dir.resolve("work-b"), null, Duration.ofSeconds(30)), store).start()) {
+            TrainingStatus done = TrainingFixtures.await(view, job.trainingId(), s -> s.state().terminal(),
+                    Duration.ofMinutes(2));
+            assertEquals(TrainingState.SUCCEEDED, done.state(), String.valueOf(done.error()));
+            assertEquals("trainer-b", done.worker());
+            assertEquals(2, done.attempts());
+            assertEquals(12, done.losses().size(), "each step's loss once, across the hand-over");
+        }
+        assertTrue(committedJobs() > jobOffset);
     }
 
     private static long committedJobs() throws Exception {
