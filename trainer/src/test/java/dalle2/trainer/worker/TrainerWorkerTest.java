@@ -113,6 +113,30 @@ class TrainerWorkerTest {
 
     @Test
     @Order(3)
+    void anUpsamplerJobPutsItsSampleGridsInTheBucketAndNamesThemInItsStatus() throws Exception {
+        TrainingRequest job = TrainingRequest.of("upsampler-run-1", "upsampler", TrainingFixtures.DATASET, 2,
+                Map.ofEntries(Map.entry("image_size", 32), Map.entry("low_res_size", 16), Map.entry("base_channels", 8),
+                        Map.entry("channel_mult", java.util.List.of(1, 2)), Map.entry("crop", 32),
+                        Map.entry("batch_size", 4), Map.entry("warmup", 1), Map.entry("log_interval", 1),
+                        Map.entry("sample_every", 2), Map.entry("sampling_steps", 2)), null, Instant.now());
+        TrainingFixtures.submit(producer, job);
+        TrainingStatus done = TrainingFixtures.await(view, job.trainingId(), s -> s.state().terminal(),
+                Duration.ofMinutes(2));
+        assertEquals(TrainingState.SUCCEEDED, done.state(), String.valueOf(done.error()));
+        assertEquals(1, done.samples().size(), done.samples().toString());
+        TrainingStatus.SampleGrid grid = done.samples().get(0);
+        assertEquals(2, grid.step());
+        assertEquals("trainings/upsampler-run-1/samples/step-2.png", grid.key());
+        try (var png = store.get(grid.key()).orElseThrow()) {
+            assertNotNull(javax.imageio.ImageIO.read(png), "the grid is a PNG");
+        }
+        assertTrue(done.publishedVersion().startsWith("upsampler@"), done.publishedVersion());
+        var manifest = new ModelRegistry(store, producer).manifest("upsampler", done.publishedVersion()).orElseThrow();
+        assertEquals(null, manifest.lineage().clipVersion(), "an upsampler sees pixels only");
+    }
+
+    @Test
+    @Order(4)
     void aWorkerClosedMidRunLeavesItsJobUncommittedAndTheNextWorkerFinishesItFromItsCheckpoint() throws Exception {
         TrainingRequest job = TrainingFixtures.clipJob("clip-handed-over", 12, 3);
         long jobOffset = TrainingFixtures.submit(producer, job);
