@@ -47,6 +47,11 @@ class TrainerWorkerTest {
     static KafkaProducer<String, byte[]> producer;
     static TrainingStatusView view;
     static TrainerWorker worker;
+    /** The shipped CLIP: prior and decoder jobs train on its embeddings. */
+    static final Path CLIP = Path.of("..", "trained_models", "clip");
+    /** What the first test published, for the test that starts from it. */
+    static String firstClipVersion;
+    static double firstClipFirstLoss;
 
     @BeforeAll
     static void startWorker() throws Exception {
@@ -57,7 +62,7 @@ class TrainerWorkerTest {
         producer = servers.closeAfterAll(KafkaClients.producer(servers.bootstrap(), "test-producer"));
         view = servers.closeAfterAll(new TrainingStatusView(servers.bootstrap(), 100, "test").start());
         worker = servers.closeAfterAll(new TrainerWorker(new TrainerWorker.Config(servers.bootstrap(), "trainer-a",
-                dir.resolve("data"), dir.resolve("work"), null, Duration.ofSeconds(30)), store).start());
+                dir.resolve("data"), dir.resolve("work"), CLIP, Duration.ofSeconds(30)), store).start());
     }
 
     @Test
@@ -84,6 +89,8 @@ class TrainerWorkerTest {
         var manifest = new ModelRegistry(store, producer).manifest("clip", version).orElseThrow();
         assertEquals(job.trainingId(), manifest.trainingId());
         assertTrue(manifest.evaluation().containsKey("final_loss"), manifest.evaluation().toString());
+        firstClipVersion = version;
+        firstClipFirstLoss = done.losses().get(0).loss();
         assertEquals(6, new CheckpointStore(store).latest(job.trainingId()).orElseThrow().step());
         // older checkpoints are gone once a newer one is named
         assertTrue(store.list(CheckpointStore.prefix(job.trainingId())).stream()
@@ -113,6 +120,44 @@ class TrainerWorkerTest {
 
     @Test
     @Order(3)
+    void aJobFromABaseVersionStartsFromItsWeightsAndItsVersionSaysSo() throws Exception {
+        TrainingRequest base = TrainingFixtures.clipJob("clip-from-base", 2, 2);
+        TrainingRequest fromBase = new TrainingRequest(null, base.trainingId(), "clip", base.dataset(), base.steps(),
+                base.hyperParameters(), firstClipVersion, base.submittedAt(), null);
+        TrainingFixtures.submit(producer, fromBase);
+        TrainingStatus done = TrainingFixtures.await(view, fromBase.trainingId(), s -> s.state().terminal(),
+                Duration.ofMinutes(2));
+        assertEquals(TrainingState.SUCCEEDED, done.state(), String.valueOf(done.error()));
+        assertTrue(done.losses().get(0).loss() != firstClipFirstLoss, "the first step starts from the base's weights");
+        var manifest = new ModelRegistry(store, producer).manifest("clip", done.publishedVersion()).orElseThrow();
+        assertEquals(firstClipVersion, manifest.lineage().baseVersion());
+
+        TrainingRequest missing = new TrainingRequest(null, "clip-from-nothing", "clip", base.dataset(), 2L,
+                base.hyperParameters(), "clip@000000000000", base.submittedAt(), null);
+        TrainingFixtures.submit(producer, missing);
+        TrainingStatus failed = TrainingFixtures.await(view, missing.trainingId(), s -> s.state().terminal(),
+                Duration.ofMinutes(1));
+        assertEquals("invalid_request", failed.error().code());
+        assertTrue(failed.error().message().startsWith("base_version: no published clip version"),
+                failed.error().message());
+    }
+
+    @Test
+    @Order(4)
+    void aDecoderJobTrainsOnTheWorkersClipAndItsVersionNamesThatClip() throws Exception {
+        TrainingRequest job = TrainingRequest.of("decoder-run-1", "decoder", TrainingFixtures.DATASET, 2,
+                Map.of("base_channels", 16, "channel_mult", java.util.List.of(1, 2), "attention", java.util.List.of(16),
+                        "batch_size", 4, "warmup", 1, "log_interval", 1), null, Instant.now());
+        TrainingFixtures.submit(producer, job);
+        TrainingStatus done = TrainingFixtures.await(view, job.trainingId(), s -> s.state().terminal(),
+                Duration.ofMinutes(2));
+        assertEquals(TrainingState.SUCCEEDED, done.state(), String.valueOf(done.error()));
+        var manifest = new ModelRegistry(store, producer).manifest("decoder", done.publishedVersion()).orElseThrow();
+        assertEquals(dalle2.messages.ModelVersion.of("clip", CLIP), manifest.lineage().clipVersion());
+    }
+
+    @Test
+    @Order(5)
     void anUpsamplerJobPutsItsSampleGridsInTheBucketAndNamesThemInItsStatus() throws Exception {
         TrainingRequest job = TrainingRequest.of("upsampler-run-1", "upsampler", TrainingFixtures.DATASET, 2,
                 Map.ofEntries(Map.entry("image_size", 32), Map.entry("low_res_size", 16), Map.entry("base_channels", 8),
@@ -136,7 +181,7 @@ class TrainerWorkerTest {
     }
 
     @Test
-    @Order(4)
+    @Order(6)
     void aWorkerClosedMidRunLeavesItsJobUncommittedAndTheNextWorkerFinishesItFromItsCheckpoint() throws Exception {
         TrainingRequest job = TrainingFixtures.clipJob("clip-handed-over", 12, 3);
         long jobOffset = TrainingFixtures.submit(producer, job);
