@@ -126,7 +126,7 @@ final class TrainingRun {
 
     private TrainingCorpus corpus() throws IOException {
         return CorpusCache.open(dataDir, request.dataset(), resolveDataset(request.dataset(), dataDir),
-                settings.imageSize(), settings.heldOutVendor());
+                settings.integer("image_size"), settings.text("held_out_vendor"));
     }
 
     private TrainingTask task(boolean resume, NDManager manager) throws IOException {
@@ -148,13 +148,13 @@ final class TrainingRun {
             Files.createDirectories(runDir);
             ClipTokenizer.writeWordLevel(captions, 1, tokenizer);
         }
-        int contextLength = settings.integer("context_length", 16);
+        int contextLength = settings.integer("context_length");
         int vocab;
         try (ClipTokenizer loaded = ClipTokenizer.load(tokenizer, contextLength)) {
             vocab = loaded.vocabSize();
         }
         ClipConfig config = runConfig("clip-config.json", ClipConfig.small()
-                .withEmbeddingDim(settings.integer("embedding_dim", 256)).withContextLength(contextLength)
+                .withEmbeddingDim(settings.integer("embedding_dim")).withContextLength(contextLength)
                 .withVocabSize(vocab), ClipConfig.class, resume);
         Engine.getInstance().setRandomSeed((int) settings.options().seed());
         ClipEncoder clip = ClipEncoder.create(config, tokenizer, manager);
@@ -181,7 +181,7 @@ final class TrainingRun {
         TrainingCorpus corpus = corpus();
         CorpusEmbeddings embeddings = embeddings(corpus, manager);
         PriorConfig config = runConfig("prior-config.json", PriorConfig.of(embeddings.dim(),
-                settings.integer("width", 256), settings.integer("depth", 4), settings.integer("heads", 4)),
+                settings.integer("width"), settings.integer("depth"), settings.integer("heads")),
                 PriorConfig.class, resume);
         Engine.getInstance().setRandomSeed((int) settings.options().seed());
         Prior prior = Prior.create(config, manager);
@@ -192,11 +192,11 @@ final class TrainingRun {
         TrainingCorpus corpus = corpus();
         CorpusEmbeddings embeddings = embeddings(corpus, manager);
         DecoderConfig config = runConfig("decoder-config.json",
-                DecoderConfig.of(settings.imageSize(), settings.integer("base_channels", 32),
-                        settings.integers("channel_mult", List.of(1, 2, 2)), settings.integer("blocks", 1),
-                        settings.integers("attention", List.of(8)))
+                DecoderConfig.of(settings.integer("image_size"), settings.integer("base_channels"),
+                        settings.integers("channel_mult"), settings.integer("blocks"),
+                        settings.integers("attention"))
                         .withConditionDim(embeddings.dim())
-                        .withConditioning(settings.doubleValue("condition_scale", 1), settings.flag("scale_shift")
+                        .withConditioning(settings.doubleValue("condition_scale"), settings.flag("scale_shift")
                                 ? DecoderConfig.INJECTION_SCALE_SHIFT : DecoderConfig.INJECTION_ADD),
                 DecoderConfig.class, resume);
         Decoder decoder = Decoder.create(config, manager, settings.options().seed());
@@ -205,14 +205,14 @@ final class TrainingRun {
 
     private TrainingTask upsamplerTask(boolean resume, NDManager manager) throws IOException {
         UpsamplerConfig config = runConfig("upsampler-config.json",
-                UpsamplerConfig.of(settings.integer("low_res_size", 32), settings.imageSize(),
-                        settings.integer("base_channels", 16), settings.integers("channel_mult", List.of(1, 2, 4, 8)),
-                        settings.integer("blocks", 1))
-                        .withMaxAugmentationStep(settings.integer("max_augmentation_step", 250))
-                        .withSampling(settings.integer("sampling_augmentation_step", 50),
-                                settings.integer("sampling_steps", 10)),
+                UpsamplerConfig.of(settings.integer("low_res_size"), settings.integer("image_size"),
+                        settings.integer("base_channels"), settings.integers("channel_mult"),
+                        settings.integer("blocks"))
+                        .withMaxAugmentationStep(settings.integer("max_augmentation_step"))
+                        .withSampling(settings.integer("sampling_augmentation_step"),
+                                settings.integer("sampling_steps")),
                 UpsamplerConfig.class, resume);
-        int crop = settings.integer("crop", 64);
+        int crop = settings.integer("crop");
         if (crop % config.sizeMultiple() != 0 || crop > config.imageSize()) {
             throw new InvalidMessageException("hyper_parameters.crop", "crop must be a multiple of "
                     + config.sizeMultiple() + " up to image_size " + config.imageSize() + ", got " + crop);
