@@ -52,7 +52,15 @@ public final class UpCommand implements Callable<Integer> {
         System.out.println("sizes     " + sizes.available() + " px, default " + sizes.defaultSize()
                 + (upsamplers > 0 ? "" : " (larger sizes need an upsampler model in " + models + "/upsampler)"));
         System.out.println("kafka     " + stack.kafkaBootstrap());
-        System.out.println("s3        " + stack.s3Endpoint() + "   bucket " + EmbeddedStack.BUCKET);
+        System.out.println("s3        " + stack.s3Endpoint() + "   bucket " + EmbeddedStack.BUCKET + "   key "
+                + dalle2.embedded.EmbeddedS3.DEFAULT_ACCESS_KEY + "   secret " + dalle2.embedded.EmbeddedS3.DEFAULT_SECRET_KEY
+                + " (local only)");
+        if (followRegistry) {
+            System.out.println("registry  workers follow the models topic; publish and pin with ./dalle2 models "
+                    + "--kafka " + stack.kafkaBootstrap() + " --s3 " + stack.s3Endpoint() + " --s3-key "
+                    + dalle2.embedded.EmbeddedS3.DEFAULT_ACCESS_KEY + " --s3-secret "
+                    + dalle2.embedded.EmbeddedS3.DEFAULT_SECRET_KEY);
+        }
         System.out.println("data      " + dataDir.toAbsolutePath());
         System.out.println("Ctrl-C stops everything.");
         Shutdown.awaitSignalThenClose(stack);

@@ -153,6 +153,16 @@ public final class DecoderWorker extends StageWorker<ImageEmbeddings, DecodeTask
     }
 
     @Override
+    public Set<String> modelVersionsServed() {
+        return models.servedVersions();
+    }
+
+    @Override
+    public long modelVersionsRefused() {
+        return models.refusals();
+    }
+
+    @Override
     protected String stageName() {
         return DecodeTask.STAGE;
     }

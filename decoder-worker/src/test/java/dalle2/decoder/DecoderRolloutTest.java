@@ -156,6 +156,8 @@ class DecoderRolloutTest {
                 await("the canary is live", () -> served.stableVersion().equals(a.version())
                         && served.canaryVersion().map(b.version()::equals).orElse(false));
                 ModelPin canary = catalog.pin("decoder").orElseThrow();
+                assertEquals(java.util.Set.of(a.version(), b.version()), worker.modelVersionsServed(),
+                        "the model-version metric shows both");
                 int toCanary = 0;
                 for (int i = 0; i < 8; i++) {
                     String job = submit(1);
@@ -181,6 +183,7 @@ class DecoderRolloutTest {
                         && served.lastFailure().contains(c.version()));
                 assertTrue(served.lastFailure().contains("SHA-256"), served.lastFailure());
                 assertEquals(a.version(), served.stableVersion(), "the pool keeps what it ran");
+                assertTrue(worker.modelVersionsRefused() >= 1, "the refusal is counted for the metrics");
                 assertEquals(a.version(), checkMadeEntirelyBy(submit(1), cache));
             }
         }

@@ -87,7 +87,11 @@ class ModelRegistryTest {
 
     @Test
     void aFetchRefusesAFileWhoseDigestIsNotTheManifests() throws Exception {
-        ModelManifest published = registry.publish("upsampler", model("up", "weights-up", "{}"), PublishInfo.upload(null));
+        Path folder = model("up", "weights-up", "{}");
+        ModelManifest published = registry.publish("upsampler", folder, PublishInfo.upload(null));
+        assertEquals(ModelVersion.of("upsampler", folder), published.version(),
+                "a model made from nothing else keeps its folder's version: no lineage file is added");
+        assertFalse(published.files().containsKey(ModelLineage.FILE));
         store.put(ModelRegistry.versionPrefix("upsampler", published.version()) + "weights.safetensors",
                 "tampered".getBytes(StandardCharsets.UTF_8), "application/octet-stream");
         UncheckedIOException refused = assertThrows(UncheckedIOException.class,

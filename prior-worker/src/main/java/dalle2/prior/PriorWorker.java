@@ -107,6 +107,16 @@ public final class PriorWorker extends StageWorker<GenerationRequest, EmbedTask,
     }
 
     @Override
+    public Set<String> modelVersionsServed() {
+        return models.servedVersions();
+    }
+
+    @Override
+    public long modelVersionsRefused() {
+        return models.refusals();
+    }
+
+    @Override
     protected String stageName() {
         return EmbedTask.STAGE;
     }

@@ -69,8 +69,24 @@ final class WorkerMetrics {
                 w -> w.batchStats().snapshot().busySeconds());
         gauge(registry, tags, worker, "dalle2.worker.status.view.jobs", "jobs in the worker's status view",
                 w -> w.statusView().size());
-        gauge(registry, tags.and("version", worker.modelVersionInUse()), worker, "dalle2.worker.model.version",
-                "1 for the version of the weights this worker runs (the version label)", w -> 1);
+        counter(registry, tags, worker, "dalle2.worker.model.versions.refused",
+                "versions a registry-following worker refused to switch to (fetch, verification, load or CLIP check "
+                        + "failed; the log says why)", StageWorker::modelVersionsRefused);
+        registerServedVersions(registry, worker);
+    }
+
+    /**
+     * A gauge per version the worker has served: 1 while new jobs get it (the stable version, and a canary), 0
+     * after a roll-out moved on. Called again before every scrape, so a version switched to later appears; a
+     * gauge already registered is returned as it is.
+     */
+    static void registerServedVersions(MeterRegistry registry, StageWorker<?, ?, ?, ?> worker) {
+        Tags tags = worker.meters().tags();
+        for (String version : worker.modelVersionsServed()) {
+            gauge(registry, tags.and("version", version), worker, "dalle2.worker.model.version",
+                    "1 for each version of the weights new jobs get now (the version label), 0 for earlier ones",
+                    w -> w.modelVersionsServed().contains(version) ? 1 : 0);
+        }
     }
 
     private static void counter(MeterRegistry registry, Tags tags, StageWorker<?, ?, ?, ?> worker, String name,

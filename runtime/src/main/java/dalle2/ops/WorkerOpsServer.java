@@ -187,6 +187,7 @@ public final class WorkerOpsServer implements AutoCloseable {
     private void metrics(RoutingContext ctx) {
         vertx.executeBlocking(() -> {
             groupLag.refresh();
+            workers.forEach(w -> WorkerMetrics.registerServedVersions(registry, w));
             return registry.scrape();
         }, false).onComplete(done -> {
             if (done.failed()) {

@@ -7,41 +7,23 @@ import dalle2.messages.GenerationRequest;
 import dalle2.messages.InvalidMessageException;
 import dalle2.messages.JobState;
 import dalle2.messages.JobStatus;
-import dalle2.messages.Messages;
 import dalle2.messages.SamplingParams;
-import dalle2.storage.ObjectStore;
-import io.minio.errors.ErrorResponseException;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Collection;
 import java.util.LinkedHashSet;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
-import java.util.concurrent.ConcurrentLinkedQueue;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReferenceArray;
-import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.ConsumerRecords;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
 import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.errors.RetriableException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.slf4j.MDC;
@@ -146,10 +128,10 @@ public abstract class StageWorker<M, T, O, R> implements AutoCloseable {
         /** When the poll thread took the record: the start of every image's latency. */
         final long receivedNanos = System.nanoTime();
         /** Later records of this job (duplicates) that count as done when this one is; null once it is done. */
-        private List<Done> duplicates = new ArrayList<>();
+        private List<PartitionConsumer.Done> duplicates = new ArrayList<>();
 
         /** Ties a duplicate record to this job; false when the job is done already. */
-        synchronized boolean addDuplicate(Done d) {
+        synchronized boolean addDuplicate(PartitionConsumer.Done d) {
             if (duplicates == null) {
                 return false;
             }
@@ -158,12 +140,12 @@ public abstract class StageWorker<M, T, O, R> implements AutoCloseable {
         }
 
         /** This job's record and its duplicates, once; afterwards empty. */
-        synchronized List<Done> finish() {
+        synchronized List<PartitionConsumer.Done> finish() {
             if (duplicates == null) {
                 return List.of();
             }
-            List<Done> all = new ArrayList<>(duplicates);
-            all.add(0, new Done(partition, offset));
+            List<PartitionConsumer.Done> all = new ArrayList<>(duplicates);
+            all.add(0, new PartitionConsumer.Done(partition, offset));
             duplicates = null;
             return all;
         }
@@ -194,30 +176,21 @@ public abstract class StageWorker<M, T, O, R> implements AutoCloseable {
     private record Item<J, T>(J job, int index, T task) {
     }
 
-    private record Done(TopicPartition partition, long offset) {
-    }
-
     protected final Config config;
     private final String inputTopic;
     private final String group;
     protected final StatusView view;
     protected final KafkaProducer<String, byte[]> producer;
     private final DynamicBatcher<Item<Job, T>> batcher;
-    private final OffsetTracker tracker = new OffsetTracker();
-    private final ConcurrentLinkedQueue<Done> done = new ConcurrentLinkedQueue<>();
     private final AtomicInteger inFlightImages = new AtomicInteger();
     /** Jobs taken and not yet done, by id: a second record of one of them (a duplicate request) is skipped. */
     private final java.util.concurrent.ConcurrentHashMap<String, Job> inFlightJobs =
             new java.util.concurrent.ConcurrentHashMap<>();
-    private final ExecutorService io;
-    /** Only waits out retry backoffs, then hands the try to {@link #io}. */
-    private final ScheduledExecutorService retryTimer;
-    private final Thread pollThread;
+    private final IoThreads io;
+    private final PartitionConsumer partitions;
     private final Thread modelThread;
     private volatile boolean running = true;
     private volatile boolean modelRunning = true;
-    private volatile KafkaConsumer<String, byte[]> consumer;
-    private final AtomicInteger assigned = new AtomicInteger();
     private final AtomicLong records = new AtomicLong();
     private final AtomicLong succeeded = new AtomicLong();
     private final AtomicLong failed = new AtomicLong();
@@ -227,17 +200,10 @@ public abstract class StageWorker<M, T, O, R> implements AutoCloseable {
     private final AtomicLong deadLetters = new AtomicLong();
     private final StageMeters meters;
     private final BatchStats batchStats;
-    /** Records of the assigned partitions not yet fetched, as of the last poll (no broker call). */
-    private final AtomicLong consumerLag = new AtomicLong();
     private final AtomicLong retries = new AtomicLong();
     private final AtomicLong batchesStopped = new AtomicLong();
-    private final AtomicLong pollLoopRestarts = new AtomicLong();
-    private final AtomicLong reportRetries = new AtomicLong();
-    /** Dead letters and failure statuses whose last try failed and that are waiting to be tried again. */
-    private final AtomicInteger stalledReports = new AtomicInteger();
+    private final StageOutput output;
     private final ThreadShare threads;
-    /** True from a failure of the poll loop until its new consumer has subscribed. */
-    private volatile boolean restartingPollLoop;
 
     /** A stage whose model calls share {@code threads} with the other model calls of this process. */
     protected StageWorker(Config config, String inputTopic, String group, ThreadShare threads) {
@@ -251,17 +217,12 @@ public abstract class StageWorker<M, T, O, R> implements AutoCloseable {
         this.producer = KafkaClients.workerProducer(config.bootstrap(), KafkaClients.clientId(group + "-" + config.workerId()));
         this.batcher = new DynamicBatcher<>(config.maxBatch(), config.maxWait(),
                 item -> new BatchKey(paramsOf(item.job().message), item.job().modelVersion));
-        this.io = Executors.newFixedThreadPool(2, r -> {
-            Thread t = new Thread(r, group + "-" + config.workerId() + "-io");
-            t.setDaemon(true);
-            return t;
-        });
-        this.retryTimer = Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, group + "-" + config.workerId() + "-retry");
-            t.setDaemon(true);
-            return t;
-        });
-        this.pollThread = new Thread(this::pollLoop, group + "-" + config.workerId() + "-poll");
+        this.io = new IoThreads(group + "-" + config.workerId(), config.workerId(), 2);
+        this.output = new StageOutput(producer, view, io, config.workerId(), group + "-" + config.workerId() + "-late-ack",
+                () -> !running && !modelRunning);
+        this.partitions = new PartitionConsumer(config.bootstrap(), group, config.workerId(), inputTopic,
+                config.drainTimeout(), this::accept, batcher::expectMore, inFlightImages::get,
+                config.maxInFlightImages());
         this.modelThread = new Thread(this::modelLoop, group + "-" + config.workerId() + "-model");
     }
 
@@ -362,18 +323,18 @@ public abstract class StageWorker<M, T, O, R> implements AutoCloseable {
             LOG.warn("{}: status view not caught up after {}; starting anyway", config.workerId(), viewTimeout);
         }
         modelThread.start();
-        pollThread.start();
+        partitions.start();
         return this;
     }
 
     public Stats stats() {
         return new Stats(records.get(), succeeded.get(), failed.get(), skipped.get(), images.get(), batches.get(),
-                deadLetters.get(), retries.get(), batchesStopped.get(), pollLoopRestarts.get(), reportRetries.get());
+                deadLetters.get(), retries.get(), batchesStopped.get(), partitions.restarts(), output.reportRetries());
     }
 
     /** Partitions of the input topic this worker owns now. */
     public int assignedPartitions() {
-        return assigned.get();
+        return partitions.assignedPartitions();
     }
 
     public StatusView statusView() {
@@ -412,12 +373,22 @@ public abstract class StageWorker<M, T, O, R> implements AutoCloseable {
      * exports the group's lag as the brokers count it).
      */
     public long consumerLag() {
-        return consumerLag.get();
+        return partitions.lag();
     }
 
     /** The version of the weights in use, e.g. {@code decoder@3f9c0a1b2c3d}. */
     public String modelVersionInUse() {
         return modelVersion();
+    }
+
+    /** The versions new jobs get now: the stable one, and a canary while one takes a share. */
+    public Set<String> modelVersionsServed() {
+        return Set.of(modelVersion());
+    }
+
+    /** Versions a registry-following pool refused to switch to (failed fetch, verification, load or check). */
+    public long modelVersionsRefused() {
+        return 0;
     }
 
     /** Sizes and durations of the model calls; each stage's {@link #runModel} records its call here. */
@@ -426,12 +397,12 @@ public abstract class StageWorker<M, T, O, R> implements AutoCloseable {
     }
 
     public boolean pollThreadAlive() {
-        return pollThread.isAlive();
+        return partitions.alive();
     }
 
     /** Whether the poll loop runs (not restarting after a failure, not stopped). */
     public boolean polling() {
-        return !restartingPollLoop && pollThread.isAlive();
+        return partitions.polling();
     }
 
     /**
@@ -439,7 +410,7 @@ public abstract class StageWorker<M, T, O, R> implements AutoCloseable {
      * partitions they came from cannot commit past them.
      */
     public int stalledReports() {
-        return stalledReports.get();
+        return output.stalledReports();
     }
 
     public boolean modelThreadAlive() {
@@ -449,17 +420,11 @@ public abstract class StageWorker<M, T, O, R> implements AutoCloseable {
     @Override
     public void close() {
         running = false;
-        join(pollThread, config.drainTimeout().plusSeconds(10));
+        partitions.stop(config.drainTimeout().plusSeconds(10));
         modelRunning = false;
         join(modelThread, Duration.ofSeconds(30));
         // a try still waiting out its backoff now is dropped: its record was not committed and will be redelivered
-        retryTimer.shutdownNow();
-        io.shutdown();
-        try {
-            io.awaitTermination(10, TimeUnit.SECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
+        io.close(Duration.ofSeconds(10));
         producer.close(Duration.ofSeconds(5));
         view.close();
     }
@@ -472,158 +437,7 @@ public abstract class StageWorker<M, T, O, R> implements AutoCloseable {
         }
     }
 
-    // ---- poll thread -------------------------------------------------------------------------------------------
-
-    /** How long the poll loop waits before it restarts after a failure, doubling up to the cap. */
-    static final Duration POLL_RESTART_BACKOFF = Duration.ofMillis(500);
-    static final Duration POLL_RESTART_BACKOFF_CAP = Duration.ofSeconds(15);
-
-    /**
-     * Consumes until closed. A failure of the loop itself (not of a record: those become dead letters) restarts it
-     * with a new consumer after a backoff; meanwhile {@link #polling()} is false, so readiness reports it. The
-     * partitions' unfinished records are redelivered to whoever owns them next.
-     */
-    private void pollLoop() {
-        Duration backoff = POLL_RESTART_BACKOFF;
-        while (running) {
-            try {
-                consume();
-                return;
-            } catch (RuntimeException | LinkageError | AssertionError e) {
-                restartingPollLoop = true;
-                tracker.revokeAll();
-                assigned.set(0);
-                if (!running) {
-                    return;
-                }
-                pollLoopRestarts.incrementAndGet();
-                LOG.error("{}: poll loop failed; restarting it in {} ms", config.workerId(), backoff.toMillis(), e);
-                try {
-                    Thread.sleep(backoff.toMillis());
-                } catch (InterruptedException interrupted) {
-                    return;
-                }
-                backoff = backoff.multipliedBy(2).compareTo(POLL_RESTART_BACKOFF_CAP) > 0 ? POLL_RESTART_BACKOFF_CAP
-                        : backoff.multipliedBy(2);
-            }
-        }
-    }
-
-    private void consume() {
-        try (KafkaConsumer<String, byte[]> c = KafkaClients.groupConsumer(config.bootstrap(), group,
-                KafkaClients.clientId(group + "-" + config.workerId()))) {
-            consumer = c;
-            c.subscribe(List.of(inputTopic), new ConsumerRebalanceListener() {
-                @Override
-                public void onPartitionsRevoked(Collection<TopicPartition> partitions) {
-                    drainDone();
-                    commit(c, true);
-                    tracker.revoke(partitions);
-                    assigned.set(c.assignment().size() - partitions.size());
-                }
-
-                @Override
-                public void onPartitionsAssigned(Collection<TopicPartition> partitions) {
-                    assigned.set(c.assignment().size());
-                }
-
-                @Override
-                public void onPartitionsLost(Collection<TopicPartition> partitions) {
-                    tracker.revoke(partitions);
-                    assigned.set(0);
-                }
-            });
-            restartingPollLoop = false;
-            while (running) {
-                drainDone();
-                commit(c, false);
-                adjustPause(c);
-                ConsumerRecords<String, byte[]> polled = c.poll(Duration.ofMillis(50));
-                if (!polled.isEmpty()) {
-                    // a batch started while these are handed over waits for the rest of them
-                    batcher.expectMore(true);
-                    for (ConsumerRecord<String, byte[]> record : polled) {
-                        accept(record);
-                    }
-                }
-                batcher.expectMore(backlogged(c));
-                consumerLag.set(lagOf(c));
-            }
-            long deadline = System.nanoTime() + config.drainTimeout().toNanos();
-            c.pause(c.assignment());
-            while (System.nanoTime() < deadline) {
-                drainDone();
-                if (tracker.unfinished() == 0) {
-                    break;
-                }
-                c.poll(Duration.ofMillis(20));
-            }
-            drainDone();
-            commit(c, true);
-        }
-    }
-
-    /**
-     * Whether a partition this worker reads still holds records it has not fetched (from the last fetch's high
-     * watermark: no broker call). Paused partitions do not count: nothing comes from them until they resume.
-     */
-    private static boolean backlogged(KafkaConsumer<String, byte[]> c) {
-        Set<TopicPartition> paused = c.paused();
-        for (TopicPartition tp : c.assignment()) {
-            if (!paused.contains(tp) && c.currentLag(tp).orElse(0) > 0) {
-                return true;
-            }
-        }
-        return false;
-    }
-
-    /** Records not fetched yet in the assigned partitions, from the last fetch's high watermarks: no broker call. */
-    private static long lagOf(KafkaConsumer<String, byte[]> c) {
-        long lag = 0;
-        for (TopicPartition tp : c.assignment()) {
-            lag += c.currentLag(tp).orElse(0);
-        }
-        return lag;
-    }
-
-    private void drainDone() {
-        for (Done d; (d = done.poll()) != null; ) {
-            tracker.done(d.partition(), d.offset());
-        }
-    }
-
-    private void commit(KafkaConsumer<String, byte[]> c, boolean sync) {
-        Map<TopicPartition, OffsetAndMetadata> offsets = tracker.committable();
-        if (offsets.isEmpty()) {
-            return;
-        }
-        if (sync) {
-            try {
-                c.commitSync(offsets, Duration.ofSeconds(10));
-            } catch (RuntimeException e) {
-                LOG.warn("{}: commit failed (records will be redelivered): {}", config.workerId(), e.toString());
-            }
-        } else {
-            c.commitAsync(offsets, (o, e) -> {
-                if (e != null) {
-                    LOG.warn("{}: async commit failed: {}", config.workerId(), e.toString());
-                }
-            });
-        }
-    }
-
-    private void adjustPause(KafkaConsumer<String, byte[]> c) {
-        int load = inFlightImages.get();
-        if (load >= config.maxInFlightImages()) {
-            Set<TopicPartition> active = new LinkedHashSet<>(c.assignment());
-            active.removeAll(c.paused());
-            if (!active.isEmpty()) {
-                c.pause(active);
-            }
-        } else if (!c.paused().isEmpty() && load <= config.maxInFlightImages() / 2) {
-            c.resume(c.paused());
-        }
-    }
+    // ---- taking records (on the poll thread: PartitionConsumer) ------------------------------------------
 
     /**
      * Takes one record: it ends as a job in the batcher, a skipped duplicate, or a dead letter — whatever it holds.
@@ -639,7 +453,6 @@ public abstract class StageWorker<M, T, O, R> implements AutoCloseable {
     private void acceptWithKeyInMdc(ConsumerRecord<String, byte[]> record) {
         records.incrementAndGet();
         TopicPartition tp = new TopicPartition(record.topic(), record.partition());
-        tracker.received(tp, record.offset());
         try {
             take(record, tp);
         } catch (RuntimeException e) {
@@ -682,13 +495,13 @@ public abstract class StageWorker<M, T, O, R> implements AutoCloseable {
         if (known != null && alreadyHandled(known)) {
             LOG.debug("{}: skipping {} ({})", config.workerId(), request.jobId(), known.state().wire());
             skipped.incrementAndGet();
-            done.add(new Done(tp, record.offset()));
+            partitions.done(new PartitionConsumer.Done(tp, record.offset()));
             return;
         }
         Job job = new Job(message, request, modelVersion, tp, record.offset());
         for (Job running; (running = inFlightJobs.putIfAbsent(request.jobId(), job)) != null; ) {
             // its offset is committed only with the running job's: a crash before that redelivers both
-            if (running.addDuplicate(new Done(tp, record.offset()))) {
+            if (running.addDuplicate(new PartitionConsumer.Done(tp, record.offset()))) {
                 LOG.debug("{}: skipping a duplicate record of {}, which this worker is running", config.workerId(),
                         request.jobId());
                 skipped.incrementAndGet();
@@ -744,61 +557,14 @@ public abstract class StageWorker<M, T, O, R> implements AutoCloseable {
         String what = "dead-letter " + record.topic() + "-" + record.partition() + "@" + record.offset();
         java.util.concurrent.atomic.AtomicReference<ProducerRecord<String, byte[]>> toSend =
                 new java.util.concurrent.atomic.AtomicReference<>(letter);
-        reportUntilAcknowledged(what, () -> {
+        output.untilAcknowledged(what, () -> {
             CompletableFuture<?> sent = send(toSend.get()).whenComplete((ok, e) -> {
-                if (e != null && unwrap(e) instanceof org.apache.kafka.common.errors.RecordTooLargeException) {
+                if (e != null && Failures.unwrap(e) instanceof org.apache.kafka.common.errors.RecordTooLargeException) {
                     toSend.set(DeadLetters.truncated(toSend.get())); // the next try sends what fits
                 }
             });
             return failedStatus == null ? sent : CompletableFuture.allOf(sent, sendStatusAlways(failedStatus));
-        }, () -> done.add(new Done(tp, record.offset())), 1, false);
-    }
-
-    /** How long a report (dead letter, failure status) waits before it is tried again, doubling up to the cap. */
-    static final Duration REPORT_BACKOFF = Duration.ofMillis(250);
-    static final Duration REPORT_BACKOFF_CAP = Duration.ofSeconds(10);
-
-    /**
-     * Sends a report until the brokers acknowledge it, then runs {@code onAcknowledged} (which lets its record's
-     * offset be committed). A report is never given up while the worker runs: its record cannot be committed
-     * before it is written, so giving up would stall the partition for good. Retries count in the metrics and a
-     * report waiting for its next try shows in {@link #stalledReports()} (readiness).
-     */
-    private void reportUntilAcknowledged(String what, java.util.function.Supplier<CompletableFuture<?>> report,
-                                         Runnable onAcknowledged, int attempt, boolean stalled) {
-        CompletableFuture<?> sent;
-        try {
-            sent = report.get();
-        } catch (RuntimeException e) {
-            sent = CompletableFuture.failedFuture(e);
-        }
-        sent.whenComplete((ok, e) -> {
-            if (e == null) {
-                if (stalled) {
-                    stalledReports.decrementAndGet();
-                    LOG.info("{}: {} written after {} tries", config.workerId(), what, attempt);
-                }
-                onAcknowledged.run();
-                return;
-            }
-            if (!running && !modelRunning) {
-                if (stalled) {
-                    stalledReports.decrementAndGet();
-                }
-                LOG.warn("{}: closing; cannot {} ({}); its record will be redelivered", config.workerId(), what,
-                        describe(e));
-                return;
-            }
-            if (!stalled) {
-                stalledReports.incrementAndGet();
-            }
-            reportRetries.incrementAndGet();
-            long wait = Math.min(REPORT_BACKOFF_CAP.toMillis(), REPORT_BACKOFF.toMillis() << Math.min(attempt - 1, 16));
-            LOG.warn("{}: cannot {} (try {}): {}; trying again in {} ms", config.workerId(), what, attempt,
-                    describe(e), wait);
-            later(Duration.ofMillis(wait), () -> reportUntilAcknowledged(what, report, onAcknowledged, attempt + 1,
-                    true));
-        });
+        }, () -> partitions.done(new PartitionConsumer.Done(tp, record.offset())));
     }
 
     // ---- model thread ------------------------------------------------------------------------------------------
@@ -917,7 +683,7 @@ public abstract class StageWorker<M, T, O, R> implements AutoCloseable {
      */
     private void persistLater(Item<Job, T> item, O output, int attempt, Duration delay) {
         Job job = item.job();
-        later(delay, () -> withJobInMdc(job, () -> {
+        io.later(delay, () -> withJobInMdc(job, () -> {
             // a job cancelled (or failed) meanwhile needs no image: don't store one
             if (job.abandoned.get() || view.isCancelled(job.request.jobId())) {
                 itemFinished(job);
@@ -934,7 +700,7 @@ public abstract class StageWorker<M, T, O, R> implements AutoCloseable {
                 }
                 LOG.error("{}: cannot store image {} of {} (try {} of {})", config.workerId(), item.index(),
                         job.request.jobId(), attempt, config.retry().attempts(), e);
-                fail(job, "storage_error", failureMessage("cannot store image " + item.index(), e, attempt));
+                fail(job, "storage_error", Failures.message("cannot store image " + item.index(), e, attempt));
             }
             itemFinished(job);
         }));
@@ -963,65 +729,14 @@ public abstract class StageWorker<M, T, O, R> implements AutoCloseable {
         return true;
     }
 
-    /** Runs a task on an I/O thread, after {@code delay} when positive. */
-    private void later(Duration delay, Runnable task) {
-        try {
-            if (delay.isZero() || delay.isNegative()) {
-                io.execute(task);
-            } else {
-                retryTimer.schedule(() -> {
-                    try {
-                        io.execute(task);
-                    } catch (RejectedExecutionException closing) {
-                        LOG.warn("{}: closing; a retried try is dropped and its record will be redelivered",
-                                config.workerId());
-                    }
-                }, delay.toMillis(), TimeUnit.MILLISECONDS);
-            }
-        } catch (RejectedExecutionException closing) {
-            LOG.warn("{}: closing; a try is dropped and its record will be redelivered", config.workerId());
-        }
-    }
-
-    /**
-     * Whether a failed I/O try may succeed if tried again: object storage errors (unreachable, refused, a
-     * missing bucket) and Kafka's retriable errors (timeouts, no leader, not enough replicas). Anything else —
-     * a wrong image size, a message that breaks its schema, a record too large — fails at once.
-     */
+    /** Whether a failed I/O try may succeed if tried again ({@link Failures#transientIo}). */
     protected boolean retryable(Throwable e) {
-        Throwable t = unwrap(e);
-        return t instanceof ObjectStore.StorageException || t instanceof RetriableException
-                || t instanceof java.io.UncheckedIOException;
+        return Failures.transientIo(e);
     }
 
-    private static Throwable unwrap(Throwable e) {
-        Throwable t = e;
-        while ((t instanceof CompletionException || t instanceof ExecutionException) && t.getCause() != null) {
-            t = t.getCause();
-        }
-        return t;
-    }
-
-    private String failureMessage(String what, Throwable e, int attempt) {
-        String tries = attempt == 1 ? "" : " after " + attempt + " tries";
-        return what + tries + ": " + describe(e);
-    }
-
-    /**
-     * One line for a status or a log: the S3 error code and message when storage answered with one (the SDK's own
-     * text dumps the whole HTTP exchange), else the first line of the message, at most 300 characters.
-     */
+    /** One line for a status or a log ({@link Failures#describe}). */
     static String describe(Throwable e) {
-        Throwable t = unwrap(e);
-        for (Throwable c = t; c != null; c = c.getCause()) {
-            if (c instanceof ErrorResponseException response && response.errorResponse() != null) {
-                return response.errorResponse().code() + ": " + response.errorResponse().message();
-            }
-        }
-        String m = t.getMessage() == null ? t.getClass().getSimpleName() : t.getMessage();
-        int newline = m.indexOf('\n');
-        m = newline >= 0 ? m.substring(0, newline) : m;
-        return m.length() > 300 ? m.substring(0, 300) + "…" : m;
+        return Failures.describe(e);
     }
 
     private void progress(Set<Job> jobs, int step, int steps) {
@@ -1075,14 +790,14 @@ public abstract class StageWorker<M, T, O, R> implements AutoCloseable {
                         wait -> completeLater(job, attempt + 1, wait))) {
                     LOG.error("{}: cannot write the output of {} (try {} of {})", config.workerId(),
                             job.request.jobId(), attempt, config.retry().attempts(), e);
-                    fail(job, "output_error", failureMessage("cannot write the output", e, attempt));
+                    fail(job, "output_error", Failures.message("cannot write the output", e, attempt));
                 }
             });
         });
         if (attempt == 1) {
             task.run();
         } else {
-            later(delay, task);
+            io.later(delay, task);
         }
     }
 
@@ -1101,12 +816,12 @@ public abstract class StageWorker<M, T, O, R> implements AutoCloseable {
         failed.incrementAndGet();
         meters.failure(code);
         JobStatus failedStatus = job.status.failed(code, message, Instant.now());
-        reportUntilAcknowledged("report the failure of " + job.request.jobId(), () -> sendStatusAlways(failedStatus),
-                () -> markDone(job), 1, false);
+        output.untilAcknowledged("report the failure of " + job.request.jobId(), () -> sendStatusAlways(failedStatus),
+                () -> markDone(job));
     }
 
     private void markDone(Job job) {
-        done.addAll(job.finish());
+        partitions.done(job.finish());
         inFlightJobs.remove(job.request.jobId(), job);
     }
 
@@ -1118,41 +833,15 @@ public abstract class StageWorker<M, T, O, R> implements AutoCloseable {
     }
 
     private CompletableFuture<RecordMetadata> send(ProducerRecord<String, byte[]> record) {
-        CompletableFuture<RecordMetadata> f = new CompletableFuture<>();
-        try {
-            // complete on an I/O thread, never on the producer's network thread: a dependent send() there would
-            // wait for metadata that only that same thread can fetch (a deadlock until max.block.ms)
-            producer.send(record, (metadata, e) -> offThread(() -> {
-                if (e == null) {
-                    f.complete(metadata);
-                } else {
-                    f.completeExceptionally(e);
-                }
-            }));
-        } catch (RuntimeException e) {
-            f.completeExceptionally(e);
-        }
-        return f;
-    }
-
-    private void offThread(Runnable r) {
-        try {
-            io.execute(r);
-        } catch (java.util.concurrent.RejectedExecutionException closing) {
-            new Thread(r, group + "-" + config.workerId() + "-late-ack").start();
-        }
+        return output.send(record);
     }
 
     /** Sends a status unless the job was cancelled meanwhile (a cancelled job's status stays cancelled). */
     protected CompletableFuture<?> sendStatus(JobStatus status) {
-        if (view.isCancelled(status.jobId())) {
-            return CompletableFuture.completedFuture(null);
-        }
-        return sendStatusAlways(status);
+        return output.sendStatus(status);
     }
 
     private CompletableFuture<?> sendStatusAlways(JobStatus status) {
-        view.apply(status);
-        return send(Topics.STATUS, status.jobId(), Messages.encode(status));
+        return output.sendStatusAlways(status);
     }
 }

@@ -75,8 +75,8 @@ public final class ModelRegistry {
 
     /**
      * Publishes the model in {@code modelDir} as a version of {@code role}: its model files, its documents
-     * ({@code *.md}, {@code *.png}) and a lineage file written from {@code info}, which becomes part of the
-     * version. A prior or a decoder must name the CLIP it was trained against.
+     * ({@code *.md}, {@code *.png}) and, when {@code info} names a CLIP or a base version, a lineage file written
+     * from it, which becomes part of the version. A prior or a decoder must name the CLIP it was trained against.
      */
     public ModelManifest publish(String role, Path modelDir, PublishInfo info) {
         ModelManifest.requireRole(role);
@@ -100,9 +100,14 @@ public final class ModelRegistry {
                 modelDigests.put(file.getKey(), sha);
             }
         }
-        String lineageSha = ModelVersion.sha256Hex(lineageJson);
-        files.put(ModelLineage.FILE, new StoredFile(lineageSha, lineageJson.length));
-        modelDigests.put(ModelLineage.FILE, lineageSha);
+        // a model made from nothing else (a CLIP, an upsampler trained from scratch) has no lineage file, so its
+        // version is the one its folder already has
+        boolean hasLineage = lineage.clipVersion() != null || lineage.baseVersion() != null;
+        if (hasLineage) {
+            String lineageSha = ModelVersion.sha256Hex(lineageJson);
+            files.put(ModelLineage.FILE, new StoredFile(lineageSha, lineageJson.length));
+            modelDigests.put(ModelLineage.FILE, lineageSha);
+        }
         String version = ModelVersion.of(role, modelDigests);
 
         Optional<ModelManifest> existing = manifest(role, version);
@@ -114,7 +119,9 @@ public final class ModelRegistry {
         for (Map.Entry<String, Path> file : stored.entrySet()) {
             store.put(prefix + file.getKey(), read(file.getValue()), contentType(file.getKey()));
         }
-        store.put(prefix + ModelLineage.FILE, lineageJson, "application/json");
+        if (hasLineage) {
+            store.put(prefix + ModelLineage.FILE, lineageJson, "application/json");
+        }
         ModelManifest manifest = new ModelManifest(null, role, version, Instant.now().toString(), files, lineage,
                 info.trainingId(), info.evaluation());
         byte[] manifestJson = Json.writeBytes(manifest);

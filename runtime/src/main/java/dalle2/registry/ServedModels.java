@@ -55,6 +55,7 @@ public final class ServedModels<M extends AutoCloseable> implements AutoCloseabl
     private final java.util.Deque<AutoCloseable> alsoClosed = new java.util.ArrayDeque<>();
     private volatile Routing routing;
     private volatile String lastFailure;
+    private final java.util.concurrent.atomic.AtomicLong refusals = new java.util.concurrent.atomic.AtomicLong();
 
     private ServedModels(String role, String version, M model, ModelCatalog catalog, ModelRegistry registry,
                          Path cache, Loader<M> loader) {
@@ -123,6 +124,17 @@ public final class ServedModels<M extends AutoCloseable> implements AutoCloseabl
     /** Loaded versions. */
     public Set<String> loadedVersions() {
         return Set.copyOf(loaded.keySet());
+    }
+
+    /** The versions new jobs get now: the stable one and the canary, if any. */
+    public Set<String> servedVersions() {
+        Routing now = routing;
+        return now.canary() == null ? Set.of(now.stable()) : Set.of(now.stable(), now.canary());
+    }
+
+    /** Refusals to switch, each reason counted once until another one comes. */
+    public long refusals() {
+        return refusals.get();
     }
 
     /** Why the last version this pool tried to switch to was refused, or null. */
@@ -209,6 +221,7 @@ public final class ServedModels<M extends AutoCloseable> implements AutoCloseabl
                 + routing.stable();
         if (!failure.equals(lastFailure)) {
             LOG.warn(failure);
+            refusals.incrementAndGet();
         }
         lastFailure = failure;
     }

@@ -138,6 +138,16 @@ public final class UpsamplerWorker extends StageWorker<LowResImages, UpsampleTas
     }
 
     @Override
+    public Set<String> modelVersionsServed() {
+        return models.servedVersions();
+    }
+
+    @Override
+    public long modelVersionsRefused() {
+        return models.refusals();
+    }
+
+    @Override
     protected String stageName() {
         return UpsampleTask.STAGE;
     }
