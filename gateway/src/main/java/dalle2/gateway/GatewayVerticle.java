@@ -259,7 +259,7 @@ public final class GatewayVerticle extends VerticleBase {
         router.getWithRegex("/v1/generations/(?<id>" + ID + ")/images/(?<file>[^/]+)").handler(this::image);
         router.getWithRegex("/v1/generations/(?<id>" + ID + ")/events").handler(this::events);
         router.deleteWithRegex("/v1/generations/(?<id>" + ID + ")").handler(this::cancel);
-        new TrainingRoutes(trainingView, this::send).register(router, jsonCharset);
+        new TrainingRoutes(trainingView, this::send, store).register(router, jsonCharset);
         router.get("/healthz").handler(this::health);
         router.get("/readyz").handler(this::ready);
         router.get("/metrics").handler(PrometheusScrapingHandler.create());

@@ -9,6 +9,7 @@ import dalle2.kafka.Topics;
 import dalle2.messages.Messages;
 import dalle2.messages.TrainingRequest;
 import dalle2.messages.TrainingStatus;
+import dalle2.storage.ObjectStore;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.client.HttpResponse;
@@ -92,6 +93,28 @@ class GatewayTrainingsTest {
         assertEquals(25, seen.getLong("step"));
         assertEquals(0.125, seen.getJsonArray("losses").getJsonObject(0).getDouble("loss"));
         assertEquals("trainer-x", seen.getString("worker"));
+
+        // a sample grid the worker put in the bucket and named in the status, served by the gateway
+        byte[] png = {(byte) 0x89, 'P', 'N', 'G', 13, 10, 26, 10, 1, 2, 3};
+        String key = "trainings/" + id + "/samples/step-25.png";
+        try (ObjectStore store = new ObjectStore(servers.storage("images"))) {
+            store.putPng(key, png);
+        }
+        TrainingStatus sampled = running.withSample(new TrainingStatus.SampleGrid(25, key), Instant.now());
+        producer.send(new ProducerRecord<>(Topics.TRAINING_STATUS, id, Messages.encode(sampled))).get();
+        String url;
+        do {
+            seen = get(id).bodyAsJsonObject();
+        } while (seen.getJsonArray("samples").isEmpty() && System.nanoTime() < deadline + 10_000_000_000L);
+        url = seen.getJsonArray("samples").getJsonObject(0).getString("url");
+        assertEquals("/v1/trainings/" + id + "/samples/25.png", url);
+        HttpResponse<Buffer> grid = client.web().get(url).putHeader("Authorization", "Bearer " + KEY).send().await();
+        assertEquals(200, grid.statusCode());
+        assertEquals("image/png", grid.getHeader("Content-Type"));
+        org.junit.jupiter.api.Assertions.assertArrayEquals(png, grid.body().getBytes());
+        assertEquals(404, get(id + "/samples/26.png").statusCode(), "a step without a grid");
+        assertEquals(404, get(id + "/samples/..%2Fsecret.png").statusCode());
+        assertEquals(401, client.web().get(url).send().await().statusCode());
     }
 
     @ParameterizedTest(name = "{0} -> field {1}")
