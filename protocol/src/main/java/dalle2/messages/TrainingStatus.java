@@ -74,10 +74,14 @@ public record TrainingStatus(
                 null);
     }
 
-    /** Taken by {@code worker}, resuming at {@code step} (0 for a fresh run): one more attempt. */
+    /**
+     * Taken by {@code worker}, resuming at {@code step} (0 for a fresh run): one more attempt. Losses and grids past
+     * that step are dropped, since the resumed run reports them again.
+     */
     public TrainingStatus running(String byWorker, long fromStep, Instant now) {
         return new TrainingStatus(schemaVersion, trainingId, TrainingState.RUNNING, request, fromStep, steps,
-                losses.stream().filter(p -> p.step() <= fromStep).toList(), samples, checkpointStep, byWorker,
+                losses.stream().filter(p -> p.step() <= fromStep).toList(),
+                samples.stream().filter(g -> g.step() <= fromStep).toList(), checkpointStep, byWorker,
                 attempts + 1, null, null, submittedAt, startedAt == null ? now.toString() : startedAt, now.toString(),
                 null);
     }

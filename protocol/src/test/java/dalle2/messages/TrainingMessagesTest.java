@@ -105,11 +105,13 @@ class TrainingMessagesTest {
     void aResumedRunCountsItsAttemptAndDropsLossesPastItsCheckpoint() {
         TrainingStatus s = TrainingStatus.queued(request()).running("trainer-a", 0, T0);
         s = s.progress(10, new TrainingStatus.LossPoint(10, 0.5, 1e-4), T0)
-                .progress(20, new TrainingStatus.LossPoint(20, 0.4, 1e-4), T0).checkpointed(10, T0);
+                .progress(20, new TrainingStatus.LossPoint(20, 0.4, 1e-4), T0).checkpointed(10, T0)
+                .withSample(new TrainingStatus.SampleGrid(10, "k10"), T0).withSample(new TrainingStatus.SampleGrid(20, "k20"), T0);
         TrainingStatus resumed = s.running("trainer-b", 10, T0.plusSeconds(5));
         assertEquals(2, resumed.attempts());
         assertEquals("trainer-b", resumed.worker());
         assertEquals(List.of(10L), resumed.losses().stream().map(TrainingStatus.LossPoint::step).toList());
+        assertEquals(List.of(10L), resumed.samples().stream().map(TrainingStatus.SampleGrid::step).toList());
         assertEquals(T0.toString(), resumed.startedAt(), "the training started when its first attempt did");
     }
 
