@@ -160,6 +160,15 @@ public final class TrainerWorker implements AutoCloseable {
                     break;
                 }
                 LOG.error("{}: poll loop failed; restarting it in 1 s", config.workerId(), e);
+                // the group may give the job to another worker while this one rejoins: stop it at a checkpoint
+                Current inProgress = current;
+                if (inProgress != null) {
+                    runner.stop();
+                    awaitQuietly(inProgress.outcome());
+                    current = null;
+                    handedOver.incrementAndGet();
+                }
+                retry = null;
                 try {
                     Thread.sleep(1000);
                 } catch (InterruptedException interrupted) {
