@@ -207,6 +207,32 @@ class TrainerWorkerTest {
         assertTrue(committedJobs() > jobOffset);
     }
 
+    @Test
+    @Order(7)
+    void aJobWhoseCheckpointCannotBeStoredIsNotFailedButTriedAgainOnceStorageIsBack() throws Exception {
+        // a bucket that does not exist yet: every upload fails as it would while the storage is away
+        ObjectStore missing = servers.closeAfterAll(new ObjectStore(servers.storage("created-later")));
+        TrainingRequest job = TrainingFixtures.clipJob("clip-storage-away", 3, 3);
+        long jobOffset = TrainingFixtures.submit(producer, job);
+        try (TrainerWorker patient = new TrainerWorker(new TrainerWorker.Config(servers.bootstrap(), "trainer-c",
+                dir.resolve("data"), dir.resolve("work-c"), null, Duration.ofSeconds(30)), missing).start()) {
+            long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(1);
+            while (patient.stats().handedOver() == 0 && System.nanoTime() < deadline) {
+                Thread.sleep(100);
+            }
+            assertEquals(1, patient.stats().handedOver(), "the failed upload left the job to be tried again");
+            assertEquals(TrainingState.RUNNING, view.get(job.trainingId()).orElseThrow().state(),
+                    "not failed: storage being away is not the job's fault");
+            assertTrue(committedJobs() <= jobOffset, "and not committed");
+            missing.ensureBucket();
+            TrainingStatus done = TrainingFixtures.await(view, job.trainingId(), s -> s.state().terminal(),
+                    Duration.ofMinutes(1));
+            assertEquals(TrainingState.SUCCEEDED, done.state(), String.valueOf(done.error()));
+            assertEquals(2, done.attempts());
+        }
+        assertTrue(committedJobs() > jobOffset);
+    }
+
     private static long committedJobs() throws Exception {
         try (Admin admin = KafkaClients.admin(servers.bootstrap(), "test-offsets")) {
             Map<TopicPartition, OffsetAndMetadata> offsets = admin.listConsumerGroupOffsets(Topics.TRAINER_GROUP)
