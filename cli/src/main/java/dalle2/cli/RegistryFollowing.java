@@ -9,6 +9,7 @@ import dalle2.inference.ImageUpsamplerModel;
 import dalle2.kafka.KafkaClients;
 import dalle2.messages.ModelManifest;
 import dalle2.messages.ModelPin;
+import dalle2.messages.ModelVersion;
 import dalle2.registry.ModelCatalog;
 import dalle2.registry.ModelRegistry;
 import dalle2.registry.ServedModels;
@@ -58,9 +59,14 @@ final class RegistryFollowing {
                 .alsoClosing(store).alsoClosing(producer).alsoClosing(catalog);
     }
 
-    /** A prior pool: each prior version is loaded with the CLIP its lineage names (fetched too). */
+    /**
+     * A prior pool: each prior version is loaded with the CLIP its lineage names (fetched too). The local stage
+     * is served under its prior's version ({@code prior@…} of {@code prior@…+clip@…}), the key a registry version
+     * of the same folder has, so following the registry does not load the same weights twice.
+     */
     ServedModels<ImageEmbeddingModel> priors(ImageEmbeddingModel initial) {
-        return follow("prior", initial.version(), initial, (manifest, dir) -> {
+        String initialVersion = ModelVersion.componentOf(initial.version(), "prior");
+        return follow("prior", initialVersion != null ? initialVersion : initial.version(), initial, (manifest, dir) -> {
             String clip = manifest.lineage().clipVersion();
             ModelManifest clipManifest = catalog.version("clip", clip)
                     .or(() -> registry.manifest("clip", clip))

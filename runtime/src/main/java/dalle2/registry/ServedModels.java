@@ -193,8 +193,9 @@ public final class ServedModels<M extends AutoCloseable> implements AutoCloseabl
             }
         }
         Routing next = new Routing(stableVersion, canaryVersion, pin);
-        if (!next.equals(current)) {
-            routing = next;
+        boolean switched = !stableVersion.equals(current.stable()) || !java.util.Objects.equals(canaryVersion, current.canary());
+        routing = next;
+        if (switched) {
             LOG.info("{} pool: new jobs go to {}{}", role, stableVersion,
                     canaryVersion == null ? "" : " and " + pin.canaryPercent() + " % to " + canaryVersion);
         }
