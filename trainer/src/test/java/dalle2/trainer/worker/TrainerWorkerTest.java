@@ -102,7 +102,7 @@ class TrainerWorkerTest {
     @Order(2)
     void aJobTheTrainerRefusesFailsWithTheOptionNamedAndIsCommitted() throws Exception {
         TrainingRequest tooBig = TrainingRequest.of("clip-too-big", "clip", TrainingFixtures.DATASET, 3,
-                Map.of("batch_size", 64), null, Instant.now());
+                Map.of("batch_size", 64, "warmup", 1), null, Instant.now());
         TrainingFixtures.submit(producer, tooBig);
         TrainingStatus failed = TrainingFixtures.await(view, tooBig.trainingId(), s -> s.state().terminal(),
                 Duration.ofMinutes(1));
@@ -110,8 +110,8 @@ class TrainerWorkerTest {
         assertEquals("invalid_request", failed.error().code());
         assertTrue(failed.error().message().contains("--batch-size"), failed.error().message());
 
-        TrainingRequest missing = TrainingRequest.of("clip-no-data", "clip", "jsonl:nowhere", 3, Map.of(), null,
-                Instant.now());
+        TrainingRequest missing = TrainingRequest.of("clip-no-data", "clip", "jsonl:nowhere", 3, Map.of("warmup", 1),
+                null, Instant.now());
         TrainingFixtures.submit(producer, missing);
         TrainingStatus unavailable = TrainingFixtures.await(view, missing.trainingId(), s -> s.state().terminal(),
                 Duration.ofMinutes(1));
