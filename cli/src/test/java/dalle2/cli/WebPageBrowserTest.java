@@ -146,6 +146,9 @@ class WebPageBrowserTest {
                 List.of("queued", "prior", "decoding", "succeeded").indexOf(a),
                 List.of("queued", "prior", "decoding", "succeeded").indexOf(b))).toList(), "in order: " + history);
         assertEquals("Done", job.findElement(By.cssSelector("[data-role=progress-text]")).getText());
+        String drawnBy = job.findElement(By.cssSelector("[data-role=models]")).getText();
+        assertTrue(drawnBy.startsWith("Drawn by prior@") && drawnBy.contains("decoder@"),
+                "the entry names the model versions that drew it: " + drawnBy);
 
         waitUpTo(Duration.ofSeconds(20)).until(d -> loadedImages(job) == 2);
         for (WebElement img : job.findElements(By.tagName("img"))) {

@@ -5,6 +5,7 @@ import dalle2.messages.JobState;
 import dalle2.messages.JobStatus;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Locale;
 
 /**
@@ -28,9 +29,12 @@ final class JobEventCursor {
     record Event(String id, String name, Object data) {
     }
 
-    /** The data of an event: a job's state with what a client shows while it waits. */
+    /**
+     * The data of an event: a job's state with what a client shows while it waits, and, once it has succeeded,
+     * the model versions that made it.
+     */
     record JobEvent(String id, String state, JobStatus.Progress progress, Integer queuePosition,
-                    JobStatus.ErrorInfo error, List<ImageLink> images) {
+                    JobStatus.ErrorInfo error, List<ImageLink> images, Map<String, String> models) {
     }
 
     record ImageLink(int index, String url) {
@@ -167,7 +171,8 @@ final class JobEventCursor {
             }
         }
         return new JobEvent(s.jobId(), state.wire(), current ? s.progress() : null,
-                current && s.state() == JobState.QUEUED ? queuePosition : null, current ? s.error() : null, images);
+                current && s.state() == JobState.QUEUED ? queuePosition : null, current ? s.error() : null, images,
+                images != null && s.models() != null && !s.models().isEmpty() ? s.models() : null);
     }
 
     private static String shorten(String id) {

@@ -1,6 +1,5 @@
 package dalle2.pipeline;
 
-import dalle2.kafka.DeadLetters;
 import dalle2.kafka.KafkaClients;
 import dalle2.kafka.Topics;
 import dalle2.messages.GenerationRequest;
@@ -197,7 +196,7 @@ public abstract class StageWorker<M, T, O, R> implements AutoCloseable {
     private final AtomicLong skipped = new AtomicLong();
     private final AtomicLong images = new AtomicLong();
     private final AtomicLong batches = new AtomicLong();
-    private final AtomicLong deadLetters = new AtomicLong();
+    private final DeadLetterer deadLetterer;
     private final StageMeters meters;
     private final BatchStats batchStats;
     private final AtomicLong retries = new AtomicLong();
@@ -223,6 +222,8 @@ public abstract class StageWorker<M, T, O, R> implements AutoCloseable {
         this.partitions = new PartitionConsumer(config.bootstrap(), group, config.workerId(), inputTopic,
                 config.drainTimeout(), this::accept, batcher::expectMore, inFlightImages::get,
                 config.maxInFlightImages());
+        this.deadLetterer = new DeadLetterer(config.workerId(), group + "/" + config.workerId(), meters, output,
+                partitions);
         this.modelThread = new Thread(this::modelLoop, group + "-" + config.workerId() + "-model");
     }
 
@@ -329,7 +330,7 @@ public abstract class StageWorker<M, T, O, R> implements AutoCloseable {
 
     public Stats stats() {
         return new Stats(records.get(), succeeded.get(), failed.get(), skipped.get(), images.get(), batches.get(),
-                deadLetters.get(), retries.get(), batchesStopped.get(), partitions.restarts(), output.reportRetries());
+                deadLetterer.letters(), retries.get(), batchesStopped.get(), partitions.restarts(), output.reportRetries());
     }
 
     /** Partitions of the input topic this worker owns now. */
@@ -458,7 +459,7 @@ public abstract class StageWorker<M, T, O, R> implements AutoCloseable {
         } catch (RuntimeException e) {
             LOG.error("{}: cannot take {}-{}@{}", config.workerId(), record.topic(), record.partition(),
                     record.offset(), e);
-            deadLetter(record, tp, record.key(), "unprocessable_record", "unprocessable record: " + describe(e), null);
+            deadLetterer.deadLetter(record, record.key(), "unprocessable_record", "unprocessable record: " + describe(e), null);
         }
     }
 
@@ -475,7 +476,7 @@ public abstract class StageWorker<M, T, O, R> implements AutoCloseable {
                 failedStatus = known != null ? known.failed("invalid_message", reason, Instant.now())
                         : JobStatus.failedUnreadable(key, "invalid_message", reason);
             }
-            deadLetter(record, tp, key, "invalid_message", reason, failedStatus);
+            deadLetterer.deadLetter(record, key, "invalid_message", reason, failedStatus);
             return;
         }
         GenerationRequest request = requestOf(message);
@@ -529,7 +530,7 @@ public abstract class StageWorker<M, T, O, R> implements AutoCloseable {
             JobStatus known = view.get(request.jobId()).orElse(null);
             failedStatus = (known != null ? known : JobStatus.queued(request)).failed(code, reason, Instant.now());
         }
-        deadLetter(record, tp, request.jobId(), code, reason, failedStatus);
+        deadLetterer.deadLetter(record, request.jobId(), code, reason, failedStatus);
     }
 
     /**
@@ -540,31 +541,6 @@ public abstract class StageWorker<M, T, O, R> implements AutoCloseable {
     private boolean mayReportFailureOf(String jobId) {
         JobStatus known = view.get(jobId).orElse(null);
         return known == null || known.state().precedes(workingState());
-    }
-
-    /**
-     * Puts a refused record on the dead-letter topic (keyed by the job it names, the original key inside) and,
-     * when given, writes its job's failed status; the record counts as done once both are acknowledged.
-     */
-    private void deadLetter(ConsumerRecord<String, byte[]> record, TopicPartition tp, String letterKey, String code,
-                            String reason, JobStatus failedStatus) {
-        meters.failure(code);
-        LOG.warn("{}: dead-lettering {}-{}@{}: {}", config.workerId(), record.topic(), record.partition(),
-                record.offset(), reason);
-        deadLetters.incrementAndGet();
-        ProducerRecord<String, byte[]> letter = DeadLetters.of(record, letterKey, reason,
-                group + "/" + config.workerId());
-        String what = "dead-letter " + record.topic() + "-" + record.partition() + "@" + record.offset();
-        java.util.concurrent.atomic.AtomicReference<ProducerRecord<String, byte[]>> toSend =
-                new java.util.concurrent.atomic.AtomicReference<>(letter);
-        output.untilAcknowledged(what, () -> {
-            CompletableFuture<?> sent = send(toSend.get()).whenComplete((ok, e) -> {
-                if (e != null && Failures.unwrap(e) instanceof org.apache.kafka.common.errors.RecordTooLargeException) {
-                    toSend.set(DeadLetters.truncated(toSend.get())); // the next try sends what fits
-                }
-            });
-            return failedStatus == null ? sent : CompletableFuture.allOf(sent, sendStatusAlways(failedStatus));
-        }, () -> partitions.done(new PartitionConsumer.Done(tp, record.offset())));
     }
 
     // ---- model thread ------------------------------------------------------------------------------------------

@@ -269,10 +269,24 @@
       announce('Job "' + job.prompt + '": ' + progressText(event) + '.');
       saveJobs();
     }
+    if (event.state === 'succeeded' && event.models) {
+      // the exact versions that drew it: after a roll-out, two jobs of one prompt may come from different models
+      const models = el.querySelector('[data-role=models]');
+      const stages = ['prior', 'decoder', 'upsampler'];
+      const roles = Object.keys(event.models).sort((a, b) => rank(stages, a) - rank(stages, b));
+      models.textContent = 'Drawn by ' + roles.map((role) => event.models[role]).join(' · ');
+      models.hidden = false;
+    }
     if (event.state === 'succeeded' && event.images && !job.imagesShown) {
       job.imagesShown = true;
       showImages(job, event.images);
     }
+  }
+
+  /** A role's place in the pipeline's order; roles it does not know come last. */
+  function rank(order, role) {
+    const i = order.indexOf(role);
+    return i < 0 ? order.length : i;
   }
 
   // ---- the event stream -------------------------------------------------------------------------------------
