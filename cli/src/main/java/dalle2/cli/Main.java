@@ -11,7 +11,7 @@ import picocli.CommandLine;
                 PriorWorkerCommand.class, DecoderWorkerCommand.class, UpsamplerWorkerCommand.class,
                 DataCommand.class, TrainCommand.class, TrainCommand.Embed.class, BenchCommand.class,
                 TrainClassifierCommand.class, EvalCommand.class, PipelineBenchCommand.class, ClusterCommand.class,
-                ModelsCommand.class})
+                ModelsCommand.class, TrainerWorkerCommand.class, TrainingsCommand.class})
 public final class Main implements Runnable {
 
     @CommandLine.Spec

@@ -3,10 +3,7 @@ package dalle2.cli;
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDManager;
 import com.fasterxml.jackson.databind.JsonNode;
-import dalle2.data.DatasetOptions;
 import dalle2.data.DatasetSpec;
-import dalle2.data.HeldOutSplit;
-import dalle2.data.ImageCaptionDataset;
 import dalle2.djl.DjlRuntime;
 import dalle2.json.Json;
 import dalle2.models.ClipConfig;
@@ -20,6 +17,7 @@ import dalle2.models.PriorConfig;
 import dalle2.models.Upsampler;
 import dalle2.models.UpsamplerConfig;
 import dalle2.trainer.ClipTrainingTask;
+import dalle2.trainer.CorpusCache;
 import dalle2.trainer.CorpusEmbeddings;
 import dalle2.trainer.DallE2Trainer;
 import dalle2.trainer.DecoderTrainingTask;
@@ -120,20 +118,7 @@ public final class TrainCommand implements Runnable {
 
         /** The held-in training corpus, decoded once and cached in the data folder. */
         TrainingCorpus corpus() throws IOException {
-            HeldOutSplit split = HeldOutSplit.DEFAULT.withHeldOutVendor(heldOutVendor);
-            // the default split keeps the cache name it always had; another held-out vendor is another corpus
-            String vendorTag = split.equals(HeldOutSplit.DEFAULT) ? "" : "-held-out-" + heldOutVendor.trim().toLowerCase(java.util.Locale.ROOT);
-            Path cache = dataDir.resolve("corpus").resolve(data.replaceAll("[^A-Za-z0-9._-]", "_") + "-" + imageSize + vendorTag);
-            if (Files.isRegularFile(cache.resolve("corpus.json"))) {
-                return TrainingCorpus.load(cache);
-            }
-            System.err.println("decoding " + data + " at " + imageSize + " px into " + cache + " (once) ...");
-            ImageCaptionDataset dataset = DatasetSpec.parse(data).open(dataDir, DatasetOptions.of(imageSize))
-                    .heldIn(split);
-            TrainingCorpus corpus = TrainingCorpus.of(dataset);
-            System.err.println("corpus: " + corpus.counts() + "; skipped: " + dataset.report().summary());
-            corpus.save(cache);
-            return corpus;
+            return CorpusCache.open(dataDir, data, DatasetSpec.parse(data), imageSize, heldOutVendor);
         }
 
         int exitOnBadInput(String command, Exception e) {

@@ -101,6 +101,9 @@ public final class EmbeddedKafka implements AutoCloseable {
         p.put("group.initial.rebalance.delay.ms", "0");
         p.put("group.consumer.heartbeat.interval.ms", "500");
         p.put("group.consumer.min.heartbeat.interval.ms", "500");
+        // lets a test give one group a session shorter than the 45 s default (a group config), so that a member
+        // it kills loses its partitions in seconds; every group keeps the default unless a test sets its own
+        p.put("group.consumer.min.session.timeout.ms", "1000");
         return p;
     }
 

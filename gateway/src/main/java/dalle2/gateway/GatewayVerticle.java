@@ -16,6 +16,7 @@ import dalle2.messages.JobState;
 import dalle2.messages.JobStatus;
 import dalle2.messages.Messages;
 import dalle2.pipeline.StatusView;
+import dalle2.pipeline.TrainingStatusView;
 import dalle2.storage.ObjectStore;
 import io.vertx.core.Context;
 import io.vertx.core.DeploymentOptions;
@@ -80,6 +81,7 @@ public final class GatewayVerticle extends VerticleBase {
     private Admin admin;
     private ObjectStore store;
     private StatusView view;
+    private TrainingStatusView trainingView;
     private HttpServerVerticle server;
     private BacklogMonitor backlog;
     private ImageSweeper sweeper;
@@ -115,7 +117,8 @@ public final class GatewayVerticle extends VerticleBase {
             admin = KafkaClients.admin(config.kafkaBootstrap(), KafkaClients.clientId("gateway-admin"));
             Topics.ensure(admin, Topics.defaultSpecs(policy().retention().retention().toMillis()), 30_000);
             producer = KafkaClients.gatewayProducer(config.kafkaBootstrap(), KafkaClients.clientId("gateway"));
-            KafkaClients.awaitMetadata(producer, List.of(Topics.STATUS, Topics.REQUESTS), 30_000);
+            KafkaClients.awaitMetadata(producer, List.of(Topics.STATUS, Topics.REQUESTS, Topics.TRAINING_STATUS,
+                    Topics.TRAINING_JOBS), 30_000);
             store = new ObjectStore(config.storage());
             presigned = new PresignedUrls(store, config.presignTtl(), Clock.systemUTC());
             store.ensureBucket();
@@ -133,6 +136,11 @@ public final class GatewayVerticle extends VerticleBase {
                 LOG.warn("status view not caught up after {}; answering with what it has", config.readyTimeout());
             }
             streams = new EventStreams(view, config.eventStreams());
+            trainingView = new TrainingStatusView(config.kafkaBootstrap(), TrainingStatusView.DEFAULT_MAX_TRAININGS,
+                    "gateway").start();
+            if (!trainingView.awaitCaughtUp(config.readyTimeout())) {
+                LOG.warn("training status view not caught up after {}", config.readyTimeout());
+            }
             if (config.webhooks().enabled()) {
                 webhooks = new WebhookNotifier(config.kafkaBootstrap(), config.webhooks()).start();
                 LOG.info("webhooks allowed to {}", config.webhooks().allowed());
@@ -191,6 +199,9 @@ public final class GatewayVerticle extends VerticleBase {
             if (view != null) {
                 view.close();
             }
+            if (trainingView != null) {
+                trainingView.close();
+            }
             if (producer != null) {
                 producer.close(java.time.Duration.ofSeconds(5));
             }
@@ -248,6 +259,7 @@ public final class GatewayVerticle extends VerticleBase {
         router.getWithRegex("/v1/generations/(?<id>" + ID + ")/images/(?<file>[^/]+)").handler(this::image);
         router.getWithRegex("/v1/generations/(?<id>" + ID + ")/events").handler(this::events);
         router.deleteWithRegex("/v1/generations/(?<id>" + ID + ")").handler(this::cancel);
+        new TrainingRoutes(trainingView, this::send, store).register(router, jsonCharset);
         router.get("/healthz").handler(this::health);
         router.get("/readyz").handler(this::ready);
         router.get("/metrics").handler(PrometheusScrapingHandler.create());

@@ -160,6 +160,28 @@ public final class KafkaClients {
     }
 
     /**
+     * A trainer worker runs one job at a time for minutes to days: a poll hands it at most one record, so that
+     * no second job is fetched and held (uncommitted) by a worker that is busy.
+     */
+    public static final int TRAINER_MAX_POLL_RECORDS = 1;
+
+    /**
+     * A member of the trainer workers' group ({@link Topics#TRAINER_GROUP}), with manual commits. Its poll loop
+     * keeps polling, with its partitions paused, while a training runs, so {@link #MAX_POLL_INTERVAL_MS} applies
+     * to the loop, not to the training.
+     */
+    public static KafkaConsumer<String, byte[]> trainerConsumer(String bootstrap, String clientId) {
+        Properties p = common(bootstrap, clientId);
+        p.put(ConsumerConfig.GROUP_ID_CONFIG, Topics.TRAINER_GROUP);
+        p.put(ConsumerConfig.GROUP_PROTOCOL_CONFIG, GROUP_PROTOCOL);
+        p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, ENABLE_AUTO_COMMIT);
+        p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, AUTO_OFFSET_RESET);
+        p.put(ConsumerConfig.MAX_POLL_INTERVAL_MS_CONFIG, MAX_POLL_INTERVAL_MS);
+        p.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, TRAINER_MAX_POLL_RECORDS);
+        return new KafkaConsumer<>(p, new StringDeserializer(), new ByteArrayDeserializer());
+    }
+
+    /**
      * A consumer outside any group, for reading a whole topic with {@code assign} + {@code seekToBeginning}
      * (the status view every gateway and worker keeps). Commits nothing.
      */

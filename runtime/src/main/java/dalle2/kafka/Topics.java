@@ -47,6 +47,18 @@ public final class Topics {
     /** Consumer group of the upsampler pool. */
     public static final String UPSAMPLER_GROUP = "upsampler";
 
+    /** Training jobs ({@code dalle2.messages.TrainingRequest}), keyed by training id: gateway → trainer workers. */
+    public static final String TRAINING_JOBS = "training.jobs";
+    /** The last status of every training ({@code dalle2.messages.TrainingStatus}), keyed by training id. */
+    public static final String TRAINING_STATUS = "training.status";
+    /** Consumer group of the trainer workers. */
+    public static final String TRAINER_GROUP = "trainer";
+    /** A worker trains one job at a time, so the partitions bound how many trainer workers are busy at once. */
+    public static final int TRAINING_JOBS_PARTITIONS = 6;
+    public static final int TRAINING_STATUS_PARTITIONS = 3;
+    /** A training may wait days for a free worker, and its job must outlive the run: a month, like dead letters. */
+    public static final long TRAINING_JOBS_RETENTION_MS = 30 * 24L * 3600 * 1000;
+
     /**
      * Default partition counts: the most processes each pool can use. Decoders and upsamplers are the expensive
      * pools and get the most (the low-resolution topic has as many as the embeddings topic); the status topic is
@@ -146,7 +158,25 @@ public final class Topics {
 
     /** The production partition counts with the given status retention. */
     public static List<Spec> defaultSpecs(long statusRetentionMs) {
-        return specs(REQUESTS_PARTITIONS, EMBEDDINGS_PARTITIONS, STATUS_PARTITIONS, statusRetentionMs);
+        List<Spec> specs = new ArrayList<>(specs(REQUESTS_PARTITIONS, EMBEDDINGS_PARTITIONS, STATUS_PARTITIONS,
+                statusRetentionMs));
+        specs.addAll(trainingSpecs(TRAINING_JOBS_PARTITIONS, TRAINING_STATUS_PARTITIONS));
+        return specs;
+    }
+
+    /**
+     * The training topics: {@code training.jobs} (delete, 30 days), read by the {@code trainer} group, and
+     * {@code training.status} (compact only: a training's last status, which names the model version it
+     * published, is kept as long as the topic is).
+     */
+    public static List<Spec> trainingSpecs(int jobPartitions, int statusPartitions) {
+        return List.of(
+                new Spec(TRAINING_JOBS, jobPartitions, Map.of(
+                        TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_DELETE,
+                        TopicConfig.RETENTION_MS_CONFIG, Long.toString(TRAINING_JOBS_RETENTION_MS))),
+                new Spec(TRAINING_STATUS, statusPartitions, Map.of(
+                        TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_COMPACT,
+                        TopicConfig.MIN_COMPACTION_LAG_MS_CONFIG, Long.toString(STATUS_MIN_COMPACTION_LAG_MS))));
     }
 
     /**

@@ -46,6 +46,7 @@ public final class DallE2Trainer {
     private final LossLog log;
     private final ProgressLine progress;
     private final AtomicBoolean stopRequested = new AtomicBoolean();
+    private TrainingListener listener = TrainingListener.NONE;
     private Random rng;
     private long step;
     private long skippedSteps;
@@ -70,6 +71,25 @@ public final class DallE2Trainer {
         this.log = new LossLog(outDir.resolve("losses.csv"), outDir.resolve("loss.png"), task.kind());
         this.progress = new ProgressLine(task.kind(), options.steps());
         this.rng = new Random(options.seed());
+    }
+
+    /** Who hears of logged steps, checkpoints and samples as the run writes them. */
+    public DallE2Trainer listener(TrainingListener newListener) {
+        this.listener = newListener == null ? TrainingListener.NONE : newListener;
+        return this;
+    }
+
+    /**
+     * Makes {@link #train()} stop after the step it is in, checkpoint and return, as SIGTERM does: a worker that
+     * hands its job over to another (shutdown, lost partition) stops its run this way.
+     */
+    public void requestStop() {
+        stopRequested.set(true);
+    }
+
+    /** Whether the run reached its last step (false after {@link #requestStop()} cut it short). */
+    public boolean finished() {
+        return step >= options.steps();
     }
 
     /** The step the next {@link #trainStep()} will run (0 for a fresh run). */
@@ -189,12 +209,17 @@ public final class DallE2Trainer {
         progress.update(step, loss, learningRate, seconds, step % options.logInterval() == 0);
         if (step % options.logInterval() == 0) {
             log.flush();
+            listener.logged(step, loss, learningRate);
         }
         if (step % options.checkpointEvery() == 0 && step < options.steps()) {
             checkpoint();
         }
         if (options.sampleEvery() > 0 && step % options.sampleEvery() == 0) {
-            withEmaWeights(() -> task.writeSamples(outDir.resolve("samples").resolve("step-" + step + ".png"), step));
+            Path png = outDir.resolve("samples").resolve("step-" + step + ".png");
+            withEmaWeights(() -> task.writeSamples(png, step));
+            if (Files.isRegularFile(png)) {
+                listener.sampled(step, png);
+            }
         }
         return loss;
     }
@@ -204,6 +229,7 @@ public final class DallE2Trainer {
         Checkpoint.save(checkpointDir(), task, optimizer, ema, step, rng, manager);
         log.flush();
         log.plot();
+        listener.checkpointed(step);
     }
 
     /** Writes the model folder with the EMA weights (the ones to sample with). */

@@ -25,6 +25,8 @@ public record TrainerOptions(long steps, int batchSize, float learningRate, long
         require(batchSize >= 1, "batch-size", "must be >= 1, got " + batchSize);
         require(learningRate > 0 && Float.isFinite(learningRate), "lr", "must be > 0, got " + learningRate);
         require(warmupSteps >= 0, "warmup", "must be >= 0, got " + warmupSteps);
+        // the schedule decays after the warm-up: a run that ends inside it has no decay to run
+        require(warmupSteps < steps, "warmup", "must be below --steps (" + steps + "), got " + warmupSteps);
         require(minLearningRate >= 0 && minLearningRate <= learningRate, "min-lr",
                 "must be in [0, lr], got " + minLearningRate);
         require(weightDecay >= 0, "weight-decay", "must be >= 0, got " + weightDecay);

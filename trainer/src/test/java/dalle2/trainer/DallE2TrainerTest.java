@@ -176,6 +176,9 @@ class DallE2TrainerTest {
                     () -> new DallE2Trainer(new PairsTask(manager), tooBig, dir, manager));
             assertTrue(error.getMessage().contains("--batch-size"), error.getMessage());
         }
+        IllegalArgumentException warmup = assertThrows(IllegalArgumentException.class,
+                () -> new TrainerOptions(10, 8, 1e-3f, 10, 0f, 0f, 1f, 0f, 10, 1, 0, 1));
+        assertTrue(warmup.getMessage().startsWith("--warmup must be below --steps (10)"), warmup.getMessage());
     }
 
     private static float[] unitRows(Random random, int rows, int dim) {

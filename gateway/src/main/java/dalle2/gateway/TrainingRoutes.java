@@ -1,0 +1,211 @@
+package dalle2.gateway;
+
+import dalle2.kafka.Topics;
+import dalle2.messages.JobStatus;
+import dalle2.messages.Messages;
+import dalle2.messages.TrainingRequest;
+import dalle2.messages.TrainingStatus;
+import dalle2.pipeline.TrainingStatusView;
+import dalle2.storage.ObjectStore;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.ext.web.Router;
+import io.vertx.ext.web.RoutingContext;
+import io.vertx.ext.web.handler.BodyHandler;
+import java.io.InputStream;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.apache.kafka.clients.producer.RecordMetadata;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * {@code POST /v1/trainings}, {@code GET /v1/trainings/{id}} and its sample grids: training jobs onto
+ * {@code training.jobs}, their statuses from the {@link TrainingStatusView}, their grids from object storage. Behind the same API-key check and rate limit as every {@code /v1}
+ * route (the gateway's router puts them in front of all of {@code /v1/*}); bad input is a 400 naming the field,
+ * through the gateway's one failure handler.
+ */
+final class TrainingRoutes {
+
+    private static final Logger LOG = LoggerFactory.getLogger(TrainingRoutes.class);
+    private static final String ID = "[A-Za-z0-9._-]{1,64}";
+    private static final String JSON = "application/json";
+    private static final Pattern SAMPLE_FILE = Pattern.compile("(\\d{1,12})\\.png");
+
+    /** Sends one record from the calling event loop; completes once the brokers acknowledged it. */
+    @FunctionalInterface
+    interface Sender {
+        Future<RecordMetadata> send(String topic, String key, byte[] value);
+    }
+
+    /** {@code POST /v1/trainings} body: {@code base_version} and {@code hyper_parameters} are optional. */
+    record SubmitBody(String model, String dataset, Long steps, Map<String, Object> hyperParameters,
+                      String baseVersion) {
+    }
+
+    record Links(String self) {
+    }
+
+    record Accepted(String id, String state, Links links) {
+    }
+
+    record Timestamps(String submittedAt, String startedAt, String updatedAt, String finishedAt) {
+    }
+
+    /** A sample grid of a training, served by this gateway from object storage. */
+    record Sample(long step, String url) {
+    }
+
+    /** {@code GET /v1/trainings/{id}}. */
+    record Training(String id, String state, String model, String dataset, long steps, Map<String, Object> hyperParameters,
+                    String baseVersion, long step, List<TrainingStatus.LossPoint> losses,
+                    List<Sample> samples, Long checkpointStep, String worker, int attempts,
+                    String publishedVersion, JobStatus.ErrorInfo error, Timestamps timestamps, Links links) {
+        static Training of(TrainingStatus s) {
+            TrainingRequest r = s.request();
+            return new Training(s.trainingId(), s.state().wire(), r == null ? null : r.model(),
+                    r == null ? null : r.dataset(), s.steps(), r == null ? Map.of() : r.hyperParameters(),
+                    r == null ? null : r.baseVersion(), s.step(), s.losses(),
+                    s.samples().stream().map(g -> new Sample(g.step(), sampleUrl(s.trainingId(), g.step()))).toList(),
+                    s.checkpointStep(),
+                    s.worker(), s.attempts(), s.publishedVersion(), s.error(),
+                    new Timestamps(s.submittedAt(), s.startedAt(), s.updatedAt(), s.finishedAt()),
+                    new Links(self(s.trainingId())));
+        }
+    }
+
+    private final TrainingStatusView view;
+    private final Sender sender;
+    private final ObjectStore store;
+
+    TrainingRoutes(TrainingStatusView view, Sender sender, ObjectStore store) {
+        this.view = view;
+        this.sender = sender;
+        this.store = store;
+    }
+
+    void register(Router router, JsonCharset jsonCharset) {
+        router.post("/v1/trainings").handler(jsonCharset);
+        router.post("/v1/trainings").consumes(JSON)
+                .handler(BodyHandler.create().setBodyLimit(HttpLimits.MAX_BODY_BYTES)).handler(this::submit);
+        router.getWithRegex("/v1/trainings/(?<id>" + ID + ")").handler(this::status);
+        router.getWithRegex("/v1/trainings/(?<id>" + ID + ")/samples/(?<file>[^/]+)").handler(this::sample);
+    }
+
+    /**
+     * The queued status is written first, then the job: a worker's status can then never be overwritten by it, and
+     * a job whose write fails is marked failed rather than left queued with no job behind it.
+     */
+    private void submit(RoutingContext ctx) {
+        Buffer body = ctx.body().buffer();
+        if (body == null || body.length() == 0) {
+            throw ApiError.badRequest("invalid_request", "a JSON body is required", null);
+        }
+        SubmitBody in = Messages.decode(body.getBytes(), SubmitBody.class);
+        TrainingRequest request = new TrainingRequest(null, UUID.randomUUID().toString(), in.model(), in.dataset(),
+                in.steps(), in.hyperParameters(), in.baseVersion(), Instant.now().toString(),
+                Authenticator.caller(ctx).owner());
+        String id = request.trainingId();
+        TrainingStatus queued = TrainingStatus.queued(request);
+        sender.send(Topics.TRAINING_STATUS, id, Messages.encode(queued))
+                .compose(m -> sender.send(Topics.TRAINING_JOBS, id, Messages.encode(request))
+                        .recover(e -> {
+                            sender.send(Topics.TRAINING_STATUS, id, Messages.encode(queued.failed("submission_failed",
+                                    "the training job could not be written to Kafka", Instant.now())));
+                            return Future.failedFuture(e);
+                        }))
+                .onSuccess(m -> {
+                    view.apply(queued);
+                    ctx.response().putHeader("Location", self(id));
+                    respond(ctx, 202, new Accepted(id, queued.state().wire(), new Links(self(id))));
+                })
+                .onFailure(e -> {
+                    LOG.warn("cannot submit training {}: {}", id, e.toString());
+                    ctx.fail(ApiError.unavailable("unavailable", "the training queue cannot take writes now; retry later",
+                            GatewayVerticle.RETRY_AFTER_SECONDS));
+                });
+    }
+
+    private void status(RoutingContext ctx) {
+        withTraining(ctx, s -> respond(ctx, 200, Training.of(s)));
+    }
+
+    /**
+     * {@code GET /v1/trainings/{id}/samples/<step>.png}: a grid the training's status names, streamed from object
+     * storage (only those: the path never names an object key).
+     */
+    private void sample(RoutingContext ctx) {
+        Matcher m = SAMPLE_FILE.matcher(ctx.pathParam("file"));
+        if (!m.matches()) {
+            throw ApiError.notFound("sample grids are named <step>.png");
+        }
+        long step = Long.parseLong(m.group(1));
+        withTraining(ctx, s -> {
+            Optional<TrainingStatus.SampleGrid> grid = s.samples().stream().filter(g -> g.step() == step).findFirst();
+            if (grid.isEmpty()) {
+                ctx.fail(ApiError.notFound("training " + s.trainingId() + " has no sample grid of step " + step));
+                return;
+            }
+            ctx.vertx().executeBlocking(() -> {
+                Optional<InputStream> in = store.get(grid.get().key());
+                if (in.isEmpty()) {
+                    return null;
+                }
+                try (InputStream stream = in.get()) {
+                    return Buffer.buffer(stream.readAllBytes());
+                }
+            }).onSuccess(png -> {
+                if (png == null) {
+                    ctx.fail(ApiError.notFound("sample grid " + step + " is not in storage"));
+                    return;
+                }
+                ctx.response().putHeader("Content-Type", ObjectStore.PNG)
+                        .putHeader("Cache-Control", "private, max-age=86400, immutable").end(png);
+            }).onFailure(ctx::fail);
+        });
+    }
+
+    /** A training this gateway has not seen yet may have been submitted elsewhere a moment ago: read up first. */
+    private void withTraining(RoutingContext ctx, java.util.function.Consumer<TrainingStatus> then) {
+        String id = ctx.pathParam("id");
+        if (!view.healthy()) {
+            throw ApiError.unavailable("status_unavailable", "training states are not current on this gateway now; "
+                    + "retry, or ask another gateway", GatewayVerticle.RETRY_AFTER_SECONDS);
+        }
+        Optional<TrainingStatus> known = view.get(id);
+        if (known.isPresent()) {
+            then.accept(known.get());
+            return;
+        }
+        Vertx vertx = ctx.vertx();
+        Future.fromCompletionStage(view.sync(), vertx.getOrCreateContext())
+                .timeout(GatewayVerticle.VIEW_SYNC_TIMEOUT_MS, TimeUnit.MILLISECONDS)
+                .onSuccess(v -> view.get(id).ifPresentOrElse(then,
+                        () -> ctx.fail(ApiError.notFound("no training " + id))))
+                .onFailure(e -> ctx.fail(ApiError.unavailable("status_unavailable",
+                        "cannot read training states now; retry later", GatewayVerticle.RETRY_AFTER_SECONDS)));
+    }
+
+    private static void respond(RoutingContext ctx, int status, Object body) {
+        if (ctx.response().ended()) {
+            return;
+        }
+        ctx.response().setStatusCode(status).putHeader("Content-Type", JSON)
+                .end(Buffer.buffer(dalle2.json.Json.writeBytes(body)));
+    }
+
+    static String self(String id) {
+        return "/v1/trainings/" + id;
+    }
+
+    static String sampleUrl(String id, long step) {
+        return self(id) + "/samples/" + step + ".png";
+    }
+}

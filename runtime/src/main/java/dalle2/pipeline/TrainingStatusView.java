@@ -1,0 +1,227 @@
+package dalle2.pipeline;
+
+import dalle2.kafka.KafkaClients;
+import dalle2.kafka.Topics;
+import dalle2.messages.Messages;
+import dalle2.messages.TrainingStatus;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.PartitionInfo;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.WakeupException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The trainings' last statuses, read whole from the compacted {@code training.status} topic (no consumer group),
+ * so any gateway answers for any training and a trainer worker knows which jobs are finished. Updates apply
+ * monotonically ({@link dalle2.messages.TrainingState#mayFollow}). Trainings are few next to generations: the
+ * bound only guards memory against a flood, the least recently updated going first.
+ */
+public final class TrainingStatusView implements AutoCloseable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(TrainingStatusView.class);
+    public static final int DEFAULT_MAX_TRAININGS = 10_000;
+    private static final Duration POLL_TIMEOUT = Duration.ofMillis(100);
+    private static final Duration RESTART_BACKOFF = Duration.ofSeconds(1);
+
+    private final String bootstrap;
+    private final String clientId;
+    private final Map<String, TrainingStatus> trainings;
+    private final CountDownLatch caughtUp = new CountDownLatch(1);
+    private final ConcurrentLinkedQueue<CompletableFuture<Void>> syncRequests = new ConcurrentLinkedQueue<>();
+    private final Thread thread;
+    private volatile boolean running = true;
+    private volatile boolean consuming;
+    private volatile KafkaConsumer<String, byte[]> consumer;
+
+    public TrainingStatusView(String bootstrap, int maxTrainings, String role) {
+        this.bootstrap = bootstrap;
+        this.clientId = KafkaClients.clientId(role + "-training-status-view");
+        this.trainings = new LinkedHashMap<>(256, 0.75f, false) {
+            @Override
+            protected boolean removeEldestEntry(Map.Entry<String, TrainingStatus> eldest) {
+                return size() > maxTrainings;
+            }
+        };
+        this.thread = new Thread(this::run, clientId);
+        this.thread.setDaemon(true);
+    }
+
+    public TrainingStatusView start() {
+        thread.start();
+        return this;
+    }
+
+    public boolean awaitCaughtUp(Duration timeout) throws InterruptedException {
+        return caughtUp.await(timeout.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    /** Caught up once and reading now: what it answers is current. */
+    public boolean healthy() {
+        return caughtUp.getCount() == 0 && consuming && thread.isAlive();
+    }
+
+    public Optional<TrainingStatus> get(String trainingId) {
+        synchronized (trainings) {
+            return Optional.ofNullable(trainings.get(trainingId));
+        }
+    }
+
+    /** Takes a status this process wrote (or read); returns false when it would move the training back. */
+    public boolean apply(TrainingStatus status) {
+        synchronized (trainings) {
+            TrainingStatus previous = trainings.get(status.trainingId());
+            if (previous != null && !status.state().mayFollow(previous.state())) {
+                return false;
+            }
+            trainings.remove(status.trainingId()); // re-inserted last: the map drops the least recently updated
+            trainings.put(status.trainingId(), status);
+            return true;
+        }
+    }
+
+    /**
+     * Completes once the view has read the topic up to where it ended when this was called, so that a status
+     * acknowledged before the call is visible to {@link #get}.
+     */
+    public CompletableFuture<Void> sync() {
+        CompletableFuture<Void> f = new CompletableFuture<>();
+        if (!running) {
+            f.completeExceptionally(new IllegalStateException("training status view closed"));
+        } else {
+            syncRequests.add(f);
+        }
+        return f;
+    }
+
+    private void run() {
+        while (running) {
+            try {
+                consume();
+            } catch (WakeupException e) {
+                // closing
+            } catch (RuntimeException e) {
+                if (running) {
+                    LOG.error("training status view stopped; restarting it in {} ms", RESTART_BACKOFF.toMillis(), e);
+                }
+            }
+            consuming = false;
+            if (running) {
+                try {
+                    Thread.sleep(RESTART_BACKOFF.toMillis());
+                } catch (InterruptedException e) {
+                    break;
+                }
+            }
+        }
+        for (CompletableFuture<Void> f; (f = syncRequests.poll()) != null; ) {
+            f.completeExceptionally(new IllegalStateException("training status view closed"));
+        }
+    }
+
+    private record Barrier(Map<TopicPartition, Long> end, CompletableFuture<Void> done) {
+    }
+
+    private void consume() {
+        List<Barrier> barriers = new ArrayList<>();
+        try (KafkaConsumer<String, byte[]> c = KafkaClients.readerConsumer(bootstrap, clientId)) {
+            consumer = c;
+            List<TopicPartition> partitions = partitions(c);
+            if (partitions == null) {
+                return;
+            }
+            c.assign(partitions);
+            c.seekToBeginning(partitions);
+            Map<TopicPartition, Long> end = c.endOffsets(partitions);
+            while (running) {
+                if (!syncRequests.isEmpty()) {
+                    Map<TopicPartition, Long> now = c.endOffsets(partitions);
+                    for (CompletableFuture<Void> f; (f = syncRequests.poll()) != null; ) {
+                        barriers.add(new Barrier(now, f));
+                    }
+                }
+                for (ConsumerRecord<String, byte[]> record : c.poll(POLL_TIMEOUT)) {
+                    applyRecord(record);
+                }
+                if (!consuming && reached(c, end)) {
+                    consuming = true;
+                    caughtUp.countDown();
+                }
+                barriers.removeIf(b -> {
+                    if (!reached(c, b.end())) {
+                        return false;
+                    }
+                    b.done().complete(null);
+                    return true;
+                });
+            }
+        } finally {
+            consumer = null;
+            for (Barrier b : barriers) {
+                syncRequests.add(b.done());
+            }
+        }
+    }
+
+    private List<TopicPartition> partitions(KafkaConsumer<String, byte[]> c) {
+        while (running) {
+            List<PartitionInfo> infos = c.partitionsFor(Topics.TRAINING_STATUS, Duration.ofSeconds(5));
+            if (infos != null && !infos.isEmpty()) {
+                return infos.stream().map(i -> new TopicPartition(i.topic(), i.partition())).toList();
+            }
+            try {
+                Thread.sleep(200);
+            } catch (InterruptedException e) {
+                return null;
+            }
+        }
+        return null;
+    }
+
+    private static boolean reached(KafkaConsumer<String, byte[]> c, Map<TopicPartition, Long> end) {
+        for (Map.Entry<TopicPartition, Long> e : end.entrySet()) {
+            if (c.position(e.getKey()) < e.getValue()) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** An unreadable status is passed over: no record may stop the reader. */
+    private void applyRecord(ConsumerRecord<String, byte[]> record) {
+        if (record.value() == null) {
+            return;
+        }
+        try {
+            apply(Messages.decode(record.value(), TrainingStatus.class));
+        } catch (RuntimeException e) {
+            LOG.warn("ignoring unreadable training status at {}-{}@{}: {}", record.topic(), record.partition(),
+                    record.offset(), e.getMessage());
+        }
+    }
+
+    @Override
+    public void close() {
+        running = false;
+        KafkaConsumer<String, byte[]> c = consumer;
+        if (c != null) {
+            c.wakeup();
+        }
+        try {
+            thread.join(5000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}

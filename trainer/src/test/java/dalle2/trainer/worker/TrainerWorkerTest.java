@@ -1,0 +1,244 @@
+package dalle2.trainer.worker;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dalle2.embedded.EmbeddedServersExtension;
+import dalle2.kafka.KafkaClients;
+import dalle2.kafka.Topics;
+import dalle2.messages.TrainingRequest;
+import dalle2.messages.TrainingState;
+import dalle2.messages.TrainingStatus;
+import dalle2.pipeline.TrainingStatusView;
+import dalle2.registry.ModelRegistry;
+import dalle2.storage.ObjectStore;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.common.TopicPartition;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A trainer worker on the embedded broker and S3 server: jobs in, statuses, checkpoints and models out. The last
+ * test closes the worker mid-run, so it runs last.
+ */
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class TrainerWorkerTest {
+
+    @RegisterExtension
+    static final EmbeddedServersExtension servers = EmbeddedServersExtension.kafkaAndS3();
+
+    @TempDir
+    static Path dir;
+
+    static ObjectStore store;
+    static KafkaProducer<String, byte[]> producer;
+    static TrainingStatusView view;
+    static TrainerWorker worker;
+    /** The shipped CLIP: prior and decoder jobs train on its embeddings. */
+    static final Path CLIP = Path.of("..", "trained_models", "clip");
+    /** What the first test published, for the test that starts from it. */
+    static String firstClipVersion;
+    static double firstClipFirstLoss;
+
+    @BeforeAll
+    static void startWorker() throws Exception {
+        TrainingFixtures.writeSquares(dir.resolve("data"));
+        TrainingFixtures.createTopics(servers.bootstrap());
+        store = servers.closeAfterAll(new ObjectStore(servers.storage("trainer-test")));
+        store.ensureBucket();
+        producer = servers.closeAfterAll(KafkaClients.producer(servers.bootstrap(), "test-producer"));
+        view = servers.closeAfterAll(new TrainingStatusView(servers.bootstrap(), 100, "test").start());
+        worker = servers.closeAfterAll(new TrainerWorker(new TrainerWorker.Config(servers.bootstrap(), "trainer-a",
+                dir.resolve("data"), dir.resolve("work"), CLIP, Duration.ofSeconds(30)), store).start());
+    }
+
+    @Test
+    @Order(1)
+    void aJobTrainsReportsItsLossesCheckpointsToStorageAndPublishesItsModel() throws Exception {
+        TrainingRequest job = TrainingFixtures.clipJob("clip-run-1", 6, 4);
+        long jobOffset = TrainingFixtures.submit(producer, job);
+        TrainingStatus done = TrainingFixtures.await(view, job.trainingId(), s -> s.state().terminal(),
+                Duration.ofMinutes(2));
+
+        assertEquals(TrainingState.SUCCEEDED, done.state(), String.valueOf(done.error()));
+        assertEquals(6, done.step());
+        assertEquals(6, done.losses().size(), "a loss every log_interval (1) steps");
+        assertEquals(6L, done.checkpointStep(), "the final checkpoint is in storage too");
+        assertEquals(1, done.attempts());
+        assertEquals("trainer-a", done.worker());
+        String version = done.publishedVersion();
+        assertNotNull(version);
+        assertTrue(version.startsWith("clip@"), version);
+        String prefix = ModelRegistry.versionPrefix("clip", version);
+        assertTrue(store.stat(prefix + ModelRegistry.MANIFEST).isPresent());
+        assertTrue(store.stat(prefix + "weights.safetensors").isPresent());
+        assertTrue(store.stat(prefix + "tokenizer.json").isPresent(), store.list(prefix).toString());
+        var manifest = new ModelRegistry(store, producer).manifest("clip", version).orElseThrow();
+        assertEquals(job.trainingId(), manifest.trainingId());
+        assertTrue(manifest.evaluation().containsKey("final_loss"), manifest.evaluation().toString());
+        firstClipVersion = version;
+        firstClipFirstLoss = done.losses().get(0).loss();
+        assertEquals(6, new CheckpointStore(store).latest(job.trainingId()).orElseThrow().step());
+        // older checkpoints are gone once a newer one is named
+        assertTrue(store.list(CheckpointStore.prefix(job.trainingId())).stream()
+                .noneMatch(k -> k.contains("/step-4/")), store.list(CheckpointStore.prefix(job.trainingId())).toString());
+        assertTrue(committedJobs() > jobOffset, "the finished job's record is committed");
+    }
+
+    @Test
+    @Order(2)
+    void aJobTheTrainerRefusesFailsWithTheOptionNamedAndIsCommitted() throws Exception {
+        TrainingRequest tooBig = TrainingRequest.of("clip-too-big", "clip", TrainingFixtures.DATASET, 3,
+                Map.of("batch_size", 64, "warmup", 1), null, Instant.now());
+        TrainingFixtures.submit(producer, tooBig);
+        TrainingStatus failed = TrainingFixtures.await(view, tooBig.trainingId(), s -> s.state().terminal(),
+                Duration.ofMinutes(1));
+        assertEquals(TrainingState.FAILED, failed.state());
+        assertEquals("invalid_request", failed.error().code());
+        assertTrue(failed.error().message().contains("--batch-size"), failed.error().message());
+
+        TrainingRequest missing = TrainingRequest.of("clip-no-data", "clip", "jsonl:nowhere", 3, Map.of("warmup", 1),
+                null, Instant.now());
+        TrainingFixtures.submit(producer, missing);
+        TrainingStatus unavailable = TrainingFixtures.await(view, missing.trainingId(), s -> s.state().terminal(),
+                Duration.ofMinutes(1));
+        assertEquals("dataset_unavailable", unavailable.error().code(), unavailable.error().message());
+    }
+
+    @Test
+    @Order(3)
+    void aJobFromABaseVersionStartsFromItsWeightsAndItsVersionSaysSo() throws Exception {
+        TrainingRequest base = TrainingFixtures.clipJob("clip-from-base", 2, 2);
+        TrainingRequest fromBase = new TrainingRequest(null, base.trainingId(), "clip", base.dataset(), base.steps(),
+                base.hyperParameters(), firstClipVersion, base.submittedAt(), null);
+        TrainingFixtures.submit(producer, fromBase);
+        TrainingStatus done = TrainingFixtures.await(view, fromBase.trainingId(), s -> s.state().terminal(),
+                Duration.ofMinutes(2));
+        assertEquals(TrainingState.SUCCEEDED, done.state(), String.valueOf(done.error()));
+        assertTrue(done.losses().get(0).loss() != firstClipFirstLoss, "the first step starts from the base's weights");
+        var manifest = new ModelRegistry(store, producer).manifest("clip", done.publishedVersion()).orElseThrow();
+        assertEquals(firstClipVersion, manifest.lineage().baseVersion());
+
+        TrainingRequest missing = new TrainingRequest(null, "clip-from-nothing", "clip", base.dataset(), 2L,
+                base.hyperParameters(), "clip@000000000000", base.submittedAt(), null);
+        TrainingFixtures.submit(producer, missing);
+        TrainingStatus failed = TrainingFixtures.await(view, missing.trainingId(), s -> s.state().terminal(),
+                Duration.ofMinutes(1));
+        assertEquals("invalid_request", failed.error().code());
+        assertTrue(failed.error().message().startsWith("base_version: no published clip version"),
+                failed.error().message());
+    }
+
+    @Test
+    @Order(4)
+    void aDecoderJobTrainsOnTheWorkersClipAndItsVersionNamesThatClip() throws Exception {
+        TrainingRequest job = TrainingRequest.of("decoder-run-1", "decoder", TrainingFixtures.DATASET, 2,
+                Map.of("base_channels", 16, "channel_mult", java.util.List.of(1, 2), "attention", java.util.List.of(16),
+                        "batch_size", 4, "warmup", 1, "log_interval", 1), null, Instant.now());
+        TrainingFixtures.submit(producer, job);
+        TrainingStatus done = TrainingFixtures.await(view, job.trainingId(), s -> s.state().terminal(),
+                Duration.ofMinutes(2));
+        assertEquals(TrainingState.SUCCEEDED, done.state(), String.valueOf(done.error()));
+        var manifest = new ModelRegistry(store, producer).manifest("decoder", done.publishedVersion()).orElseThrow();
+        assertEquals(dalle2.messages.ModelVersion.of("clip", CLIP), manifest.lineage().clipVersion());
+    }
+
+    @Test
+    @Order(5)
+    void anUpsamplerJobPutsItsSampleGridsInTheBucketAndNamesThemInItsStatus() throws Exception {
+        TrainingRequest job = TrainingRequest.of("upsampler-run-1", "upsampler", TrainingFixtures.DATASET, 2,
+                Map.ofEntries(Map.entry("image_size", 32), Map.entry("low_res_size", 16), Map.entry("base_channels", 8),
+                        Map.entry("channel_mult", java.util.List.of(1, 2)), Map.entry("crop", 32),
+                        Map.entry("batch_size", 4), Map.entry("warmup", 1), Map.entry("log_interval", 1),
+                        Map.entry("sample_every", 2), Map.entry("sampling_steps", 2)), null, Instant.now());
+        TrainingFixtures.submit(producer, job);
+        TrainingStatus done = TrainingFixtures.await(view, job.trainingId(), s -> s.state().terminal(),
+                Duration.ofMinutes(2));
+        assertEquals(TrainingState.SUCCEEDED, done.state(), String.valueOf(done.error()));
+        assertEquals(1, done.samples().size(), done.samples().toString());
+        TrainingStatus.SampleGrid grid = done.samples().get(0);
+        assertEquals(2, grid.step());
+        assertEquals("trainings/upsampler-run-1/samples/step-2.png", grid.key());
+        try (var png = store.get(grid.key()).orElseThrow()) {
+            assertNotNull(javax.imageio.ImageIO.read(png), "the grid is a PNG");
+        }
+        assertTrue(done.publishedVersion().startsWith("upsampler@"), done.publishedVersion());
+        var manifest = new ModelRegistry(store, producer).manifest("upsampler", done.publishedVersion()).orElseThrow();
+        assertEquals(null, manifest.lineage().clipVersion(), "an upsampler sees pixels only");
+    }
+
+    @Test
+    @Order(6)
+    void aWorkerClosedMidRunLeavesItsJobUncommittedAndTheNextWorkerFinishesItFromItsCheckpoint() throws Exception {
+        TrainingRequest job = TrainingFixtures.clipJob("clip-handed-over", 12, 3);
+        long jobOffset = TrainingFixtures.submit(producer, job);
+        TrainingFixtures.await(view, job.trainingId(), s -> s.checkpointStep() != null && s.checkpointStep() >= 3,
+                Duration.ofMinutes(2));
+        worker.close(); // as on SIGTERM: stop at a checkpoint, commit nothing, leave the group
+        TrainingStatus handedOver = view.get(job.trainingId()).orElseThrow();
+        assertEquals(TrainingState.RUNNING, handedOver.state());
+        assertTrue(handedOver.step() < 12 && handedOver.checkpointStep() == handedOver.step(),
+                "stopped with a checkpoint of its last step: " + handedOver.step() + " / " + handedOver.checkpointStep());
+        assertTrue(committedJobs() <= jobOffset, "the job's record is not committed");
+        assertEquals(1, worker.stats().handedOver());
+
+        try (TrainerWorker next = new TrainerWorker(new TrainerWorker.Config(servers.bootstrap(), "trainer-b",
+                dir.resolve("data"), dir.resolve("work-b"), null, Duration.ofSeconds(30)), store).start()) {
+            TrainingStatus done = TrainingFixtures.await(view, job.trainingId(), s -> s.state().terminal(),
+                    Duration.ofMinutes(2));
+            assertEquals(TrainingState.SUCCEEDED, done.state(), String.valueOf(done.error()));
+            assertEquals("trainer-b", done.worker());
+            assertEquals(2, done.attempts());
+            assertEquals(12, done.losses().size(), "each step's loss once, across the hand-over");
+        }
+        assertTrue(committedJobs() > jobOffset);
+    }
+
+    @Test
+    @Order(7)
+    void aJobWhoseCheckpointCannotBeStoredIsNotFailedButTriedAgainOnceStorageIsBack() throws Exception {
+        // a bucket that does not exist yet: every upload fails as it would while the storage is away
+        ObjectStore missing = servers.closeAfterAll(new ObjectStore(servers.storage("created-later")));
+        TrainingRequest job = TrainingFixtures.clipJob("clip-storage-away", 3, 3);
+        long jobOffset = TrainingFixtures.submit(producer, job);
+        try (TrainerWorker patient = new TrainerWorker(new TrainerWorker.Config(servers.bootstrap(), "trainer-c",
+                dir.resolve("data"), dir.resolve("work-c"), null, Duration.ofSeconds(30)), missing).start()) {
+            long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(1);
+            while (patient.stats().handedOver() == 0 && System.nanoTime() < deadline) {
+                Thread.sleep(100);
+            }
+            assertEquals(1, patient.stats().handedOver(), "the failed upload left the job to be tried again");
+            assertEquals(TrainingState.RUNNING, view.get(job.trainingId()).orElseThrow().state(),
+                    "not failed: storage being away is not the job's fault");
+            assertTrue(committedJobs() <= jobOffset, "and not committed");
+            missing.ensureBucket();
+            TrainingStatus done = TrainingFixtures.await(view, job.trainingId(), s -> s.state().terminal(),
+                    Duration.ofMinutes(1));
+            assertEquals(TrainingState.SUCCEEDED, done.state(), String.valueOf(done.error()));
+            assertEquals(2, done.attempts());
+        }
+        assertTrue(committedJobs() > jobOffset);
+    }
+
+    private static long committedJobs() throws Exception {
+        try (Admin admin = KafkaClients.admin(servers.bootstrap(), "test-offsets")) {
+            Map<TopicPartition, OffsetAndMetadata> offsets = admin.listConsumerGroupOffsets(Topics.TRAINER_GROUP)
+                    .partitionsToOffsetAndMetadata().get(10, TimeUnit.SECONDS);
+            OffsetAndMetadata o = offsets.get(new TopicPartition(Topics.TRAINING_JOBS, 0));
+            return o == null ? 0 : o.offset();
+        }
+    }
+}
