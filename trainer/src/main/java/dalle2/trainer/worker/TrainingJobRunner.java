@@ -116,8 +116,10 @@ final class TrainingJobRunner {
                 LOG.info("{}: training {} stopped at its checkpoint; another worker resumes it", config.workerId(), id);
                 return Outcome.HANDED_OVER;
             }
-            String version = registry.publish(request.model(), run.modelDir(), publishInfo(request, status.get()))
-                    .version();
+            ModelRegistry.PublishInfo info = publishInfo(request, status.get());
+            TrainingModelCard.write(run.modelDir(), request, status.get(), info.clipVersion(), config.workerId(),
+                    Instant.now());
+            String version = registry.publish(request.model(), run.modelDir(), info).version();
             await(send(status.get().succeeded(version, Instant.now())));
             LOG.info("{}: training {} succeeded: published {}", config.workerId(), id, version);
             return Outcome.FINISHED;

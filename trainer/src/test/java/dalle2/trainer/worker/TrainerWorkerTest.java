@@ -89,6 +89,14 @@ class TrainerWorkerTest {
         var manifest = new ModelRegistry(store, producer).manifest("clip", version).orElseThrow();
         assertEquals(job.trainingId(), manifest.trainingId());
         assertTrue(manifest.evaluation().containsKey("final_loss"), manifest.evaluation().toString());
+        assertTrue(manifest.files().containsKey("MODEL_CARD.md"), "a published version carries its card: "
+                + manifest.files().keySet());
+        try (java.io.InputStream card = store.get(ModelRegistry.versionPrefix("clip", version) + "MODEL_CARD.md")
+                .orElseThrow()) {
+            String text = new String(card.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+            assertTrue(text.contains(job.trainingId()) && text.contains("| steps | 6 |") && text.contains("→"),
+                    text);
+        }
         firstClipVersion = version;
         firstClipFirstLoss = done.losses().get(0).loss();
         assertEquals(6, new CheckpointStore(store).latest(job.trainingId()).orElseThrow().step());
