@@ -1,6 +1,7 @@
 package dalle2.pipeline;
 
 import dalle2.kafka.KafkaClients;
+import dalle2.kafka.TopicReading;
 import dalle2.kafka.Topics;
 import dalle2.messages.GenerationRequest;
 import dalle2.messages.JobState;
@@ -25,7 +26,6 @@ import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
-import org.apache.kafka.common.PartitionInfo;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.WakeupException;
 import org.slf4j.Logger;
@@ -400,14 +400,14 @@ public final class StatusView implements AutoCloseable {
         List<Barrier> barriers = new ArrayList<>();
         try (KafkaConsumer<String, byte[]> c = KafkaClients.readerConsumer(bootstrap, clientId)) {
             consumer = c;
-            List<TopicPartition> statusPartitions = waitForPartitions(c, Topics.STATUS);
+            List<TopicPartition> statusPartitions = TopicReading.partitionsOf(c, Topics.STATUS, () -> running);
             if (statusPartitions == null) {
                 return;
             }
             List<TopicPartition> partitions = new ArrayList<>(statusPartitions);
             Map<TopicPartition, Long> requestStarts = Map.of();
             if (followRequests) {
-                List<TopicPartition> requestPartitions = waitForPartitions(c, Topics.REQUESTS);
+                List<TopicPartition> requestPartitions = TopicReading.partitionsOf(c, Topics.REQUESTS, () -> running);
                 if (requestPartitions == null) {
                     return;
                 }
@@ -444,7 +444,7 @@ public final class StatusView implements AutoCloseable {
                         applyRequestRecord(record);
                     }
                 }
-                if (!consuming && reached(c, end)) {
+                if (!consuming && TopicReading.reached(c, end)) {
                     LOG.debug("status view caught up: {} jobs", size());
                     consuming = true;
                     caughtUp.countDown();
@@ -462,7 +462,7 @@ public final class StatusView implements AutoCloseable {
 
     private static void releaseReached(KafkaConsumer<String, byte[]> c, List<Barrier> barriers) {
         barriers.removeIf(b -> {
-            if (reached(c, b.end())) {
+            if (TopicReading.reached(c, b.end())) {
                 b.done().complete(null);
                 return true;
             }
@@ -493,34 +493,6 @@ public final class StatusView implements AutoCloseable {
                     Topics.REQUESTS);
         }
         return starts;
-    }
-
-    private List<TopicPartition> waitForPartitions(KafkaConsumer<String, byte[]> c, String topic) {
-        while (running) {
-            List<PartitionInfo> infos = c.partitionsFor(topic, Duration.ofSeconds(5));
-            if (infos != null && !infos.isEmpty()) {
-                List<TopicPartition> partitions = new ArrayList<>();
-                for (PartitionInfo info : infos) {
-                    partitions.add(new TopicPartition(info.topic(), info.partition()));
-                }
-                return partitions;
-            }
-            try {
-                Thread.sleep(200);
-            } catch (InterruptedException e) {
-                return null;
-            }
-        }
-        return null;
-    }
-
-    private static boolean reached(KafkaConsumer<String, byte[]> c, Map<TopicPartition, Long> end) {
-        for (Map.Entry<TopicPartition, Long> e : end.entrySet()) {
-            if (c.position(e.getKey()) < e.getValue()) {
-                return false;
-            }
-        }
-        return true;
     }
 
     /**

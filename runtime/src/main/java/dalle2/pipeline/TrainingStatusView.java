@@ -1,6 +1,7 @@
 package dalle2.pipeline;
 
 import dalle2.kafka.KafkaClients;
+import dalle2.kafka.TopicReading;
 import dalle2.kafka.Topics;
 import dalle2.messages.Messages;
 import dalle2.messages.TrainingStatus;
@@ -16,7 +17,6 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.common.PartitionInfo;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.WakeupException;
 import org.slf4j.Logger;
@@ -137,7 +137,7 @@ public final class TrainingStatusView implements AutoCloseable {
         List<Barrier> barriers = new ArrayList<>();
         try (KafkaConsumer<String, byte[]> c = KafkaClients.readerConsumer(bootstrap, clientId)) {
             consumer = c;
-            List<TopicPartition> partitions = partitions(c);
+            List<TopicPartition> partitions = TopicReading.partitionsOf(c, Topics.TRAINING_STATUS, () -> running);
             if (partitions == null) {
                 return;
             }
@@ -154,12 +154,12 @@ public final class TrainingStatusView implements AutoCloseable {
                 for (ConsumerRecord<String, byte[]> record : c.poll(POLL_TIMEOUT)) {
                     applyRecord(record);
                 }
-                if (!consuming && reached(c, end)) {
+                if (!consuming && TopicReading.reached(c, end)) {
                     consuming = true;
                     caughtUp.countDown();
                 }
                 barriers.removeIf(b -> {
-                    if (!reached(c, b.end())) {
+                    if (!TopicReading.reached(c, b.end())) {
                         return false;
                     }
                     b.done().complete(null);
@@ -172,30 +172,6 @@ public final class TrainingStatusView implements AutoCloseable {
                 syncRequests.add(b.done());
             }
         }
-    }
-
-    private List<TopicPartition> partitions(KafkaConsumer<String, byte[]> c) {
-        while (running) {
-            List<PartitionInfo> infos = c.partitionsFor(Topics.TRAINING_STATUS, Duration.ofSeconds(5));
-            if (infos != null && !infos.isEmpty()) {
-                return infos.stream().map(i -> new TopicPartition(i.topic(), i.partition())).toList();
-            }
-            try {
-                Thread.sleep(200);
-            } catch (InterruptedException e) {
-                return null;
-            }
-        }
-        return null;
-    }
-
-    private static boolean reached(KafkaConsumer<String, byte[]> c, Map<TopicPartition, Long> end) {
-        for (Map.Entry<TopicPartition, Long> e : end.entrySet()) {
-            if (c.position(e.getKey()) < e.getValue()) {
-                return false;
-            }
-        }
-        return true;
     }
 
     /** An unreadable status is passed over: no record may stop the reader. */

@@ -2,12 +2,12 @@ package dalle2.registry;
 
 import dalle2.json.Json;
 import dalle2.kafka.KafkaClients;
+import dalle2.kafka.TopicReading;
 import dalle2.kafka.Topics;
 import dalle2.messages.ModelManifest;
 import dalle2.messages.ModelPin;
 import java.io.IOException;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -98,8 +98,11 @@ public final class ModelCatalog implements AutoCloseable {
 
     private void readLoop() {
         try {
-            List<TopicPartition> partitions = new ArrayList<>();
-            consumer.partitionsFor(Topics.MODELS).forEach(p -> partitions.add(new TopicPartition(p.topic(), p.partition())));
+            // the topic may not exist yet where the catalog starts before any worker created it
+            List<TopicPartition> partitions = TopicReading.partitionsOf(consumer, Topics.MODELS, () -> !closed);
+            if (partitions == null) {
+                return;
+            }
             consumer.assign(partitions);
             consumer.seekToBeginning(partitions);
             Map<TopicPartition, Long> end = consumer.endOffsets(partitions);
@@ -111,8 +114,7 @@ public final class ModelCatalog implements AutoCloseable {
                 if (changed) {
                     listeners.forEach(ModelCatalog::notifySafely);
                 }
-                if (caughtUp.getCount() > 0 && end.entrySet().stream()
-                        .allMatch(e -> consumer.position(e.getKey()) >= e.getValue())) {
+                if (caughtUp.getCount() > 0 && TopicReading.reached(consumer, end)) {
                     caughtUp.countDown();
                     listeners.forEach(ModelCatalog::notifySafely);
                 }
