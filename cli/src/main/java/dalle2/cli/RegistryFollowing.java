@@ -26,6 +26,8 @@ import org.apache.kafka.clients.producer.KafkaProducer;
  */
 final class RegistryFollowing {
 
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(RegistryFollowing.class);
+
     /** How long a starting worker waits to read the catalog before it serves its local models. */
     static final Duration CATALOG_WAIT = Duration.ofSeconds(30);
 
@@ -76,8 +78,9 @@ final class RegistryFollowing {
     }
 
     /**
-     * A decoder pool: a version is refused when the prior pool's pinned (or latest) version works in another
-     * CLIP space than the decoder was trained on — its images would be garbage.
+     * A decoder pool. A version trained on another CLIP than the prior pool's pinned (or latest) version is still
+     * loaded, with a warning: each job goes to a loaded decoder of its embeddings' CLIP (the worker's per-job
+     * check), so a CLIP change rolls out decoder first, then prior, with no job drawn by the wrong decoder.
      */
     ServedModels<ImageDecoderModel> decoders(ImageDecoderModel initial, Device device) {
         return follow("decoder", initial.version(), initial, (manifest, dir) -> {
@@ -89,8 +92,9 @@ final class RegistryFollowing {
                     DecoderWorker.requireSameClip(decoder, prior.get().version() + "+"
                             + prior.get().lineage().clipVersion());
                 } catch (IllegalArgumentException e) {
-                    decoder.close();
-                    throw e;
+                    LOG.warn("loading {} anyway: {}; embeddings of the prior's CLIP go to a loaded decoder of that "
+                            + "CLIP, until the prior pool is pinned to one of the decoder's", manifest.version(),
+                            e.getMessage());
                 }
             }
             return decoder;

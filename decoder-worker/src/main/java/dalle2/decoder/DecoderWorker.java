@@ -58,9 +58,8 @@ public final class DecoderWorker extends StageWorker<ImageEmbeddings, DecodeTask
     }
 
     /**
-     * Refuses a decoder version whose CLIP is not the one the prior pool's embeddings come from: a pool about to
-     * switch to it checks it against the prior version the registry serves (see the CLI's registry-following
-     * pools). Either side not recording its CLIP passes.
+     * Throws, naming both, when a decoder was trained on another CLIP's image embeddings than the ones a prior
+     * stage version ({@code prior@…+clip@…}) makes. Either side not recording its CLIP passes.
      */
     public static void requireSameClip(ImageDecoderModel decoder, String priorStageVersion) {
         String embeddingClip = ModelVersion.componentOf(priorStageVersion, "clip");
@@ -69,6 +68,22 @@ public final class DecoderWorker extends StageWorker<ImageEmbeddings, DecodeTask
             throw new IllegalArgumentException(decoder.version() + " was trained on " + decoderClip
                     + " image embeddings; the prior (" + priorStageVersion + ") makes " + embeddingClip + " ones");
         }
+    }
+
+    /**
+     * The pool's version for this job, unless that decoder was trained on another CLIP than the one the job's
+     * embeddings come from and a loaded version was trained on theirs: during a roll-out to a new CLIP the
+     * embeddings already made by the old prior are drawn by the old decoder while they last.
+     */
+    @Override
+    protected String modelVersionFor(ImageEmbeddings message) {
+        String assigned = super.modelVersionFor(message);
+        String embeddingClip = ModelVersion.componentOf(message.priorModelVersion(), "clip");
+        String decoderClip = models.get(assigned).clipVersion();
+        if (embeddingClip == null || decoderClip == null || embeddingClip.equals(decoderClip)) {
+            return assigned;
+        }
+        return models.loadedVersionWhere(decoder -> embeddingClip.equals(decoder.clipVersion())).orElse(assigned);
     }
 
     @Override

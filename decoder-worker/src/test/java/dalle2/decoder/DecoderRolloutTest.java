@@ -211,6 +211,43 @@ class DecoderRolloutTest {
         }
     }
 
+    @Test
+    void duringARollOutToANewClipTheOldClipsEmbeddingsAreDrawnByTheOldDecoderWhileTheyLast() throws Exception {
+        String newClip = "clip@0000000000c2";
+        ModelManifest old = registry.publish("decoder", models.resolve(DallE2.DECODER_DIR), PublishInfo.upload(clip));
+        ModelManifest next = registry.publish("decoder", otherDecoder(13), PublishInfo.upload(newClip));
+        registry.pin(ModelPin.of("decoder", old.version(), null, 0, Instant.now()));
+        Path cache = Files.createTempDirectory("clip-rollout-cache");
+        try (ModelCatalog catalog = new ModelCatalog(servers.bootstrap(), "clip-rollout").start()) {
+            assertTrue(catalog.awaitCaughtUp(Duration.ofSeconds(30)));
+            ImageDecoderModel local = DallE2.decoderAt(registry.fetch(old, cache.resolve("local")), Device.cpu());
+            ServedModels<ImageDecoderModel> served = ServedModels.following("decoder", local.version(), local,
+                    catalog, registry, cache, (manifest, dir) -> DallE2.decoderAt(dir, Device.cpu()));
+            StageWorker.Config config = StageWorker.Config.defaults(servers.bootstrap(), "clip-rollout", 2)
+                    .withMaxWait(Duration.ofMillis(20));
+            try (DecoderWorker worker = new DecoderWorker(config, served, new ObjectStore(servers.storage("rollout")))) {
+                worker.start(Duration.ofSeconds(30));
+                await("the worker owns the embeddings partitions", () -> worker.assignedPartitions() == 2);
+                registry.pin(ModelPin.of("decoder", next.version(), null, 0, Instant.now()));
+                await("the pool switched to the new CLIP's decoder", () -> served.stableVersion().equals(next.version()));
+
+                String fromOldPrior = submitWith(2, "prior@000000000000+" + clip);
+                String fromNewPrior = submitWith(1, "prior@000000000001+" + newClip);
+                assertEquals(old.version(), checkMadeEntirelyBy(fromOldPrior, cache),
+                        "an embedding of the old CLIP still in the queue is drawn by the old CLIP's decoder");
+                assertEquals(next.version(), checkMadeEntirelyBy(fromNewPrior, cache));
+                await("the old decoder is released once no such embedding comes",
+                        () -> !served.loadedVersions().contains(old.version()), Duration.ofSeconds(40));
+                String late = "late-" + UUID.randomUUID();
+                producer.send(new ProducerRecord<>(Topics.EMBEDDINGS, late,
+                        Messages.encode(embeddings(late, 1, "prior@000000000000+" + clip)))).get();
+                await(late + " fails", () -> view.get(late).map(st -> st.state() == JobState.FAILED).orElse(false));
+                assertTrue(view.get(late).orElseThrow().error().message().contains("clip_mismatch"),
+                        "after that, it is refused with the reason, not drawn with the wrong decoder");
+            }
+        }
+    }
+
     /** Checks every PNG of a finished job against its named version's own drawing; returns that version. */
     private String checkMadeEntirelyBy(String jobId, Path cache) throws Exception {
         await(jobId + " succeeds", () -> view.get(jobId).map(s -> s.state() == JobState.SUCCEEDED).orElse(false));

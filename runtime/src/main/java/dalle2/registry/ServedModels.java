@@ -47,6 +47,8 @@ public final class ServedModels<M extends AutoCloseable> implements AutoCloseabl
 
     private final Map<String, M> loaded = new ConcurrentHashMap<>();
     private final Map<String, Long> unroutedSince = new ConcurrentHashMap<>();
+    /** When a job last got a version new jobs no longer get (see {@link #loadedVersionWhere}). */
+    private final Map<String, Long> lastUsed = new ConcurrentHashMap<>();
     private final ModelCatalog catalog;
     private final ModelRegistry registry;
     private final Path cache;
@@ -121,6 +123,32 @@ public final class ServedModels<M extends AutoCloseable> implements AutoCloseabl
         return Optional.ofNullable(routing.canary());
     }
 
+    /**
+     * A loaded version whose model passes {@code test}, preferring the stable one, then the canary, then the
+     * others; a job that gets one of the others marks it used, which keeps it loaded {@link #RELEASE_GRACE}
+     * longer. A decoder pool uses it to draw embeddings of the CLIP it rolled away from with the decoder of that
+     * CLIP while the backlog of such embeddings lasts.
+     */
+    public Optional<String> loadedVersionWhere(java.util.function.Predicate<M> test) {
+        Routing now = routing;
+        java.util.List<String> order = new java.util.ArrayList<>();
+        order.add(now.stable());
+        if (now.canary() != null) {
+            order.add(now.canary());
+        }
+        loaded.keySet().stream().filter(v -> !order.contains(v)).sorted().forEach(order::add);
+        for (String version : order) {
+            M model = loaded.get(version);
+            if (model != null && test.test(model)) {
+                if (!version.equals(now.stable()) && !version.equals(now.canary())) {
+                    lastUsed.put(version, System.nanoTime());
+                }
+                return Optional.of(version);
+            }
+        }
+        return Optional.empty();
+    }
+
     /** Loaded versions. */
     public Set<String> loadedVersions() {
         return Set.copyOf(loaded.keySet());
@@ -143,8 +171,8 @@ public final class ServedModels<M extends AutoCloseable> implements AutoCloseabl
     }
 
     /**
-     * Releases the versions that new jobs have not got for {@link #RELEASE_GRACE} and that no job in flight needs
-     * (call between batches). The grace covers a job assigned the old version just before the switch but not yet
+     * Releases the versions that new jobs have not got (nor been given by {@link #loadedVersionWhere}) for
+     * {@link #RELEASE_GRACE} and that no job in flight needs (call between batches). The grace covers a job assigned the old version just before the switch but not yet
      * in flight.
      */
     public void releaseUnused(Set<String> versionsInFlight) {
@@ -155,10 +183,12 @@ public final class ServedModels<M extends AutoCloseable> implements AutoCloseabl
                 unroutedSince.remove(version);
                 continue;
             }
-            long since = unroutedSince.computeIfAbsent(version, v -> nowNanos);
+            long since = Math.max(unroutedSince.computeIfAbsent(version, v -> nowNanos),
+                    lastUsed.getOrDefault(version, Long.MIN_VALUE));
             if (nowNanos - since >= RELEASE_GRACE.toNanos() && !versionsInFlight.contains(version)) {
                 M model = loaded.remove(version);
                 unroutedSince.remove(version);
+                lastUsed.remove(version);
                 LOG.info("{} pool: released {} (no job needs it)", role, version);
                 closeQuietly(model);
             }
