@@ -248,6 +248,47 @@ class DecoderRolloutTest {
         }
     }
 
+    @Test
+    void aNewClipRollsOutInThreePinsWithoutFailingAJob() throws Exception {
+        String newClip = "clip@0000000000c3";
+        ModelManifest old = registry.publish("decoder", models.resolve(DallE2.DECODER_DIR), PublishInfo.upload(clip));
+        ModelManifest next = registry.publish("decoder", otherDecoder(14), PublishInfo.upload(newClip));
+        registry.pin(ModelPin.of("decoder", old.version(), null, 0, Instant.now()));
+        Path cache = Files.createTempDirectory("three-pins-cache");
+        try (ModelCatalog catalog = new ModelCatalog(servers.bootstrap(), "three-pins").start()) {
+            assertTrue(catalog.awaitCaughtUp(Duration.ofSeconds(30)));
+            ImageDecoderModel local = DallE2.decoderAt(registry.fetch(old, cache.resolve("local")), Device.cpu());
+            ServedModels<ImageDecoderModel> served = ServedModels.following("decoder", local.version(), local,
+                    catalog, registry, cache, (manifest, dir) -> DallE2.decoderAt(dir, Device.cpu()));
+            StageWorker.Config config = StageWorker.Config.defaults(servers.bootstrap(), "three-pins", 2)
+                    .withMaxWait(Duration.ofMillis(20));
+            try (DecoderWorker worker = new DecoderWorker(config, served, new ObjectStore(servers.storage("rollout")))) {
+                worker.start(Duration.ofSeconds(30));
+                await("the worker owns the embeddings partitions", () -> worker.assignedPartitions() == 2);
+                String oldPrior = "prior@000000000000+" + clip;
+                String newPrior = "prior@000000000001+" + newClip;
+
+                // 1. the new decoder as a 0 % canary: loaded, and drawing only its own CLIP's embeddings
+                registry.pin(ModelPin.of("decoder", old.version(), next.version(), 0, Instant.now()));
+                await("the new decoder is loaded", () -> served.canaryVersion().isPresent());
+                assertEquals(old.version(), checkMadeEntirelyBy(submitWith(1, oldPrior), cache));
+                // 2. the prior switches (its embeddings now come in the new CLIP), the old CLIP's still queued
+                String queuedOld = submitWith(1, oldPrior);
+                String firstNew = submitWith(1, newPrior);
+                assertEquals(old.version(), checkMadeEntirelyBy(queuedOld, cache));
+                assertEquals(next.version(), checkMadeEntirelyBy(firstNew, cache));
+                // 3. the new decoder as the stable one
+                registry.pin(ModelPin.of("decoder", next.version(), null, 0, Instant.now()));
+                await("the new decoder is stable", () -> served.stableVersion().equals(next.version())
+                        && served.canaryVersion().isEmpty());
+                String lastOld = submitWith(1, oldPrior);
+                assertEquals(old.version(), checkMadeEntirelyBy(lastOld, cache), "the old CLIP's backlog drains");
+                assertEquals(next.version(), checkMadeEntirelyBy(submitWith(2, newPrior), cache));
+                assertEquals(0, worker.stats().jobsFailed(), "no job failed across the three pins");
+            }
+        }
+    }
+
     /** Checks every PNG of a finished job against its named version's own drawing; returns that version. */
     private String checkMadeEntirelyBy(String jobId, Path cache) throws Exception {
         await(jobId + " succeeds", () -> view.get(jobId).map(s -> s.state() == JobState.SUCCEEDED).orElse(false));
