@@ -717,18 +717,18 @@ public final class GatewayVerticle extends VerticleBase {
             return;
         }
         error.headers().forEach(ctx.response()::putHeader);
-        // a refused request whose body was not read (too large, unauthenticated): close rather than wait for it
+        // a refused request whose body was not read (too large, unauthenticated): the connection closes once
+        // what the client still sends is drained, so that its answer is not lost to a reset
         boolean unread = !ctx.request().isEnded();
         if (unread) {
             ctx.response().putHeader("Connection", "close");
         }
         ErrorBody body = new ErrorBody(new Representations.Error(error.code(), error.getMessage(), error.field()));
-        ctx.response().setStatusCode(error.status()).putHeader("Content-Type", JSON).end(Json.write(body))
-                .onComplete(written -> {
-                    if (unread) {
-                        ctx.request().connection().close();
-                    }
-                });
+        Future<Void> answered = ctx.response().setStatusCode(error.status()).putHeader("Content-Type", JSON)
+                .end(Json.write(body));
+        if (unread) {
+            LingeringClose.drainThenClose(ctx.vertx(), ctx.request(), answered);
+        }
     }
 
     // ---- plumbing ----------------------------------------------------------------------------------------------

@@ -151,4 +151,14 @@ class GatewayVariationsTest {
             assertFalse(error(bad).getString("message").isEmpty());
         }
     }
+
+    @Test
+    void aClientStillUploadingATooLargeImageReadsThe413() throws Exception {
+        byte[] huge = new byte[VariationUpload.MAX_BYTES + 1];
+        RawHttp.Response r = new RawHttp(port).exchangeAfterPause("POST /v1/variations HTTP/1.1\r\nHost: 127.0.0.1"
+                + "\r\nContent-Type: image/png\r\nContent-Length: " + huge.length, huge, 500);
+        assertEquals(413, r.status(), r.toString());
+        assertEquals("payload_too_large", r.error().getString("code"));
+        assertEquals("close", r.header("Connection"));
+    }
 }

@@ -72,6 +72,25 @@ final class RawHttp {
         }
     }
 
+    /**
+     * Sends the head, waits {@code pauseMs} (the server has answered by then), then sends the whole body and reads
+     * the answer; fails if the server stopped reading before the body was sent, as a client would see a reset.
+     */
+    Response exchangeAfterPause(String head, byte[] body, long pauseMs) throws IOException, InterruptedException {
+        try (Socket socket = new Socket("127.0.0.1", port)) {
+            socket.setSoTimeout(TIMEOUT_MS);
+            OutputStream out = socket.getOutputStream();
+            out.write((head + "\r\n\r\n").getBytes(StandardCharsets.ISO_8859_1));
+            out.flush();
+            Thread.sleep(pauseMs);
+            for (int at = 0; at < body.length; at += 65536) {
+                out.write(body, at, Math.min(65536, body.length - at));
+            }
+            out.flush();
+            return parse(readAll(socket.getInputStream()));
+        }
+    }
+
     /** A request with the given head lines (request line first, CRLF added) and body. */
     Response exchange(String head, byte[] body) throws IOException {
         ByteArrayOutputStream request = new ByteArrayOutputStream();
