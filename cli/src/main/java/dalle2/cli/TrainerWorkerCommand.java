@@ -1,8 +1,10 @@
 package dalle2.cli;
 
 import dalle2.djl.DjlRuntime;
+import dalle2.ops.WorkerOpsServer;
 import dalle2.storage.ObjectStore;
 import dalle2.trainer.worker.TrainerWorker;
+import dalle2.trainer.worker.TrainerWorkerWatch;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.Callable;
@@ -18,8 +20,14 @@ import picocli.CommandLine.Option;
         description = "Run a trainer worker: training jobs from Kafka, checkpoints and models in object storage.")
 public final class TrainerWorkerCommand implements Callable<Integer> {
 
+    /** Default port of the ops endpoints, beside the pools' 9101-9103 on one host. */
+    static final int DEFAULT_HTTP_PORT = 9104;
+
     @Mixin
     ConnectionOptions connection;
+
+    @Mixin
+    OpsEndpointOptions ops;
 
     @Option(names = "--data-dir", defaultValue = "${env:DALLE2_DATA_DIR:-data}",
             description = "where the datasets jobs name are, as for dalle2 train --data-dir (env DALLE2_DATA_DIR; "
@@ -43,14 +51,31 @@ public final class TrainerWorkerCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         DjlRuntime.configure();
         String id = workerId != null && !workerId.isBlank() ? workerId : "trainer-" + hostOrPid();
+        // alive, not ready, while libtorch loads and the training statuses are read
+        WorkerOpsServer server = ops.start("trainer", DEFAULT_HTTP_PORT, connection.kafka);
         ObjectStore store = new ObjectStore(connection.storage());
-        store.ensureBucket();
-        TrainerWorker worker = new TrainerWorker(new TrainerWorker.Config(connection.kafka, id, dataDir, workDir,
-                clip, Duration.ofSeconds(60)), store).start();
+        TrainerWorker worker;
+        try {
+            store.ensureBucket();
+            worker = new TrainerWorker(new TrainerWorker.Config(connection.kafka, id, dataDir, workDir, clip,
+                    Duration.ofSeconds(60)), store).start();
+        } catch (Exception | Error e) {
+            store.close();
+            if (server != null) {
+                server.close();
+            }
+            throw e;
+        }
+        if (server != null) {
+            server.watch(new TrainerWorkerWatch(worker));
+        }
         System.out.println("trainer worker " + id + " joined group trainer at " + connection.kafka);
         Shutdown.awaitSignalThenClose(() -> {
             worker.close();
             store.close();
+            if (server != null) {
+                server.close();
+            }
         });
         return 0;
     }

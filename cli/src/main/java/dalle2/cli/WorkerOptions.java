@@ -58,14 +58,8 @@ public final class WorkerOptions {
             description = "longest a batch waits for more images (env DALLE2_MAX_WAIT_MS; default ${DEFAULT-VALUE})")
     long maxWaitMs;
 
-    @Option(names = "--http-host", defaultValue = "${env:DALLE2_HTTP_HOST:-0.0.0.0}",
-            description = "address of /healthz, /readyz and /metrics (env DALLE2_HTTP_HOST; default ${DEFAULT-VALUE})")
-    String httpHost;
-
-    @Option(names = "--http-port", defaultValue = "${env:DALLE2_HTTP_PORT}",
-            description = "port of /healthz, /readyz and /metrics (env DALLE2_HTTP_PORT; default prior 9101, "
-                    + "decoder 9102, upsampler 9103); 0 = any free port (printed), -1 = no endpoints")
-    Integer httpPort;
+    @Mixin
+    OpsEndpointOptions ops;
 
     @Option(names = "--follow-registry", defaultValue = "${env:DALLE2_FOLLOW_REGISTRY:-false}",
             description = "follow the model registry: run the role's pinned version (or, unpinned, the latest "
@@ -104,7 +98,7 @@ public final class WorkerOptions {
     }
 
     int httpPort(Pool pool) {
-        return httpPort != null ? httpPort : pool.defaultHttpPort;
+        return ops.httpPort(pool.defaultHttpPort);
     }
 
     /** The worker's settings: {@link StageWorker.Config#defaults} with this id, batch size and wait. */
@@ -122,29 +116,25 @@ public final class WorkerOptions {
      * before the endpoints close.
      */
     int runUntilSignal(Pool pool, Starter starter) throws Exception {
-        int port = httpPort(pool);
-        WorkerOpsServer ops = port >= 0 ? WorkerOpsServer.start(httpHost, port, connection.kafka) : null;
-        if (ops != null) {
-            System.out.println(pool.label() + " worker ops " + ops.url() + " (/healthz /readyz /metrics)");
-        }
+        WorkerOpsServer server = ops.start(pool.label(), pool.defaultHttpPort, connection.kafka);
         StageWorker<?, ?, ?, ?> worker;
         try {
             worker = starter.start();
         } catch (Exception | Error e) {
-            if (ops != null) {
-                ops.close();
+            if (server != null) {
+                server.close();
             }
             throw e;
         }
-        if (ops != null) {
-            ops.watch(worker);
+        if (server != null) {
+            server.watch(worker);
         }
         System.out.println(pool.label() + " worker " + worker.workerId() + " joined group " + worker.group()
                 + " at " + connection.kafka);
         Shutdown.awaitSignalThenClose(() -> {
             worker.close();
-            if (ops != null) {
-                ops.close();
+            if (server != null) {
+                server.close();
             }
         });
         return 0;

@@ -219,7 +219,7 @@ class CommandsTest {
                 "--s3-key", "key", "--s3-secret", "secret", "--bucket", "b", "--device", "cpu");
         assertEquals(9101, prior.worker.httpPort(Pool.PRIOR), "prior and decoder side by side on one host");
         assertEquals(9102, decoder.worker.httpPort(Pool.DECODER));
-        assertEquals("0.0.0.0", prior.worker.httpHost, "reachable by a kubelet and Prometheus in a container");
+        assertEquals("0.0.0.0", prior.worker.ops.httpHost, "reachable by a kubelet and Prometheus in a container");
         assertEquals(8, prior.worker.maxBatchOr(PriorWorkerCommand.DEFAULT_MAX_BATCH));
         assertEquals(4, decoder.worker.maxBatchOr(4), "the decoder's default comes from the device");
         assertEquals("k:1", decoder.worker.connection.kafka);
@@ -232,12 +232,22 @@ class CommandsTest {
     }
 
     @Test
+    void theTrainerWorkerServesItsOpsEndpointsBesideThePools() {
+        TrainerWorkerCommand trainer = parse("trainer-worker", "--kafka", "k:1");
+        assertEquals(9104, trainer.ops.httpPort(TrainerWorkerCommand.DEFAULT_HTTP_PORT), "beside 9101-9103");
+        assertEquals("0.0.0.0", trainer.ops.httpHost);
+        TrainerWorkerCommand quiet = parse("trainer-worker", "--http-port", "-1", "--http-host", "127.0.0.1");
+        assertEquals(-1, quiet.ops.httpPort(TrainerWorkerCommand.DEFAULT_HTTP_PORT), "-1: no endpoints");
+        assertEquals("127.0.0.1", quiet.ops.httpHost);
+    }
+
+    @Test
     void workerOptionsOverrideIdBatchWaitAndOpsAddress() {
         PriorWorkerCommand prior = parse("prior-worker", "--worker-id", "p7", "--max-batch", "3", "--max-wait-ms",
                 "50", "--http-host", "127.0.0.1", "--http-port", "0", "--models", "elsewhere");
         assertEquals(3, prior.worker.maxBatchOr(PriorWorkerCommand.DEFAULT_MAX_BATCH));
         assertEquals(0, prior.worker.httpPort(Pool.PRIOR), "0: any free port");
-        assertEquals("127.0.0.1", prior.worker.httpHost);
+        assertEquals("127.0.0.1", prior.worker.ops.httpHost);
         assertEquals(Path.of("elsewhere"), prior.worker.models);
         StageWorker.Config config = prior.worker.config(Pool.PRIOR, 3);
         assertEquals("p7", config.workerId());

@@ -31,7 +31,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The HTTP side of a worker process, for probes and scraping: {@code /healthz} (liveness), {@code /readyz}
- * (readiness) and {@code /metrics} (Prometheus text) over the {@link StageWorker}s it watches.
+ * (readiness) and {@code /metrics} (Prometheus text) over the workers it watches: a pool's {@link StageWorker}s
+ * or a trainer worker, each seen through a {@link WatchedWorker}.
  *
  * <p>The same stack as the gateway: a Vert.x router, and Micrometer's Prometheus registry for the metrics
  * ({@link WorkerMetrics}). One event loop answers; the readiness check, which can wait up to
@@ -64,7 +65,7 @@ public final class WorkerOpsServer implements AutoCloseable {
     private final String host;
     private final PrometheusMeterRegistry registry;
     private final ConsumerGroupLag groupLag;
-    private final List<StageWorker<?, ?, ?, ?>> workers = new CopyOnWriteArrayList<>();
+    private final List<WatchedWorker> workers = new CopyOnWriteArrayList<>();
     /** Set once listening, before {@link #start} returns. */
     private HttpServer server;
 
@@ -123,9 +124,14 @@ public final class WorkerOpsServer implements AutoCloseable {
         return router;
     }
 
-    /** Adds a started worker to the checks and metrics. */
+    /** Adds a started stage worker to the checks and metrics. */
     public WorkerOpsServer watch(StageWorker<?, ?, ?, ?> worker) {
-        WorkerMetrics.bind(registry, worker);
+        return watch(new StageWorkerWatch(worker));
+    }
+
+    /** Adds a started worker to the checks and metrics. */
+    public WorkerOpsServer watch(WatchedWorker worker) {
+        worker.bindMeters(registry);
         groupLag.watch(registry, worker.group(), worker.inputTopic());
         workers.add(worker);
         return this;
@@ -187,7 +193,7 @@ public final class WorkerOpsServer implements AutoCloseable {
     private void metrics(RoutingContext ctx) {
         vertx.executeBlocking(() -> {
             groupLag.refresh();
-            workers.forEach(w -> WorkerMetrics.registerServedVersions(registry, w));
+            workers.forEach(w -> w.beforeScrape(registry));
             return registry.scrape();
         }, false).onComplete(done -> {
             if (done.failed()) {
@@ -200,24 +206,23 @@ public final class WorkerOpsServer implements AutoCloseable {
 
     // ---- probes ------------------------------------------------------------------------------------------------
 
-    /** Alive: every watched worker's poll and model threads run (a thread that died never comes back). */
+    /** Alive: every watched worker's threads run (a thread that died never comes back). */
     private void health(RoutingContext ctx) {
         if (workers.isEmpty()) {
             respond(ctx, 200, JSON, Json.write(Map.of("status", "starting")));
             return;
         }
         Map<String, String> checks = new LinkedHashMap<>();
-        for (StageWorker<?, ?, ?, ?> w : workers) {
-            checks.put(w.workerId() + ".poll_thread", w.pollThreadAlive() ? "ok" : "stopped");
-            checks.put(w.workerId() + ".model_thread", w.modelThreadAlive() ? "ok" : "stopped");
+        for (WatchedWorker w : workers) {
+            checks.putAll(w.livenessChecks());
         }
         boolean ok = allOk(checks);
         respond(ctx, ok ? 200 : 503, JSON, body(ok ? "ok" : "unhealthy", checks, null));
     }
 
     /**
-     * Ready: the workers have started (their status view caught up, so cancellations are known), their threads
-     * run, and the Kafka cluster answers. The assigned partitions are reported, not required: a member beyond
+     * Ready: the workers have started and pass their own {@link WatchedWorker#readinessChecks}, and the Kafka
+     * cluster answers. The assigned partitions are reported, not required: a member beyond
      * the partition count is idle but healthy, and requiring partitions would hold a rolling update until an
      * older pod leaves.
      */
@@ -243,13 +248,8 @@ public final class WorkerOpsServer implements AutoCloseable {
         if (workers.isEmpty()) {
             checks.put("workers", "starting");
         }
-        for (StageWorker<?, ?, ?, ?> w : workers) {
-            checks.put(w.workerId() + ".threads", w.pollThreadAlive() && w.modelThreadAlive() ? "ok" : "stopped");
-            checks.put(w.workerId() + ".poll_loop", w.polling() ? "ok" : "restarting");
-            checks.put(w.workerId() + ".status_view", w.statusView().healthy() ? "ok"
-                    : w.statusView().isCaughtUp() ? "restarting" : "catching_up");
-            checks.put(w.workerId() + ".reports", w.stalledReports() == 0 ? "ok"
-                    : "retrying " + w.stalledReports() + " unwritten dead letters or failure statuses");
+        for (WatchedWorker w : workers) {
+            checks.putAll(w.readinessChecks());
             partitions.put(w.workerId(), w.assignedPartitions());
         }
         checks.put("kafka", kafkaReachable() ? "ok" : "unreachable");

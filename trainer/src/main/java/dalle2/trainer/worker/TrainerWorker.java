@@ -78,6 +78,7 @@ public final class TrainerWorker implements AutoCloseable {
     }
 
     private volatile Current current;
+    private volatile int assignedPartitions;
 
     /** How long a job that failed for want of Kafka or storage waits before this worker tries it again. */
     static final Duration RETRY_BACKOFF = Duration.ofSeconds(5);
@@ -136,6 +137,19 @@ public final class TrainerWorker implements AutoCloseable {
         return view;
     }
 
+    public String workerId() {
+        return config.workerId();
+    }
+
+    public boolean pollThreadAlive() {
+        return pollThread.isAlive();
+    }
+
+    /** Partitions of the training jobs topic this member owns now. */
+    public int assignedPartitions() {
+        return assignedPartitions;
+    }
+
     /** Stops the run in progress at a checkpoint (uncommitted: another worker resumes it) and leaves the group. */
     @Override
     public void close() {
@@ -185,15 +199,18 @@ public final class TrainerWorker implements AutoCloseable {
                 @Override
                 public void onPartitionsRevoked(Collection<TopicPartition> partitions) {
                     handOverIfIn(partitions);
+                    assignedPartitions = c.assignment().size() - partitions.size();
                 }
 
                 @Override
                 public void onPartitionsAssigned(Collection<TopicPartition> partitions) {
+                    assignedPartitions = c.assignment().size();
                 }
 
                 @Override
                 public void onPartitionsLost(Collection<TopicPartition> partitions) {
                     handOverIfIn(partitions);
+                    assignedPartitions = 0;
                 }
             });
             while (running) {

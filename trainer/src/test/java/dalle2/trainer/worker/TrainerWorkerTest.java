@@ -12,7 +12,12 @@ import dalle2.messages.TrainingState;
 import dalle2.messages.TrainingStatus;
 import dalle2.pipeline.TrainingStatusView;
 import dalle2.registry.ModelRegistry;
+import dalle2.ops.WorkerOpsServer;
 import dalle2.storage.ObjectStore;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
@@ -47,6 +52,9 @@ class TrainerWorkerTest {
     static KafkaProducer<String, byte[]> producer;
     static TrainingStatusView view;
     static TrainerWorker worker;
+    /** The ops endpoints of {@link #worker}, as {@code dalle2 trainer-worker} serves them. */
+    static WorkerOpsServer ops;
+    static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
     /** The shipped CLIP: prior and decoder jobs train on its embeddings. */
     static final Path CLIP = Path.of("..", "trained_models", "clip");
     /** What the first test published, for the test that starts from it. */
@@ -63,6 +71,20 @@ class TrainerWorkerTest {
         view = servers.closeAfterAll(new TrainingStatusView(servers.bootstrap(), 100, "test").start());
         worker = servers.closeAfterAll(new TrainerWorker(new TrainerWorker.Config(servers.bootstrap(), "trainer-a",
                 dir.resolve("data"), dir.resolve("work"), CLIP, Duration.ofSeconds(30)), store).start());
+        ops = servers.closeAfterAll(WorkerOpsServer.start("127.0.0.1", 0, servers.bootstrap()));
+        ops.watch(new TrainerWorkerWatch(worker));
+    }
+
+    private static HttpResponse<String> get(String path) throws Exception {
+        return HTTP.send(HttpRequest.newBuilder(URI.create(ops.url() + path)).timeout(Duration.ofSeconds(10)).build(),
+                HttpResponse.BodyHandlers.ofString());
+    }
+
+    /** The value of the series of {@code name} whose labels include {@code labels}, from the Prometheus text. */
+    private static double metric(String text, String name, String labels) {
+        return text.lines().filter(l -> l.startsWith(name + "{") && l.contains(labels)).findFirst()
+                .map(l -> Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1)))
+                .orElseThrow(() -> new AssertionError("no " + name + " with " + labels + " in:\n" + text));
     }
 
     @Test
@@ -104,6 +126,14 @@ class TrainerWorkerTest {
         assertTrue(store.list(CheckpointStore.prefix(job.trainingId())).stream()
                 .noneMatch(k -> k.contains("/step-4/")), store.list(CheckpointStore.prefix(job.trainingId())).toString());
         assertTrue(committedJobs() > jobOffset, "the finished job's record is committed");
+
+        HttpResponse<String> ready = get(WorkerOpsServer.READY_PATH);
+        assertEquals(200, ready.statusCode(), ready.body());
+        assertTrue(ready.body().contains("\"trainer-a.status_view\":\"ok\""), ready.body());
+        assertEquals(200, get(WorkerOpsServer.HEALTH_PATH).statusCode());
+        String metrics = get(WorkerOpsServer.METRICS_PATH).body();
+        assertEquals(1.0, metric(metrics, "dalle2_trainer_jobs_total", "outcome=\"finished\""), metrics);
+        assertEquals(0.0, metric(metrics, "dalle2_trainer_busy", "worker=\"trainer-a\""));
     }
 
     @Test
@@ -193,8 +223,15 @@ class TrainerWorkerTest {
     void aWorkerClosedMidRunLeavesItsJobUncommittedAndTheNextWorkerFinishesItFromItsCheckpoint() throws Exception {
         TrainingRequest job = TrainingFixtures.clipJob("clip-handed-over", 12, 3);
         long jobOffset = TrainingFixtures.submit(producer, job);
-        TrainingFixtures.await(view, job.trainingId(), s -> s.checkpointStep() != null && s.checkpointStep() >= 3,
-                Duration.ofMinutes(2));
+        TrainingStatus midRun = TrainingFixtures.await(view, job.trainingId(),
+                s -> s.checkpointStep() != null && s.checkpointStep() >= 3, Duration.ofMinutes(2));
+        String metrics = get(WorkerOpsServer.METRICS_PATH).body();
+        assertEquals(1.0, metric(metrics, "dalle2_trainer_busy", "worker=\"trainer-a\""), metrics);
+        assertEquals(12.0, metric(metrics, "dalle2_trainer_steps", "worker=\"trainer-a\""));
+        double step = metric(metrics, "dalle2_trainer_step", "worker=\"trainer-a\"");
+        assertTrue(step > 0 && step < 12, "the step of the run in progress: " + step + " (checkpointed "
+                + midRun.checkpointStep() + ")");
+        assertTrue(metric(metrics, "dalle2_trainer_loss", "worker=\"trainer-a\"") > 0, metrics);
         worker.close(); // as on SIGTERM: stop at a checkpoint, commit nothing, leave the group
         TrainingStatus handedOver = view.get(job.trainingId()).orElseThrow();
         assertEquals(TrainingState.RUNNING, handedOver.state());
