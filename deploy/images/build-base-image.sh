@@ -4,7 +4,11 @@
 # tcmalloc, a POSIX shell) plus a JRE cut with jlink from the JDK that builds the project, written as a
 # `docker save` tarball that Jib reads as `tar://...` and `docker load` accepts.
 #
-#   deploy/images/build-base-image.sh [OUTPUT_TAR]        (default deploy/target/images/dalle2-base.tar)
+#   deploy/images/build-base-image.sh [OUTPUT_TAR]          (default deploy/target/images/dalle2-base.tar)
+#   deploy/images/build-base-image.sh --fonts [OUTPUT_TAR]  (default deploy/target/images/dalle2-base-fonts.tar)
+#
+# --fonts adds FreeType, HarfBuzz, fontconfig and the DejaVu fonts, for the one role that draws text: the trainer
+# worker, whose loss plots (XChart) have axis labels. The serving images stay without them.
 #
 # Needs: root (ldconfig -r and the check below chroot into the new root), Debian 12 (bookworm) amd64 with apt
 # sources reachable (the packages must be the same release as the JDK's, which links against them), and
@@ -14,7 +18,18 @@
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-output="${1:-$root/deploy/target/images/dalle2-base.tar}"
+fonts=0
+if [ "${1:-}" = --fonts ]; then
+  fonts=1
+  shift
+fi
+if [ "$fonts" = 1 ]; then
+  output="${1:-$root/deploy/target/images/dalle2-base-fonts.tar}"
+  repo_tag=dalle2-base:bookworm-fonts
+else
+  output="${1:-$root/deploy/target/images/dalle2-base.tar}"
+  repo_tag=dalle2-base:bookworm
+fi
 java_home="${JAVA_HOME:-$(dirname "$(dirname "$(readlink -f "$(command -v javac)")")")}"
 
 # The JRE's modules: what the gateway and the workers use, found by running them, plus the ones only
@@ -29,8 +44,16 @@ jdk.charsets,jdk.net,jdk.jfr
 # libtcmalloc-minimal4: preloaded by the workers (the U-Net steps were 2x faster than with glibc's malloc);
 # dash: /bin/sh for the entrypoint, which expands DALLE2_JAVA_OPTS and DALLE2_THREADS;
 # busybox-static: `busybox wget` for compose healthchecks on /readyz (one static binary; there is no curl).
-# Not included: X11, ALSA, fontconfig and FreeType (AWT's windows, sound and text rendering are never used).
+# Not included: X11 and ALSA (AWT's windows and sound are never used), nor, without --fonts, fontconfig and
+# FreeType (only the trainer draws text).
 packages=(libc6 libgcc-s1 libstdc++6 zlib1g liblcms2-2 libjpeg62-turbo libtcmalloc-minimal4 dash busybox-static)
+# --fonts: what Debian's libfontmanager links against (FreeType, HarfBuzz and theirs), fontconfig, which the JDK
+# asks for the fonts there are, and one font family
+font_packages=(libfreetype6 libharfbuzz0b libgraphite2-3 libglib2.0-0 libpcre2-8-0 libpng16-16 libbrotli1
+  libfontconfig1 libexpat1 libuuid1 fontconfig-config fonts-dejavu-core)
+if [ "$fonts" = 1 ]; then
+  packages+=("${font_packages[@]}")
+fi
 
 [ "$(id -u)" = 0 ] || { echo "build-base-image: needs root (ldconfig -r, chroot)" >&2; exit 1; }
 if [ "$(. /etc/os-release && echo "$VERSION_CODENAME")" != bookworm ] || [ "$(dpkg --print-architecture)" != amd64 ]; then
@@ -84,7 +107,8 @@ cp /etc/os-release "$rootfs/etc/os-release"
   # excepted: they are loaded only for windows, sound and text, which a headless service never opens)
   missing=0
   while read -r lib; do
-    case "$lib" in */libawt_xawt.so|*/libjawt.so|*/libjsound.so|*/libfontmanager.so|*/libsplashscreen.so) continue ;; esac
+    case "$lib" in */libawt_xawt.so|*/libjawt.so|*/libjsound.so|*/libsplashscreen.so) continue ;; esac
+    if [ "$fonts" = 0 ] && [ "${lib##*/}" = libfontmanager.so ]; then continue; fi
     # the JRE's own libraries find each other through libjvm, which java has loaded before them
     listing="$(chroot "$rootfs" /lib64/ld-linux-x86-64.so.2 --library-path /opt/java/lib:/opt/java/lib/server \
       --list "${lib#"$rootfs"}" 2>&1 || true)"
@@ -98,6 +122,16 @@ cp /etc/os-release "$rootfs/etc/os-release"
   # java finds its libjli through $ORIGIN, which the loader reads from /proc, as in any container
   mount -t proc proc "$rootfs/proc"
   chroot --userspec=10001:10001 "$rootfs" /bin/sh -c 'exec /opt/java/bin/java -Djava.awt.headless=true -version' >&2
+  if [ "$fonts" = 1 ]; then
+    # text drawn headless, as the loss plots draw their labels: fontconfig finds a font and FreeType renders it
+    mkdir -p "$work/fontcheck" "$rootfs/tmp/fontcheck"
+    cp "$root/deploy/images/FontCheck.java" "$work/fontcheck/"
+    "$java_home/bin/javac" --release 17 -d "$rootfs/tmp/fontcheck" "$work/fontcheck/FontCheck.java"
+    chmod 1777 "$rootfs/tmp/fontcheck"
+    chroot --userspec=10001:10001 "$rootfs" /bin/sh -c \
+      'XDG_CACHE_HOME=/tmp/fontcheck/cache exec /opt/java/bin/java -Djava.awt.headless=true -cp /tmp/fontcheck FontCheck' >&2
+    rm -rf "$rootfs/tmp/fontcheck"
+  fi
   umount "$rootfs/proc"
 }
 
@@ -109,16 +143,22 @@ tar --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner --format=posix \
 diff_id="sha256:$(sha256sum "$layer" | cut -d' ' -f1)"
 
 # Environment every image inherits; the roles add theirs (Jib keeps a base image's Env and appends).
+# fontconfig keeps its cache under XDG_CACHE_HOME: in /tmp, the one folder writable by any uid (an emptyDir when
+# the root file system is read-only), not in /app, which belongs to 10001
+font_env=""
+if [ "$fonts" = 1 ]; then
+  font_env=',"XDG_CACHE_HOME=/tmp/.cache"'
+fi
 cat > "$work/image/config.json" <<EOF
 {"architecture":"amd64","os":"linux",
- "config":{"Env":["PATH=/opt/java/bin:/usr/sbin:/usr/bin:/sbin:/bin","JAVA_HOME=/opt/java","LANG=C.UTF-8"],
+ "config":{"Env":["PATH=/opt/java/bin:/usr/sbin:/usr/bin:/sbin:/bin","JAVA_HOME=/opt/java","LANG=C.UTF-8"$font_env],
            "User":"10001:10001","WorkingDir":"/app"},
  "rootfs":{"type":"layers","diff_ids":["$diff_id"]},
  "history":[{"created":"1970-01-01T00:00:00Z","created_by":"deploy/images/build-base-image.sh: ${packages[*]} + jlink $jre_modules"}]}
 EOF
 config_name="$(sha256sum "$work/image/config.json" | cut -d' ' -f1).json"
 mv "$work/image/config.json" "$work/image/$config_name"
-printf '[{"Config":"%s","RepoTags":["dalle2-base:bookworm"],"Layers":["layer.tar"]}]\n' "$config_name" \
+printf '[{"Config":"%s","RepoTags":["%s"],"Layers":["layer.tar"]}]\n' "$config_name" "$repo_tag" \
   > "$work/image/manifest.json"
 
 mkdir -p "$(dirname "$output")"

@@ -50,7 +50,7 @@ final class ComposeValidator {
             dependencies(service).stream().filter(d -> !services.containsKey(d))
                     .forEach(d -> problems.add(where + ": depends on " + d + ", which is no service"));
             for (Object mount : list(service.get("volumes"))) {
-                String source = String.valueOf(mount).split(":")[0];
+                String source = resolve(String.valueOf(mount)).split(":")[0];
                 if (!source.startsWith("/") && !source.startsWith(".") && !volumes.contains(source)) {
                     problems.add(where + ": mounts volume " + source + ", which is not declared");
                 }

@@ -64,6 +64,12 @@ class ImagesTest {
             assertEquals("/var/cache/djl", env.get("DJL_CACHE_DIR"));
             assertEquals("/app/trained_models", env.get("DALLE2_MODELS"));
         }
+        if (role == Role.TRAINER_WORKER) {
+            assertEquals("/app/trained_models/clip", env.get("DALLE2_CLIP"), "the shipped CLIP for prior and decoder jobs");
+            assertEquals("/data", env.get("DALLE2_DATA_DIR"), "the datasets volume the manifests mount");
+            assertTrue(env.get("DALLE2_TRAINER_WORK_DIR").startsWith("/tmp/"), "writable with a read-only root");
+            assertEquals("/tmp/.cache", env.get("XDG_CACHE_HOME"), "fontconfig's cache, writable by any uid");
+        }
     }
 
     @ParameterizedTest(name = "{0}")
@@ -90,6 +96,8 @@ class ImagesTest {
                         "the shipped " + model + " model");
             }
         }
+        boolean fonts = files.stream().anyMatch(f -> f.startsWith("usr/share/fonts/truetype/dejavu/"));
+        assertEquals(role == Role.TRAINER_WORKER, fonts, "fonts only where text is drawn (the trainer's loss plots)");
     }
 
     private static ImageTarball image(Role role) throws IOException {
@@ -102,8 +110,11 @@ class ImagesTest {
     /** The tag the kustomization that deploys this role gives its image. */
     @SuppressWarnings("unchecked")
     private static String manifestsTag(Role role) throws IOException {
-        String kustomization = role == Role.UPSAMPLER_WORKER ? "k8s/components/upsampler/kustomization.yaml"
-                : "k8s/base/kustomization.yaml";
+        String kustomization = switch (role) {
+            case UPSAMPLER_WORKER -> "k8s/components/upsampler/kustomization.yaml";
+            case TRAINER_WORKER -> "k8s/components/trainer/kustomization.yaml";
+            default -> "k8s/base/kustomization.yaml";
+        };
         Map<String, Object> k = Kustomize.documents(Files.readString(Repository.deploy().resolve(kustomization)))
                 .get(0);
         for (Object entry : (List<Object>) k.get("images")) {

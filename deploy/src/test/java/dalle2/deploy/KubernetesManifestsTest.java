@@ -71,6 +71,23 @@ class KubernetesManifestsTest {
         assertEquals("true", config.get("DALLE2_UPSAMPLER"));
     }
 
+    @Test
+    void theTrainingOverlayAddsTrainersThatScaleToZeroOnTheirJobsAndMountTheDatasets() throws IOException {
+        List<Map<String, Object>> documents = Kustomize.render(K8S.resolve("overlays/training"));
+        Map<String, Map<String, Object>> byKind = new TreeMap<>();
+        for (Map<String, Object> doc : documents) {
+            byKind.put(doc.get("kind") + "/" + ((Map<?, ?>) doc.get("metadata")).get("name"), doc);
+        }
+        assertTrue(byKind.containsKey("Deployment/trainer-worker"), byKind.keySet().toString());
+        assertTrue(byKind.containsKey("PersistentVolumeClaim/dalle2-training-data"), byKind.keySet().toString());
+        Map<?, ?> scaler = (Map<?, ?>) byKind.get("ScaledObject/trainer-worker").get("spec");
+        assertEquals(0, scaler.get("minReplicaCount"), "no trainer runs while no training waits or runs");
+        String trainer = documents.stream().filter(d -> d == byKind.get("Deployment/trainer-worker")).findFirst()
+                .map(Object::toString).orElseThrow();
+        assertTrue(trainer.contains("image=dalle2-trainer-worker:0.1.0"), trainer);
+        assertTrue(trainer.contains("mountPath=/data, name=datasets, readOnly=true"), trainer);
+    }
+
     static ManifestValidator validator() throws IOException {
         return new ManifestValidator(Repository.knownVariables(), exampleSecrets());
     }

@@ -10,6 +10,7 @@ import io.fabric8.kubernetes.api.model.EnvVar;
 import io.fabric8.kubernetes.api.model.HTTPGetAction;
 import io.fabric8.kubernetes.api.model.IntOrString;
 import io.fabric8.kubernetes.api.model.Namespace;
+import io.fabric8.kubernetes.api.model.PersistentVolumeClaim;
 import io.fabric8.kubernetes.api.model.Probe;
 import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.api.model.Service;
@@ -46,6 +47,7 @@ final class ManifestValidator {
             "v1/ConfigMap", ConfigMap.class,
             "v1/Secret", Secret.class,
             "v1/Service", Service.class,
+            "v1/PersistentVolumeClaim", PersistentVolumeClaim.class,
             "apps/v1/Deployment", Deployment.class,
             "autoscaling/v2/HorizontalPodAutoscaler", HorizontalPodAutoscaler.class,
             "policy/v1/PodDisruptionBudget", PodDisruptionBudget.class);
@@ -145,6 +147,14 @@ final class ManifestValidator {
             m.autoscalers.add(h);
         } else if (typed instanceof PodDisruptionBudget b) {
             m.budgets.add(b);
+        } else if (typed instanceof PersistentVolumeClaim claim) {
+            m.claims.add(name);
+            if (claim.getSpec() == null || claim.getSpec().getAccessModes() == null
+                    || claim.getSpec().getAccessModes().isEmpty() || claim.getSpec().getResources() == null
+                    || claim.getSpec().getResources().getRequests() == null
+                    || !claim.getSpec().getResources().getRequests().containsKey("storage")) {
+                problems.add(where + ": a claim needs accessModes and resources.requests.storage");
+            }
         }
     }
 
@@ -231,6 +241,10 @@ final class ManifestValidator {
         Set<String> volumes = new java.util.HashSet<>();
         for (Volume v : pod.getVolumes()) {
             volumes.add(v.getName());
+            if (v.getPersistentVolumeClaim() != null && !m.claims.contains(v.getPersistentVolumeClaim().getClaimName())) {
+                problems.add(where + ": volume " + v.getName() + " claims " + v.getPersistentVolumeClaim().getClaimName()
+                        + ", which no PersistentVolumeClaim here is");
+            }
         }
         Map<String, String> annotations = d.getSpec().getTemplate().getMetadata().getAnnotations();
         for (Container c : pod.getContainers()) {
@@ -473,6 +487,7 @@ final class ManifestValidator {
         final List<Service> services = new ArrayList<>();
         final List<HorizontalPodAutoscaler> autoscalers = new ArrayList<>();
         final List<PodDisruptionBudget> budgets = new ArrayList<>();
+        final Set<String> claims = new java.util.HashSet<>();
         final List<Map<String, Object>> scaledObjects = new ArrayList<>();
         final Set<String> scaledTargets = new java.util.HashSet<>();
 

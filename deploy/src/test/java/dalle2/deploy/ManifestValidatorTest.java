@@ -111,4 +111,26 @@ class ManifestValidatorTest {
                 """));
         assertTrue(problems.stream().anyMatch(p -> p.contains("no schema for batch/v1/CronJob")), problems.toString());
     }
+
+    @Test
+    void aVolumeClaimThatIsNotThereOrIsIncompleteIsReported() {
+        String withClaim = VALID.replace("volumes: [{name: djl-cache, emptyDir: {}}]",
+                "volumes: [{name: djl-cache, emptyDir: {}}, {name: data, persistentVolumeClaim: {claimName: datasets}}]")
+                + """
+                ---
+                apiVersion: v1
+                kind: PersistentVolumeClaim
+                metadata: {name: datasets}
+                spec: {accessModes: [ReadOnlyMany], resources: {requests: {storage: 20Gi}}}
+                """;
+        assertEquals(List.of(), validator.problems(Kustomize.documents(withClaim)));
+        List<String> misnamed = validator.problems(Kustomize.documents(withClaim.replace("claimName: datasets",
+                "claimName: dataset")));
+        assertTrue(misnamed.stream().anyMatch(p -> p.contains("claims dataset, which no PersistentVolumeClaim")),
+                misnamed.toString());
+        List<String> sizeless = validator.problems(Kustomize.documents(withClaim.replace(
+                ", resources: {requests: {storage: 20Gi}}", "")));
+        assertTrue(sizeless.stream().anyMatch(p -> p.contains("needs accessModes and resources.requests.storage")),
+                sizeless.toString());
+    }
 }

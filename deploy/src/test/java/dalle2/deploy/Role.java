@@ -6,14 +6,16 @@ import java.util.Optional;
 
 /**
  * The processes the project deploys, each one image: what the manifests, the compose file and the images must
- * agree on. A worker's ops port is its pool's default ({@code WorkerOptions.Pool} in the CLI); its input topic
+ * agree on. A worker's ops port is its pool's default ({@code WorkerOptions.Pool} in the CLI; the trainer's
+ * {@code TrainerWorkerCommand.DEFAULT_HTTP_PORT}); its input topic
  * bounds how many replicas get work.
  */
 enum Role {
     GATEWAY("gateway", 8080, null, null),
     PRIOR_WORKER("prior-worker", 9101, Topics.REQUESTS, Topics.PRIOR_GROUP),
     DECODER_WORKER("decoder-worker", 9102, Topics.EMBEDDINGS, Topics.DECODER_GROUP),
-    UPSAMPLER_WORKER("upsampler-worker", 9103, Topics.LOWRES, Topics.UPSAMPLER_GROUP);
+    UPSAMPLER_WORKER("upsampler-worker", 9103, Topics.LOWRES, Topics.UPSAMPLER_GROUP),
+    TRAINER_WORKER("trainer-worker", 9104, Topics.TRAINING_JOBS, Topics.TRAINER_GROUP);
 
     /** The GPU decoder image (deploy/Dockerfile.gpu): CUDA libtorch cannot come from Maven, so Jib does not build it. */
     static final String GPU_IMAGE = "dalle2-gpu";
@@ -47,6 +49,9 @@ enum Role {
         if (Topics.EMBEDDINGS.equals(topic) || Topics.LOWRES.equals(topic)) {
             // the low-resolution topic is created with as many partitions as the embeddings topic
             return Topics.EMBEDDINGS_PARTITIONS;
+        }
+        if (Topics.TRAINING_JOBS.equals(topic)) {
+            return Topics.TRAINING_JOBS_PARTITIONS;
         }
         throw new IllegalStateException(name + " reads no topic");
     }
