@@ -6,6 +6,8 @@
 #
 #   DALLE2_KAFKA=127.0.0.1:9092 DALLE2_S3=http://127.0.0.1:9000 ... deploy/images/run-in-chroot.sh \
 #       deploy/target/images/dalle2-gateway.tar [ARGS...]
+#
+# CHROOT_MOUNTS="HOST_DIR:IMAGE_DIR ..." bind-mounts folders into the root, as a runtime mounts volumes.
 set -euo pipefail
 image="$(readlink -f "$1")"
 shift
@@ -14,8 +16,11 @@ shift
 work="$(mktemp -d)"
 rootfs="$work/rootfs"
 mkdir -p "$rootfs"
+mounted=()
 cleanup() {
   umount "$rootfs/proc" 2>/dev/null || true
+  for m in "${mounted[@]}"; do umount "$m" 2>/dev/null || true; done
+  # --one-file-system: a mount left in place is skipped, never emptied
   rm -rf --one-file-system "$work"
 }
 trap cleanup EXIT
@@ -31,6 +36,11 @@ done
 
 mkdir -p "$rootfs/proc" "$rootfs/dev" "$rootfs/tmp"
 mount -t proc proc "$rootfs/proc"
+for pair in ${CHROOT_MOUNTS:-}; do
+  mkdir -p "$rootfs/${pair#*:}"
+  mount --bind "${pair%%:*}" "$rootfs/${pair#*:}"
+  mounted+=("$rootfs/${pair#*:}")
+done
 # what a container runtime provides: the usual device nodes and name resolution for localhost
 mknod -m 666 "$rootfs/dev/null" c 1 3
 mknod -m 666 "$rootfs/dev/zero" c 1 5

@@ -2,7 +2,9 @@
 # End-to-end check of the built images without a container engine: the embedded stack provides Kafka and S3 on
 # loopback (its own gateway and no workers), the gateway, prior-worker, decoder-worker and upsampler-worker images
 # each run in a chroot (run-in-chroot.sh), and one 64 px job submitted to the gateway image must reach
-# `succeeded` with a PNG (a 64 px image passes through all four).
+# `succeeded` with a PNG (a 64 px image passes through all four). Then the trainer-worker image, its data folder
+# a bind mount, takes a CLIP training submitted to the gateway image and must publish a version; its ops
+# endpoints must count the job as finished.
 # Needs root, the images (deploy/README.md, "Images"), the CLI jar (mvn -B -DskipTests -pl cli -am package),
 # curl and python3. Every process it starts listens on 127.0.0.1 and is stopped when it ends.
 #
@@ -13,7 +15,7 @@ images="$root/deploy/target/images"
 chroot_run="$root/deploy/images/run-in-chroot.sh"
 [ "$(id -u)" = 0 ] || { echo "smoke-test: needs root (chroot)" >&2; exit 1; }
 for f in "$root/cli/target/dalle2.jar" "$images/dalle2-gateway.tar" "$images/dalle2-prior-worker.tar" \
-    "$images/dalle2-decoder-worker.tar" "$images/dalle2-upsampler-worker.tar"; do
+    "$images/dalle2-decoder-worker.tar" "$images/dalle2-upsampler-worker.tar" "$images/dalle2-trainer-worker.tar"; do
   [ -f "$f" ] || { echo "smoke-test: $f is missing (deploy/README.md, \"Images\")" >&2; exit 1; }
 done
 
@@ -83,3 +85,44 @@ magic="$(curl -sf -H "Authorization: Bearer $key" "http://127.0.0.1:18081/v1/gen
   | head -c 4 | od -An -tx1 | tr -d ' \n')"
 [ "$magic" = 89504e47 ] || { echo "smoke-test: image 0 of $job is not a PNG ($magic)" >&2; exit 1; }
 echo "smoke-test: 64 px job $job succeeded through the gateway, prior-worker, decoder-worker and upsampler-worker images; image 0 is a PNG"
+
+# ---- the trainer-worker image: a CLIP training on eight coloured squares, from the gateway image to a version
+mkdir -p "$work/training-data/squares"
+python3 - "$work/training-data/squares" <<'EOF'
+import json, struct, sys, zlib
+out = sys.argv[1]
+colours = {"red": (220, 30, 30), "green": (30, 180, 30), "blue": (30, 30, 220), "yellow": (230, 220, 20),
+           "black": (0, 0, 0), "white": (255, 255, 255), "cyan": (20, 220, 220), "magenta": (220, 20, 220)}
+def chunk(kind, data):
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+def png(rgb, side=32):
+    raw = b"".join(b"\0" + bytes(rgb) * side for _ in range(side))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", side, side, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+with open(f"{out}/captions.jsonl", "w") as captions:
+    for name, rgb in colours.items():
+        open(f"{out}/{name}.png", "wb").write(png(rgb))
+        captions.write(json.dumps({"image": f"{name}.png", "caption": f"a {name} square"}) + "\n")
+EOF
+chmod -R a+rwX "$work/training-data"
+CHROOT_MOUNTS="$work/training-data:/data" DALLE2_HTTP_PORT=19104 DALLE2_THREADS=1 \
+  "$chroot_run" "$images/dalle2-trainer-worker.tar" > "$work/trainer.log" 2>&1 &
+pids+=($!)
+await_ok http://127.0.0.1:19104/readyz 180 "$work/trainer.log"
+training="$(curl -sf -H "Authorization: Bearer $key" -H 'Content-Type: application/json' \
+  -d '{"model":"clip","dataset":"jsonl:squares","steps":4,"hyper_parameters":{"batch_size":4,"warmup":1,"log_interval":1,"checkpoint_every":2}}' \
+  http://127.0.0.1:18081/v1/trainings | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')"
+echo "smoke-test: training $training submitted to the gateway image" >&2
+for _ in $(seq 600); do
+  state="$(curl -sf -H "Authorization: Bearer $key" "http://127.0.0.1:18081/v1/trainings/$training" \
+    | python3 -c 'import json,sys; print(json.load(sys.stdin)["state"])' || true)"
+  [ "$state" = succeeded ] || [ "$state" = failed ] && break
+  sleep 1
+done
+status="$(curl -sf -H "Authorization: Bearer $key" "http://127.0.0.1:18081/v1/trainings/$training")"
+[ "$state" = succeeded ] || { echo "smoke-test: training $training ended as '$state': $status" >&2; tail -20 "$work/trainer.log" >&2; exit 1; }
+version="$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["published_version"])' "$status")"
+[[ "$version" == clip@* ]] || { echo "smoke-test: training $training published '$version'" >&2; exit 1; }
+curl -sf http://127.0.0.1:19104/metrics | grep -q '^dalle2_trainer_jobs_total{outcome="finished",pool="trainer",.*} 1.0$' \
+  || { echo "smoke-test: the trainer's /metrics does not count the training as finished" >&2; exit 1; }
+echo "smoke-test: training $training succeeded in the trainer-worker image (its loss plot drawn at each checkpoint) and published $version"

@@ -85,7 +85,7 @@ class KubernetesManifestsTest {
         String trainer = documents.stream().filter(d -> d == byKind.get("Deployment/trainer-worker")).findFirst()
                 .map(Object::toString).orElseThrow();
         assertTrue(trainer.contains("image=dalle2-trainer-worker:0.1.0"), trainer);
-        assertTrue(trainer.contains("mountPath=/data, name=datasets, readOnly=true"), trainer);
+        assertTrue(trainer.contains("mountPath=/data, name=datasets"), trainer);
     }
 
     static ManifestValidator validator() throws IOException {

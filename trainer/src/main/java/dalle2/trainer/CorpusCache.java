@@ -5,9 +5,13 @@ import dalle2.data.DatasetSpec;
 import dalle2.data.HeldOutSplit;
 import dalle2.data.ImageCaptionDataset;
 import java.io.IOException;
+import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.Comparator;
 import java.util.Locale;
+import java.util.stream.Stream;
 
 /**
  * The held-in training corpus of a {@code --data} spec, decoded once into {@code <data dir>/corpus/} and read from
@@ -37,7 +41,41 @@ public final class CorpusCache {
         ImageCaptionDataset dataset = spec.open(dataDir, DatasetOptions.of(imageSize)).heldIn(split);
         TrainingCorpus corpus = TrainingCorpus.of(dataset);
         System.err.println("corpus: " + corpus.counts() + "; skipped: " + dataset.report().summary());
-        corpus.save(cache);
+        saveOnce(corpus, cache);
         return corpus;
+    }
+
+    /**
+     * Writes the corpus beside its folder and renames it into place, so that trainers sharing a data volume never
+     * read a corpus another one is still writing; when one finishes first, its copy (the same images) stays.
+     */
+    private static void saveOnce(TrainingCorpus corpus, Path cache) throws IOException {
+        Files.createDirectories(cache.getParent());
+        Path partial = Files.createTempDirectory(cache.getParent(), cache.getFileName() + ".partial-");
+        try {
+            corpus.save(partial);
+            if (Files.isDirectory(cache) && !Files.isRegularFile(cache.resolve("corpus.json"))) {
+                deleteTree(cache); // left half-written by a process that died before this rename existed
+            }
+            Files.move(partial, cache, StandardCopyOption.ATOMIC_MOVE);
+        } catch (FileSystemException refused) {
+            // renaming onto a folder another process has renamed into place first fails (ENOTEMPTY): its corpus
+            // is there, whole; any other failure is a real one
+            if (!Files.isRegularFile(cache.resolve("corpus.json"))) {
+                throw refused;
+            }
+        } finally {
+            if (Files.exists(partial)) {
+                deleteTree(partial);
+            }
+        }
+    }
+
+    private static void deleteTree(Path dir) throws IOException {
+        try (Stream<Path> paths = Files.walk(dir)) {
+            for (Path p : paths.sorted(Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(p);
+            }
+        }
     }
 }
