@@ -134,6 +134,20 @@ class TrainerWorkerTest {
         String metrics = get(WorkerOpsServer.METRICS_PATH).body();
         assertEquals(1.0, metric(metrics, "dalle2_trainer_jobs_total", "outcome=\"finished\""), metrics);
         assertEquals(0.0, metric(metrics, "dalle2_trainer_busy", "worker=\"trainer-a\""));
+
+        // the Grafana dashboard's trainer panels query series a trainer exports
+        String dashboard = java.nio.file.Files.readString(Path.of("..", "deploy", "grafana", "dalle2-workers.json"));
+        java.util.Set<String> queried = new java.util.TreeSet<>();
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("dalle2_trainer_[a-z_]+").matcher(dashboard);
+        while (m.find()) {
+            queried.add(m.group());
+        }
+        assertTrue(queried.size() >= 4, "the dashboard shows the trainers: " + queried);
+        for (String name : queried) {
+            assertTrue(metrics.lines().anyMatch(l -> l.startsWith(name + "{")), name + " is not exported:\n" + metrics);
+        }
+        assertTrue(dashboard.contains("dalle2_consumer_group_lag{pool=\\\"trainer\\\"}"), "the trainer group's lag");
+        assertTrue(metrics.contains("dalle2_consumer_group_lag{pool=\"trainer\"}"), metrics);
     }
 
     @Test
