@@ -20,12 +20,12 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 /**
- * {@code dalle2 trainings submit|get}: training jobs through a running gateway (its trainer workers run them), and
- * their statuses, optionally followed until they finish.
+ * {@code dalle2 trainings submit|get|cancel}: training jobs through a running gateway (its trainer workers run
+ * them), their statuses, optionally followed until they finish, and their cancellation.
  */
 @Command(name = "trainings", mixinStandardHelpOptions = true,
-        description = "Submit a training job to a gateway's trainer workers, or read a training's status.",
-        subcommands = {TrainingsCommand.Submit.class, TrainingsCommand.Get.class})
+        description = "Submit a training job to a gateway's trainer workers, read a training's status, or cancel it.",
+        subcommands = {TrainingsCommand.Submit.class, TrainingsCommand.Get.class, TrainingsCommand.Cancel.class})
 public final class TrainingsCommand implements Runnable {
 
     @CommandLine.Spec
@@ -119,6 +119,26 @@ public final class TrainingsCommand implements Runnable {
         }
     }
 
+    @Command(name = "cancel", mixinStandardHelpOptions = true, description = "DELETE /v1/trainings/{id}: a queued "
+            + "training never starts, a running one stops after its current step and publishes nothing.")
+    static final class Cancel implements Callable<Integer> {
+        @Mixin Target target = new Target();
+        @Parameters(paramLabel = "ID") String id;
+
+        @Override
+        public Integer call() throws Exception {
+            HttpClient http = HttpClient.newHttpClient();
+            HttpResponse<String> r = http.send(GenerateCommand.request(target.gateway + "/v1/trainings/" + id,
+                    target.apiKey).DELETE().build(), HttpResponse.BodyHandlers.ofString());
+            if (r.statusCode() != 200 && r.statusCode() != 202) {
+                System.err.println("cannot cancel training " + id + ": " + GenerateCommand.describeError(r));
+                return 1;
+            }
+            System.out.println(r.body());
+            return 0;
+        }
+    }
+
     /**
      * {@code name=value} pairs typed as the model's hyper-parameters take them (an integer, a number, true/false,
      * a comma-separated list), so the JSON says {@code 16}, not {@code "16"}. An unknown name is refused, naming it.
@@ -205,6 +225,10 @@ public final class TrainingsCommand implements Runnable {
             if (state.equals("failed")) {
                 System.err.println("training " + id + " failed: " + s.path("error").path("code").asText() + ": "
                         + s.path("error").path("message").asText());
+                return 1;
+            }
+            if (state.equals("cancelled")) {
+                System.err.println("training " + id + " was cancelled at step " + s.path("step").asLong());
                 return 1;
             }
             Thread.sleep(1000);

@@ -65,6 +65,44 @@ class TrainingsCommandTest {
         assertEquals(0, code, printed);
         assertTrue(printed.contains("queued") && printed.contains("published clip@"), printed);
         assertTrue(printed.contains("on trainer-cli"), printed);
+
+        // a long one, cancelled from the CLI once it runs: its worker stops it, and following it says so
+        String gatewayUrl = "http://127.0.0.1:" + gateway.port();
+        String submitted = cli("trainings", "submit", "--gateway", gatewayUrl, "--api-key", KEY, "--model", "clip",
+                "--dataset", "jsonl:squares", "--steps", "5000", "--set", "batch_size=4", "--set", "embedding_dim=32",
+                "--set", "context_length=8", "--set", "log_interval=1", "--set", "warmup=1");
+        String id = submitted.strip().split(" ")[1]; // "training <id> queued"
+        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.MINUTES.toNanos(1);
+        while (!cli("trainings", "get", id, "--gateway", gatewayUrl, "--api-key", KEY).contains("\"running\"")
+                && System.nanoTime() < deadline) {
+            Thread.sleep(100);
+        }
+        String cancelled = cli("trainings", "cancel", id, "--gateway", gatewayUrl, "--api-key", KEY);
+        assertTrue(cancelled.contains("\"cancelled\""), cancelled);
+        System.setOut(new PrintStream(out = new ByteArrayOutputStream(), true, StandardCharsets.UTF_8));
+        try {
+            code = new CommandLine(new Main()).execute("trainings", "get", id, "--gateway", gatewayUrl, "--api-key",
+                    KEY, "--wait");
+        } finally {
+            System.setOut(original);
+        }
+        assertEquals(1, code, "a cancelled training did not succeed: " + out);
+    }
+
+    /** Runs the CLI, returning what it printed on stdout; fails on a non-zero exit. */
+    private static String cli(String... args) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        PrintStream original = System.out;
+        int code;
+        System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
+        try {
+            code = new CommandLine(new Main()).execute(args);
+        } finally {
+            System.setOut(original);
+        }
+        String printed = out.toString(StandardCharsets.UTF_8);
+        assertEquals(0, code, String.join(" ", args) + ": " + printed);
+        return printed;
     }
 
     @Test

@@ -4,6 +4,7 @@ import dalle2.kafka.Topics;
 import dalle2.messages.JobStatus;
 import dalle2.messages.Messages;
 import dalle2.messages.TrainingRequest;
+import dalle2.messages.TrainingState;
 import dalle2.messages.TrainingStatus;
 import dalle2.pipeline.TrainingStatusView;
 import dalle2.storage.ObjectStore;
@@ -96,6 +97,7 @@ final class TrainingRoutes {
         router.post("/v1/trainings").consumes(JSON)
                 .handler(BodyHandler.create().setBodyLimit(HttpLimits.MAX_BODY_BYTES)).handler(this::submit);
         router.getWithRegex("/v1/trainings/(?<id>" + ID + ")").handler(this::status);
+        router.deleteWithRegex("/v1/trainings/(?<id>" + ID + ")").handler(this::cancel);
         router.getWithRegex("/v1/trainings/(?<id>" + ID + ")/samples/(?<file>[^/]+)").handler(this::sample);
     }
 
@@ -135,6 +137,33 @@ final class TrainingRoutes {
 
     private void status(RoutingContext ctx) {
         withTraining(ctx, s -> respond(ctx, 200, Training.of(s)));
+    }
+
+    /**
+     * {@code DELETE /v1/trainings/{id}}: a queued training never starts; a running one stops within a step or so
+     * (its worker watches for this status), keeping its checkpoint, and publishes nothing. 202 with the
+     * training once the cancelled status is durable; 200 when it already was cancelled; 409 when it ended.
+     */
+    private void cancel(RoutingContext ctx) {
+        withTraining(ctx, s -> {
+            if (s.state() == TrainingState.CANCELLED) {
+                respond(ctx, 200, Training.of(s));
+                return;
+            }
+            if (s.state().terminal()) {
+                ctx.fail(new ApiError(409, "already_finished", "training " + s.trainingId() + " already "
+                        + s.state().wire(), null));
+                return;
+            }
+            TrainingStatus cancelled = s.cancelled(Instant.now());
+            sender.send(Topics.TRAINING_STATUS, s.trainingId(), Messages.encode(cancelled))
+                    .onSuccess(m -> {
+                        view.apply(cancelled);
+                        respond(ctx, 202, Training.of(cancelled));
+                    })
+                    .onFailure(e -> ctx.fail(ApiError.unavailable("unavailable", "cannot reach Kafka; retry later",
+                            GatewayVerticle.RETRY_AFTER_SECONDS)));
+        });
     }
 
     /**

@@ -139,6 +139,40 @@ class GatewayTrainingsTest {
         assertEquals(field, error.getString("field"), error.encode());
     }
 
+    private static HttpResponse<Buffer> delete(String id) {
+        return client.web().delete("/v1/trainings/" + id).putHeader("Authorization", "Bearer " + KEY).send().await();
+    }
+
+    @Test
+    void aTrainingIsCancelledDurablyOnceAndAnEndedOneIsNot() throws Exception {
+        String id = post("{\"model\":\"clip\",\"dataset\":\"fashion-mnist\",\"steps\":50}", KEY)
+                .bodyAsJsonObject().getString("id");
+        HttpResponse<Buffer> cancelled = delete(id);
+        assertEquals(202, cancelled.statusCode(), cancelled.bodyAsString());
+        assertEquals("cancelled", cancelled.bodyAsJsonObject().getString("state"));
+        assertEquals("cancelled", get(id).bodyAsJsonObject().getString("state"));
+        // durable: the last record of its key on the status topic, which every view and worker reads
+        assertEquals(dalle2.messages.TrainingState.CANCELLED, lastStatus(id).state());
+        HttpResponse<Buffer> again = delete(id);
+        assertEquals(200, again.statusCode(), "cancelling twice is the same cancellation");
+        assertEquals("cancelled", again.bodyAsJsonObject().getString("state"));
+
+        String other = post("{\"model\":\"clip\",\"dataset\":\"fashion-mnist\",\"steps\":5}", KEY)
+                .bodyAsJsonObject().getString("id");
+        TrainingStatus succeeded = TrainingStatus.queued(readJob(other)).running("trainer-x", 0, Instant.now())
+                .succeeded("clip@0123456789ab", Instant.now());
+        producer.send(new ProducerRecord<>(Topics.TRAINING_STATUS, other, Messages.encode(succeeded))).get();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (!"succeeded".equals(get(other).bodyAsJsonObject().getString("state")) && System.nanoTime() < deadline) {
+            Thread.sleep(20);
+        }
+        HttpResponse<Buffer> late = delete(other);
+        assertEquals(409, late.statusCode(), late.bodyAsString());
+        assertEquals("already_finished", late.bodyAsJsonObject().getJsonObject("error").getString("code"));
+        assertEquals(404, delete("no-such-training").statusCode());
+        assertEquals(401, client.web().delete("/v1/trainings/" + id).send().await().statusCode());
+    }
+
     @Test
     void withoutAKeyTrainingsAre401AndAnUnknownTrainingIs404() {
         HttpResponse<Buffer> anonymous = post("{\"model\":\"clip\",\"dataset\":\"fashion-mnist\",\"steps\":5}", null);
@@ -154,6 +188,29 @@ class GatewayTrainingsTest {
         String doc = client.web().get("/openapi.yaml").send().await().bodyAsString();
         assertTrue(doc.contains("  /v1/trainings:") && doc.contains("  /v1/trainings/{id}:"), "documents the paths");
         assertTrue(doc.contains("    TrainingInput:") && doc.contains("published_version"), "documents the bodies");
+    }
+
+    private static TrainingStatus lastStatus(String id) {
+        try (KafkaConsumer<String, byte[]> c = KafkaClients.readerConsumer(servers.bootstrap(), "test-status-reader")) {
+            List<TopicPartition> partitions = c.partitionsFor(Topics.TRAINING_STATUS).stream()
+                    .map(p -> new TopicPartition(p.topic(), p.partition())).toList();
+            c.assign(partitions);
+            c.seekToBeginning(partitions);
+            java.util.Map<TopicPartition, Long> end = c.endOffsets(partitions);
+            TrainingStatus last = null;
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (partitions.stream().anyMatch(p -> c.position(p) < end.get(p)) && System.nanoTime() < deadline) {
+                for (ConsumerRecord<String, byte[]> r : c.poll(Duration.ofMillis(200))) {
+                    if (id.equals(r.key())) {
+                        last = Messages.decode(r.value(), TrainingStatus.class);
+                    }
+                }
+            }
+            if (last == null) {
+                throw new AssertionError("no status of " + id + " on " + Topics.TRAINING_STATUS);
+            }
+            return last;
+        }
     }
 
     private static TrainingRequest readJob(String id) {

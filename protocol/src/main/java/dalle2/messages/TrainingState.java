@@ -5,11 +5,12 @@ import com.fasterxml.jackson.annotation.JsonValue;
 import java.util.Locale;
 
 /**
- * The life of a training: queued → running → succeeded or failed. A training whose worker dies stays
- * {@code running} until another trainer worker takes its job again and resumes it from its last checkpoint.
+ * The life of a training: queued → running → succeeded or failed, or cancelled from queued or running (by
+ * {@code DELETE /v1/trainings/{id}}). A training whose worker dies stays {@code running} until another trainer
+ * worker takes its job again and resumes it from its last checkpoint.
  */
 public enum TrainingState {
-    QUEUED(0), RUNNING(1), SUCCEEDED(2), FAILED(2);
+    QUEUED(0), RUNNING(1), SUCCEEDED(2), FAILED(2), CANCELLED(2);
 
     private static final int TERMINAL_RANK = 2;
 

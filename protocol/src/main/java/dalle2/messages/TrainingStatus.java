@@ -121,6 +121,13 @@ public record TrainingStatus(
                 now.toString());
     }
 
+    /** Cancelled at the user's request: what it had done so far stays (steps, losses, samples, checkpoint). */
+    public TrainingStatus cancelled(Instant now) {
+        return new TrainingStatus(schemaVersion, trainingId, TrainingState.CANCELLED, request, step, steps, losses,
+                samples, checkpointStep, worker, attempts, null, null, submittedAt, startedAt, now.toString(),
+                now.toString());
+    }
+
     public TrainingStatus failed(String code, String message, Instant now) {
         return new TrainingStatus(schemaVersion, trainingId, TrainingState.FAILED, request, step, steps, losses,
                 samples, checkpointStep, worker, attempts, null, new JobStatus.ErrorInfo(code, message), submittedAt,

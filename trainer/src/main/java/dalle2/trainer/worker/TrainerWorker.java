@@ -6,6 +6,7 @@ import dalle2.kafka.Topics;
 import dalle2.messages.InvalidMessageException;
 import dalle2.messages.Messages;
 import dalle2.messages.TrainingRequest;
+import dalle2.messages.TrainingState;
 import dalle2.messages.TrainingStatus;
 import dalle2.pipeline.TrainingStatusView;
 import dalle2.registry.ModelRegistry;
@@ -214,6 +215,7 @@ public final class TrainerWorker implements AutoCloseable {
                 }
             });
             while (running) {
+                cancelIfAsked();
                 finishIfDone(c);
                 retryIfDue(c);
                 if (current != null || retry != null) {
@@ -237,6 +239,15 @@ public final class TrainerWorker implements AutoCloseable {
                 awaitQuietly(stopping.outcome());
                 finishIfDone(c);
             }
+        }
+    }
+
+    /** The running training's status says cancelled (a gateway's DELETE): the runner stops and ends it so. */
+    private void cancelIfAsked() {
+        Current c = current;
+        if (c != null && !c.outcome().isDone() && view.get(c.trainingId())
+                .map(s -> s.state() == TrainingState.CANCELLED).orElse(false)) {
+            runner.cancel(c.trainingId());
         }
     }
 

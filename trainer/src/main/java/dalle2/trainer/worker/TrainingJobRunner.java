@@ -59,6 +59,8 @@ final class TrainingJobRunner {
     private final TrainingStatusView view;
     private volatile TrainingRun current;
     private volatile boolean stopRequested;
+    /** The training whose cancellation was asked for (its status says cancelled), or null. */
+    private volatile String cancelRequested;
 
     TrainingJobRunner(TrainerWorker.Config config, ObjectStore store, ModelRegistry registry,
                       Producer<String, byte[]> producer, TrainingStatusView view) {
@@ -73,6 +75,22 @@ final class TrainingJobRunner {
     /** Stops the job in progress after its current step, with a checkpoint in object storage. */
     void stop() {
         stopRequested = true;
+        TrainingRun run = current;
+        if (run != null) {
+            run.stop();
+        }
+    }
+
+    /**
+     * Stops the training in progress after its current step, if it is {@code trainingId}, and ends it as
+     * cancelled: nothing is published, its record may be committed. Asked again until the job has ended.
+     */
+    void cancel(String trainingId) {
+        if (trainingId.equals(cancelRequested)) {
+            return;
+        }
+        LOG.info("{}: training {} was cancelled; stopping it after its current step", config.workerId(), trainingId);
+        cancelRequested = trainingId;
         TrainingRun run = current;
         if (run != null) {
             run.stop();
@@ -103,7 +121,7 @@ final class TrainingJobRunner {
                     : "starting", request.model(), id, fromStep, request.steps());
             Path base = request.baseVersion() != null && resumed.isEmpty() ? baseModel(request) : null;
             current = run;
-            if (stopRequested) {
+            if (stopRequested || id.equals(cancelRequested)) {
                 run.stop();
             }
             boolean finished;
@@ -111,6 +129,13 @@ final class TrainingJobRunner {
                 finished = run.train(resumed.isPresent(), base, listener(id, runDir, status), manager);
             } finally {
                 current = null;
+            }
+            if (id.equals(cancelRequested)) {
+                // the last word on the topic: a progress status written after the gateway's cancel must not outlive it
+                await(send(status.get().cancelled(Instant.now())));
+                LOG.info("{}: training {} cancelled at step {}; nothing published", config.workerId(), id,
+                        status.get().step());
+                return Outcome.FINISHED;
             }
             if (!finished) {
                 LOG.info("{}: training {} stopped at its checkpoint; another worker resumes it", config.workerId(), id);

@@ -292,6 +292,64 @@ class TrainerWorkerTest {
         assertTrue(committedJobs() > jobOffset);
     }
 
+    @Test
+    @Order(8)
+    void aCancelledTrainingNeverStartsOrStopsWithinAStepPublishingNothing() throws Exception {
+        TrainingRequest early = TrainingFixtures.clipJob("clip-cancelled-queued", 3, 3);
+        TrainingFixtures.submit(producer, early);
+        cancel(early.trainingId());
+        TrainingRequest job = TrainingFixtures.clipJob("clip-cancelled-running", 400, 100);
+        long jobOffset = TrainingFixtures.submit(producer, job);
+        try (TrainerWorker cancelling = new TrainerWorker(new TrainerWorker.Config(servers.bootstrap(), "trainer-d",
+                dir.resolve("data"), dir.resolve("work-d"), null, Duration.ofSeconds(30)), store).start()) {
+            TrainingStatus running = TrainingFixtures.await(view, job.trainingId(),
+                    s -> s.state() == TrainingState.RUNNING && s.step() >= 2, Duration.ofMinutes(2));
+            assertEquals(1, cancelling.stats().skipped(), "the training cancelled while queued never started");
+            cancel(job.trainingId());
+            long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(1);
+            while (cancelling.stats().finished() == 0 && System.nanoTime() < deadline) {
+                Thread.sleep(50);
+            }
+            assertEquals(1, cancelling.stats().finished(), "the running training ended as cancelled");
+            assertEquals(null, cancelling.currentTraining());
+            TrainingStatus last = lastStatus(job.trainingId());
+            assertEquals(TrainingState.CANCELLED, last.state(), "the worker's own last word is the cancellation");
+            assertTrue(last.step() >= running.step() && last.step() < 400, "stopped within a few steps: " + last.step());
+            assertEquals(null, last.publishedVersion());
+            assertEquals(TrainingState.CANCELLED, lastStatus(early.trainingId()).state());
+        }
+        assertTrue(committedJobs() > jobOffset, "both records are committed: no worker takes them again");
+    }
+
+    /** What DELETE /v1/trainings/{id} writes. */
+    private static void cancel(String trainingId) throws Exception {
+        TrainingStatus known = TrainingFixtures.await(view, trainingId, s -> true, Duration.ofSeconds(10));
+        producer.send(new org.apache.kafka.clients.producer.ProducerRecord<>(Topics.TRAINING_STATUS, trainingId,
+                dalle2.messages.Messages.encode(known.cancelled(Instant.now())))).get();
+    }
+
+    /** The last record of a training's key on the status topic: what a view reading from scratch ends with. */
+    private static TrainingStatus lastStatus(String trainingId) {
+        try (var c = KafkaClients.readerConsumer(servers.bootstrap(), "test-status-reader")) {
+            var partitions = c.partitionsFor(Topics.TRAINING_STATUS).stream()
+                    .map(p -> new TopicPartition(p.topic(), p.partition())).toList();
+            c.assign(partitions);
+            c.seekToBeginning(partitions);
+            Map<TopicPartition, Long> end = c.endOffsets(partitions);
+            TrainingStatus last = null;
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (partitions.stream().anyMatch(p -> c.position(p) < end.get(p)) && System.nanoTime() < deadline) {
+                for (var r : c.poll(Duration.ofMillis(200))) {
+                    if (trainingId.equals(r.key())) {
+                        last = dalle2.messages.Messages.decode(r.value(), TrainingStatus.class);
+                    }
+                }
+            }
+            assertNotNull(last, "no status of " + trainingId);
+            return last;
+        }
+    }
+
     private static long committedJobs() throws Exception {
         try (Admin admin = KafkaClients.admin(servers.bootstrap(), "test-offsets")) {
             Map<TopicPartition, OffsetAndMetadata> offsets = admin.listConsumerGroupOffsets(Topics.TRAINER_GROUP)
