@@ -15,6 +15,7 @@ import dalle2.inference.ImageDecoderModel;
 import dalle2.inference.ImageEmbeddingModel;
 import dalle2.inference.ModelProvider;
 import dalle2.inference.TinyModels;
+import dalle2.gateway.GatewayPolicy;
 import dalle2.json.Json;
 import dalle2.messages.JobState;
 import dalle2.messages.JobStatus;
@@ -193,7 +194,10 @@ public final class PipelineBenchCommand implements Callable<Integer> {
             out.flush();
 
             try (DirectModels direct = modelAlone(modelDir);
-                 EmbeddedStack stack = EmbeddedStack.start(data.resolve("stack"), 0, 0, 0, provider);
+                 // no workers of its own (the bench starts them), an upsampler pool neither: the jobs are base-size
+                 // images, so that end to end minus the prior's and decoder's model time is the pipeline's overhead
+                 EmbeddedStack stack = EmbeddedStack.start(data.resolve("stack"), 0, 0, 0, 0, provider,
+                         GatewayPolicy.loopback(), null);
                  StatusRecorder recorder = StatusRecorder.start(stack.kafkaBootstrap())) {
                 ObjectStore.Config storage = new ObjectStore.Config(stack.s3Endpoint(), EmbeddedS3.DEFAULT_ACCESS_KEY,
                         EmbeddedS3.DEFAULT_SECRET_KEY, EmbeddedStack.BUCKET);
@@ -467,6 +471,7 @@ public final class PipelineBenchCommand implements Callable<Integer> {
                 Map<String, Object> body = new LinkedHashMap<>();
                 body.put("prompt", i % 2 == 0 ? "a photo of a cat" : "a red apple");
                 body.put("n", 1);
+                body.put("size", dalle2.messages.GenerationRequest.BASE_SIZE);
                 body.put("seed", firstSeed + i);
                 body.put("prior_steps", priorSteps);
                 body.put("decoder_steps", decoderSteps);
