@@ -21,6 +21,7 @@ import dalle2.messages.JobState;
 import dalle2.messages.JobStatus;
 import dalle2.messages.SamplingParams;
 import dalle2.pipeline.StageWorker;
+import dalle2.prior.PriorWorker;
 import dalle2.pipeline.StatusView;
 import dalle2.sampling.DdimSampler;
 import dalle2.sampling.NoiseStreams;
@@ -244,8 +245,10 @@ public final class PipelineBenchCommand implements Callable<Integer> {
             embedding = embedder.embed(prior, embedTasks, DdimSampler.Progress.NONE).get(0); // warm-up
         }
 
+        /** On the threads a prior worker gives one job ({@link PriorWorker#threadsFor}). */
         void prior() {
-            embedder.embed(prior, embedTasks, DdimSampler.Progress.NONE);
+            onThreads(PriorWorker.threadsFor(embedTasks.size()),
+                    () -> embedder.embed(prior, embedTasks, DdimSampler.Progress.NONE));
         }
 
         List<DecodeTask> decodeTasks(int batch) {
@@ -256,8 +259,20 @@ public final class PipelineBenchCommand implements Callable<Integer> {
             return tasks;
         }
 
+        /** On the threads a decoder worker gives this batch ({@link DecoderWorker#threadsFor}). */
         void decode(List<DecodeTask> tasks) {
-            drawer.decode(decoder, tasks, DdimSampler.Progress.NONE);
+            onThreads(DecoderWorker.threadsFor(tasks.size()),
+                    () -> drawer.decode(decoder, tasks, DdimSampler.Progress.NONE));
+        }
+
+        private void onThreads(int wanted, Runnable call) {
+            int all = DjlRuntime.intraOpThreads();
+            DjlRuntime.setIntraOpThreadsOfCallingThread(Math.max(1, Math.min(wanted, all)));
+            try {
+                call.run();
+            } finally {
+                DjlRuntime.setIntraOpThreadsOfCallingThread(all);
+            }
         }
 
         @Override

@@ -169,6 +169,24 @@ public final class DecoderWorker extends StageWorker<ImageEmbeddings, DecodeTask
         return batchStats().time(tasks.size(), () -> model.decode(params, tasks, progress::onStep));
     }
 
+    /** Batches of at most this many images run on one intra-op thread. */
+    public static final int ONE_THREAD_MAX_IMAGES = 4;
+
+    /**
+     * One thread for a batch of up to {@value #ONE_THREAD_MAX_IMAGES} images, every thread of its share above:
+     * the 32 px U-Net sampled one image 1.8x faster on one thread than on two, four images in the same time, and
+     * sixteen 1.4x faster on two (BENCHMARKS.md, "Threads by batch size"). On a GPU the host threads only launch
+     * kernels, so the count does not matter there.
+     */
+    public static int threadsFor(int images) {
+        return images <= ONE_THREAD_MAX_IMAGES ? 1 : Integer.MAX_VALUE;
+    }
+
+    @Override
+    protected int threadsWanted(int images) {
+        return threadsFor(images);
+    }
+
     /** Stores the PNG when this image is final; a larger job's image is kept for the upsampler's message. */
     @Override
     protected BufferedImage persist(Job job, int index, DecodeTask task, BufferedImage image) {

@@ -44,6 +44,20 @@ public final class PriorWorker extends StageWorker<GenerationRequest, EmbedTask,
         this.models = models;
     }
 
+    /**
+     * One: the prior (a 256-wide transformer and the CLIP text tower) ran faster on one intra-op thread than on
+     * two at every batch measured, 1, 4 and 16 (BENCHMARKS.md, "Threads by batch size"); its ops are too small
+     * to split.
+     */
+    public static int threadsFor(int images) {
+        return 1;
+    }
+
+    @Override
+    protected int threadsWanted(int images) {
+        return threadsFor(images);
+    }
+
     /** A request without {@code submitted_at} was submitted when its record was written. */
     @Override
     protected GenerationRequest parse(byte[] value, Instant recordTime) {

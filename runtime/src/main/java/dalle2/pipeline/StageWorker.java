@@ -308,6 +308,15 @@ public abstract class StageWorker<M, T, O, R> implements AutoCloseable {
     protected abstract R persist(Job job, int index, T task, O output);
 
     /**
+     * The most compute threads a model call on {@code images} images should use; it gets the smaller of this and
+     * its share of the process's threads. All of them by default; a stage whose small batches run faster on
+     * fewer threads says so (measured in BENCHMARKS.md, "Threads by batch size").
+     */
+    protected int threadsWanted(int images) {
+        return Integer.MAX_VALUE;
+    }
+
+    /**
      * Writes the job's output and final status (I/O thread); the future completes when all of it is acknowledged.
      */
     protected abstract CompletableFuture<?> complete(Job job);
@@ -608,7 +617,7 @@ public abstract class StageWorker<M, T, O, R> implements AutoCloseable {
         batches.incrementAndGet();
         List<O> outputs;
         long[] stepStartNanos = {System.nanoTime()};
-        try (ThreadShare.Lease share = threads.begin()) {
+        try (ThreadShare.Lease share = threads.begin(threadsWanted(tasks.size()))) {
             outputs = runModel(params, modelVersion, tasks, (step, steps) -> {
                 long now = System.nanoTime();
                 meters.step(now - stepStartNanos[0]);

@@ -63,17 +63,27 @@ public final class ThreadShare {
 
     /** Starts a model call on this thread: takes its share now. Close it when the call returns. */
     public Lease begin() {
+        return begin(Integer.MAX_VALUE);
+    }
+
+    /**
+     * Starts a model call that wants at most {@code wanted} threads (a small batch runs faster on fewer threads
+     * than on all of them: see the stage workers' {@code threadsWanted}); it takes the smaller of that and its share.
+     */
+    public Lease begin(int wanted) {
         running.incrementAndGet();
-        Lease lease = new Lease();
+        Lease lease = new Lease(Math.max(1, wanted));
         lease.rebalance();
         return lease;
     }
 
     /** One model call's hold on the share; used on the thread that began it. */
     public final class Lease implements AutoCloseable {
+        private final int wanted;
         private boolean closed;
 
-        private Lease() {
+        private Lease(int wanted) {
+            this.wanted = wanted;
         }
 
         /** Takes this call's share as of now (cheap when it has not changed); call it between steps. */
@@ -81,7 +91,7 @@ public final class ThreadShare {
             if (closed) {
                 return;
             }
-            int threads = shareOf(running.get());
+            int threads = Math.min(wanted, shareOf(running.get()));
             int[] last = applied.get();
             if (last[0] != threads) {
                 applyToCallingThread.accept(threads);

@@ -44,4 +44,22 @@ class ThreadShareTest {
         assertEquals(0, share.running());
         assertEquals(List.of(2, 1, 1, 2, 1), applied, "counts applied, only when they change, on the calling threads");
     }
+
+    @Test
+    void aCallThatWantsFewerThreadsTakesNoMoreThanThatAndStillCountsAsRunning() {
+        List<Integer> applied = Collections.synchronizedList(new ArrayList<>());
+        ThreadShare share = new ThreadShare(4, applied::add);
+        try (ThreadShare.Lease small = share.begin(1)) {
+            assertEquals(1, small.threads(), "a small batch on one thread though four are free");
+            assertEquals(1, share.running());
+            try (ThreadShare.Lease big = share.begin(16)) {
+                assertEquals(2, big.threads(), "its share of four with another call running, not 16");
+            }
+            small.rebalance();
+            assertEquals(1, small.threads());
+        }
+        try (ThreadShare.Lease none = share.begin(0)) {
+            assertEquals(1, none.threads(), "never fewer than one");
+        }
+    }
 }
