@@ -339,7 +339,7 @@ public final class GatewayVerticle extends VerticleBase {
                 .onFailure(e -> unavailable(ctx, jobId, e));
     }
 
-    private static String idempotencyKey(RoutingContext ctx) {
+    static String idempotencyKey(RoutingContext ctx) {
         String key = ctx.request().getHeader("Idempotency-Key");
         if (key != null && (key.isEmpty() || key.length() > GenerationRequest.MAX_IDEMPOTENCY_KEY_CHARS)) {
             throw ApiError.badRequest("invalid_header", "Idempotency-Key must be 1-"

@@ -103,7 +103,10 @@ final class TrainingRoutes {
 
     /**
      * The queued status is written first, then the job: a worker's status can then never be overwritten by it, and
-     * a job whose write fails is marked failed rather than left queued with no job behind it.
+     * a job whose write fails is marked failed rather than left queued with no job behind it. With an
+     * Idempotency-Key the training id is derived from the key and the caller, so a retry (on any gateway) answers
+     * 200 with the same training instead of starting a second one; the first queued status in the topic claims
+     * the id when two such submissions race.
      */
     private void submit(RoutingContext ctx) {
         Buffer body = ctx.body().buffer();
@@ -111,28 +114,87 @@ final class TrainingRoutes {
             throw ApiError.badRequest("invalid_request", "a JSON body is required", null);
         }
         SubmitBody in = Messages.decode(body.getBytes(), SubmitBody.class);
-        TrainingRequest request = new TrainingRequest(null, UUID.randomUUID().toString(), in.model(), in.dataset(),
-                in.steps(), in.hyperParameters(), in.baseVersion(), Instant.now().toString(),
-                Authenticator.caller(ctx).owner());
-        String id = request.trainingId();
+        String key = GatewayVerticle.idempotencyKey(ctx);
+        Principal caller = Authenticator.caller(ctx);
+        String id = key == null ? UUID.randomUUID().toString() : IdempotentJobIds.jobId(caller, "training:" + key);
+        TrainingRequest request = new TrainingRequest(null, id, in.model(), in.dataset(), in.steps(),
+                in.hyperParameters(), in.baseVersion(), Instant.now().toString(), caller.owner());
         TrainingStatus queued = TrainingStatus.queued(request);
+        if (key == null) {
+            sender.send(Topics.TRAINING_STATUS, id, Messages.encode(queued))
+                    .compose(m -> writeJob(request, true))
+                    .onSuccess(m -> accepted(ctx, queued, 202))
+                    .onFailure(e -> unavailable(ctx, id, e));
+            return;
+        }
+        Optional<TrainingStatus> known = view.get(id);
+        if (known.isPresent()) {
+            replay(ctx, known.get(), request);
+            return;
+        }
         sender.send(Topics.TRAINING_STATUS, id, Messages.encode(queued))
-                .compose(m -> sender.send(Topics.TRAINING_JOBS, id, Messages.encode(request))
-                        .recover(e -> {
-                            sender.send(Topics.TRAINING_STATUS, id, Messages.encode(queued.failed("submission_failed",
-                                    "the training job could not be written to Kafka", Instant.now())));
-                            return Future.failedFuture(e);
-                        }))
-                .onSuccess(m -> {
-                    view.apply(queued);
-                    ctx.response().putHeader("Location", self(id));
-                    respond(ctx, 202, new Accepted(id, queued.state().wire(), new Links(self(id))));
+                .compose(m -> Future.fromCompletionStage(view.sync(), ctx.vertx().getOrCreateContext())
+                        .timeout(GatewayVerticle.VIEW_SYNC_TIMEOUT_MS, TimeUnit.MILLISECONDS))
+                .onSuccess(v -> {
+                    TrainingStatus winner = view.get(id).orElse(queued);
+                    if (winner.request() != null && winner.request().submittedAt().equals(request.submittedAt())) {
+                        writeJob(request, false).onSuccess(m -> accepted(ctx, winner, 202))
+                                .onFailure(e -> unavailable(ctx, id, e));
+                    } else {
+                        replay(ctx, winner, request);
+                    }
                 })
-                .onFailure(e -> {
-                    LOG.warn("cannot submit training {}: {}", id, e.toString());
-                    ctx.fail(ApiError.unavailable("unavailable", "the training queue cannot take writes now; retry later",
-                            GatewayVerticle.RETRY_AFTER_SECONDS));
-                });
+                .onFailure(e -> unavailable(ctx, id, e));
+    }
+
+    /**
+     * The same key again: 409 if it asked for another training; else the training it started, and for one still
+     * queued its job written again, in case the first gateway stopped between the status and the job (a worker
+     * skips a second record of a training that has ended, and runs one training only once at a time).
+     */
+    private void replay(RoutingContext ctx, TrainingStatus known, TrainingRequest request) {
+        if (known.request() != null && !known.request().sameParameters(request)) {
+            ctx.fail(new ApiError(409, "idempotency_key_reused",
+                    "this Idempotency-Key was used for a different training", "Idempotency-Key"));
+            return;
+        }
+        ctx.response().putHeader("Idempotent-Replayed", "true");
+        if (known.state() == TrainingState.QUEUED && known.request() != null) {
+            writeJob(known.request(), false).onSuccess(m -> accepted(ctx, known, 200))
+                    .onFailure(e -> unavailable(ctx, known.trainingId(), e));
+            return;
+        }
+        accepted(ctx, known, 200);
+    }
+
+    /**
+     * Writes the job. A fresh id's job that cannot be written fails its training (nobody can name it again); a
+     * keyed one stays queued: the client's retry with the key writes it again.
+     */
+    private Future<RecordMetadata> writeJob(TrainingRequest request, boolean failIfNotWritten) {
+        String id = request.trainingId();
+        Future<RecordMetadata> sent = sender.send(Topics.TRAINING_JOBS, id, Messages.encode(request));
+        if (!failIfNotWritten) {
+            return sent;
+        }
+        return sent.recover(e -> {
+            sender.send(Topics.TRAINING_STATUS, id, Messages.encode(TrainingStatus.queued(request).failed(
+                    "submission_failed", "the training job could not be written to Kafka", Instant.now())));
+            return Future.failedFuture(e);
+        });
+    }
+
+    private void accepted(RoutingContext ctx, TrainingStatus status, int code) {
+        view.apply(status);
+        String id = status.trainingId();
+        ctx.response().putHeader("Location", self(id));
+        respond(ctx, code, new Accepted(id, status.state().wire(), new Links(self(id))));
+    }
+
+    private void unavailable(RoutingContext ctx, String id, Throwable e) {
+        LOG.warn("cannot submit training {}: {}", id, e.toString());
+        ctx.fail(ApiError.unavailable("unavailable", "the training queue cannot take writes now; retry later",
+                GatewayVerticle.RETRY_AFTER_SECONDS));
     }
 
     private void status(RoutingContext ctx) {

@@ -139,6 +139,40 @@ class GatewayTrainingsTest {
         assertEquals(field, error.getString("field"), error.encode());
     }
 
+    private static HttpResponse<Buffer> postWithKey(String body, String idempotencyKey) {
+        return client.web().post("/v1/trainings").putHeader("Content-Type", "application/json")
+                .putHeader("Authorization", "Bearer " + KEY).putHeader("Idempotency-Key", idempotencyKey)
+                .sendBuffer(Buffer.buffer(body)).await();
+    }
+
+    @Test
+    void aRetryWithTheSameIdempotencyKeyIsTheSameTrainingAndAnotherBodyWithItIs409() throws Exception {
+        String body = "{\"model\":\"clip\",\"dataset\":\"fashion-mnist\",\"steps\":40}";
+        HttpResponse<Buffer> first = postWithKey(body, "nightly-clip-7");
+        assertEquals(202, first.statusCode(), first.bodyAsString());
+        String id = first.bodyAsJsonObject().getString("id");
+        HttpResponse<Buffer> again = postWithKey(body, "nightly-clip-7");
+        assertEquals(200, again.statusCode(), again.bodyAsString());
+        assertEquals(id, again.bodyAsJsonObject().getString("id"), "one training, not two");
+        assertEquals("true", again.getHeader("Idempotent-Replayed"));
+        HttpResponse<Buffer> other = postWithKey(body.replace("40", "41"), "nightly-clip-7");
+        assertEquals(409, other.statusCode(), other.bodyAsString());
+        assertEquals("idempotency_key_reused", other.bodyAsJsonObject().getJsonObject("error").getString("code"));
+        assertEquals(202, postWithKey(body, "nightly-clip-8").statusCode(), "another key, another training");
+
+        // a worker took it: a retry answers what it became and writes no job again
+        TrainingStatus running = TrainingStatus.queued(readJob(id)).running("trainer-x", 0, Instant.now());
+        producer.send(new ProducerRecord<>(Topics.TRAINING_STATUS, id, Messages.encode(running))).get();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (!"running".equals(get(id).bodyAsJsonObject().getString("state")) && System.nanoTime() < deadline) {
+            Thread.sleep(20);
+        }
+        HttpResponse<Buffer> late = postWithKey(body, "nightly-clip-7");
+        assertEquals(200, late.statusCode());
+        assertEquals("running", late.bodyAsJsonObject().getString("state"));
+        assertEquals(2, jobRecords(id), "the first submission and the retry while queued, none while running");
+    }
+
     private static HttpResponse<Buffer> delete(String id) {
         return client.web().delete("/v1/trainings/" + id).putHeader("Authorization", "Bearer " + KEY).send().await();
     }
@@ -210,6 +244,24 @@ class GatewayTrainingsTest {
                 throw new AssertionError("no status of " + id + " on " + Topics.TRAINING_STATUS);
             }
             return last;
+        }
+    }
+
+    private static int jobRecords(String id) {
+        try (KafkaConsumer<String, byte[]> c = KafkaClients.readerConsumer(servers.bootstrap(), "test-job-counter")) {
+            List<TopicPartition> partitions = c.partitionsFor(Topics.TRAINING_JOBS).stream()
+                    .map(p -> new TopicPartition(p.topic(), p.partition())).toList();
+            c.assign(partitions);
+            c.seekToBeginning(partitions);
+            java.util.Map<TopicPartition, Long> end = c.endOffsets(partitions);
+            int count = 0;
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (partitions.stream().anyMatch(p -> c.position(p) < end.get(p)) && System.nanoTime() < deadline) {
+                for (ConsumerRecord<String, byte[]> r : c.poll(Duration.ofMillis(200))) {
+                    count += id.equals(r.key()) ? 1 : 0;
+                }
+            }
+            return count;
         }
     }
 

@@ -72,6 +72,16 @@ public record TrainingRequest(
                 "owner must be 1-64 characters of a-z 0-9 -");
     }
 
+    /**
+     * Whether {@code other} asks for the same training (model, dataset, steps, hyper-parameters, starting
+     * version): a retry with the same Idempotency-Key, as opposed to that key reused for another job.
+     */
+    public boolean sameParameters(TrainingRequest other) {
+        return model.equals(other.model) && dataset.equals(other.dataset) && steps.equals(other.steps)
+                && hyperParameters.equals(other.hyperParameters) && java.util.Objects.equals(baseVersion,
+                other.baseVersion);
+    }
+
     public static TrainingRequest of(String trainingId, String model, String dataset, long steps,
                                      Map<String, Object> hyperParameters, String baseVersion, Instant submittedAt) {
         return new TrainingRequest(null, trainingId, model, dataset, steps, hyperParameters, baseVersion,

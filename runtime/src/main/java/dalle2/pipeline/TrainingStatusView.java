@@ -4,6 +4,7 @@ import dalle2.kafka.KafkaClients;
 import dalle2.kafka.TopicReading;
 import dalle2.kafka.Topics;
 import dalle2.messages.Messages;
+import dalle2.messages.TrainingState;
 import dalle2.messages.TrainingStatus;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -78,11 +79,20 @@ public final class TrainingStatusView implements AutoCloseable {
         }
     }
 
-    /** Takes a status this process wrote (or read); returns false when it would move the training back. */
+    /**
+     * Takes a status this process wrote (or read); returns false when it would move the training back, or when it
+     * is a second claim on a queued training: two submissions with one Idempotency-Key raced, and the first
+     * {@code queued} in the topic won (every view reads the partition in the same order, so all agree).
+     */
     public boolean apply(TrainingStatus status) {
         synchronized (trainings) {
             TrainingStatus previous = trainings.get(status.trainingId());
             if (previous != null && !status.state().mayFollow(previous.state())) {
+                return false;
+            }
+            if (previous != null && previous.state() == TrainingState.QUEUED && status.state() == TrainingState.QUEUED
+                    && previous.request() != null && status.request() != null
+                    && !previous.request().submittedAt().equals(status.request().submittedAt())) {
                 return false;
             }
             trainings.remove(status.trainingId()); // re-inserted last: the map drops the least recently updated
