@@ -20,12 +20,13 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 /**
- * {@code dalle2 trainings submit|get|cancel}: training jobs through a running gateway (its trainer workers run
+ * {@code dalle2 trainings submit|get|list|cancel}: training jobs through a running gateway (its trainer workers run
  * them), their statuses, optionally followed until they finish, and their cancellation.
  */
 @Command(name = "trainings", mixinStandardHelpOptions = true,
         description = "Submit a training job to a gateway's trainer workers, read a training's status, or cancel it.",
-        subcommands = {TrainingsCommand.Submit.class, TrainingsCommand.Get.class, TrainingsCommand.Cancel.class})
+        subcommands = {TrainingsCommand.Submit.class, TrainingsCommand.Get.class, TrainingsCommand.ListTrainings.class,
+                TrainingsCommand.Cancel.class})
 public final class TrainingsCommand implements Runnable {
 
     @CommandLine.Spec
@@ -115,6 +116,32 @@ public final class TrainingsCommand implements Runnable {
                 return 1;
             }
             System.out.println(r.body());
+            return 0;
+        }
+    }
+
+    @Command(name = "list", mixinStandardHelpOptions = true, description = "GET /v1/trainings: your trainings, "
+            + "newest first, one line each (id, state, model, step/steps, published version or error).")
+    static final class ListTrainings implements Callable<Integer> {
+        @Mixin Target target = new Target();
+        @Option(names = "--limit", defaultValue = "20", description = "at most this many (1-100, default ${DEFAULT-VALUE})")
+        int limit;
+
+        @Override
+        public Integer call() throws Exception {
+            HttpResponse<String> r = HttpClient.newHttpClient().send(GenerateCommand.request(target.gateway
+                    + "/v1/trainings?limit=" + limit, target.apiKey).build(), HttpResponse.BodyHandlers.ofString());
+            if (r.statusCode() != 200) {
+                System.err.println("cannot list trainings: " + GenerateCommand.describeError(r));
+                return r.statusCode() == 400 ? 2 : 1;
+            }
+            for (JsonNode t : Json.mapper().readTree(r.body()).path("data")) {
+                String outcome = t.path("published_version").isTextual() ? " " + t.path("published_version").asText()
+                        : t.path("error").isObject() ? " " + t.path("error").path("code").asText() : "";
+                System.out.println(t.path("id").asText() + " " + t.path("state").asText() + " "
+                        + t.path("model").asText() + " " + t.path("step").asLong() + "/" + t.path("steps").asLong()
+                        + outcome);
+            }
             return 0;
         }
     }

@@ -79,6 +79,9 @@ class TrainingsCommandTest {
         }
         String cancelled = cli("trainings", "cancel", id, "--gateway", gatewayUrl, "--api-key", KEY);
         assertTrue(cancelled.contains("\"cancelled\""), cancelled);
+        String listed = cli("trainings", "list", "--gateway", gatewayUrl, "--api-key", KEY);
+        assertTrue(listed.startsWith(id + " cancelled clip "), "the newest first: " + listed);
+        assertTrue(listed.lines().anyMatch(l -> l.contains(" succeeded clip 3/3 clip@")), listed);
         System.setOut(new PrintStream(out = new ByteArrayOutputStream(), true, StandardCharsets.UTF_8));
         try {
             code = new CommandLine(new Main()).execute("trainings", "get", id, "--gateway", gatewayUrl, "--api-key",

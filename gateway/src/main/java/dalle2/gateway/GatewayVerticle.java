@@ -259,7 +259,7 @@ public final class GatewayVerticle extends VerticleBase {
         router.getWithRegex("/v1/generations/(?<id>" + ID + ")/images/(?<file>[^/]+)").handler(this::image);
         router.getWithRegex("/v1/generations/(?<id>" + ID + ")/events").handler(this::events);
         router.deleteWithRegex("/v1/generations/(?<id>" + ID + ")").handler(this::cancel);
-        new TrainingRoutes(trainingView, this::send, store).register(router, jsonCharset);
+        new TrainingRoutes(trainingView, this::send, store, () -> policy().access().open()).register(router, jsonCharset);
         router.get("/healthz").handler(this::health);
         router.get("/readyz").handler(this::ready);
         router.get("/metrics").handler(PrometheusScrapingHandler.create());
@@ -458,8 +458,6 @@ public final class GatewayVerticle extends VerticleBase {
     }
 
     /** Most jobs one page of {@code GET /v1/generations} lists, and how many it lists without {@code limit}. */
-    static final int MAX_LIST_LIMIT = 100;
-    static final int DEFAULT_LIST_LIMIT = 20;
 
     /**
      * GET /v1/generations?limit=&after=: the caller's jobs (every job in open mode), newest first, from this
@@ -467,25 +465,8 @@ public final class GatewayVerticle extends VerticleBase {
      * {@code after} is the last id of the previous page.
      */
     private void list(RoutingContext ctx) {
-        for (String name : ctx.queryParams().names()) {
-            if (!name.equals("limit") && !name.equals("after")) {
-                throw ApiError.badRequest("invalid_request", "unknown query parameter " + name
-                        + "; the list takes limit and after", name);
-            }
-        }
-        int limit = DEFAULT_LIST_LIMIT;
-        String limitText = ctx.queryParams().get("limit");
-        if (limitText != null) {
-            try {
-                limit = Integer.parseInt(limitText);
-            } catch (NumberFormatException e) {
-                limit = -1;
-            }
-            if (limit < 1 || limit > MAX_LIST_LIMIT) {
-                throw ApiError.badRequest("invalid_request", "limit must be an integer in 1.." + MAX_LIST_LIMIT,
-                        "limit");
-            }
-        }
+        ListQuery query = ListQuery.parse(ctx);
+        int limit = query.limit();
         if (!view.healthy()) {
             throw ApiError.unavailable("status_unavailable", "job states are not current on this gateway now; "
                     + "retry, or ask another gateway", RETRY_AFTER_SECONDS);
@@ -495,7 +476,7 @@ public final class GatewayVerticle extends VerticleBase {
         java.util.function.Predicate<JobStatus> mine = s -> (owner == null
                 || s.request() != null && owner.equals(s.request().owner()))
                 && !Expiry.expired(s, policy().retention().retention(), now);
-        String afterId = ctx.queryParams().get("after");
+        String afterId = query.after();
         JobStatus after = null;
         if (afterId != null) {
             after = view.get(afterId).filter(mine).orElseThrow(() -> ApiError.badRequest("invalid_request",

@@ -84,9 +84,12 @@ final class TrainingRoutes {
 
     private final TrainingStatusView view;
     private final Sender sender;
+    /** Whether the gateway answers anyone (then a list shows every training, as the generations list does). */
+    private final java.util.function.BooleanSupplier openMode;
     private final ObjectStore store;
 
-    TrainingRoutes(TrainingStatusView view, Sender sender, ObjectStore store) {
+    TrainingRoutes(TrainingStatusView view, Sender sender, ObjectStore store, java.util.function.BooleanSupplier openMode) {
+        this.openMode = openMode;
         this.view = view;
         this.sender = sender;
         this.store = store;
@@ -96,6 +99,7 @@ final class TrainingRoutes {
         router.post("/v1/trainings").handler(jsonCharset);
         router.post("/v1/trainings").consumes(JSON)
                 .handler(BodyHandler.create().setBodyLimit(HttpLimits.MAX_BODY_BYTES)).handler(this::submit);
+        router.get("/v1/trainings").handler(this::list);
         router.getWithRegex("/v1/trainings/(?<id>" + ID + ")").handler(this::status);
         router.deleteWithRegex("/v1/trainings/(?<id>" + ID + ")").handler(this::cancel);
         router.getWithRegex("/v1/trainings/(?<id>" + ID + ")/samples/(?<file>[^/]+)").handler(this::sample);
@@ -199,6 +203,35 @@ final class TrainingRoutes {
 
     private void status(RoutingContext ctx) {
         withTraining(ctx, s -> respond(ctx, 200, Training.of(s)));
+    }
+
+    /** One page of {@code GET /v1/trainings}; {@code next_after} names the last one when more follow. */
+    record TrainingList(List<Training> data, String nextAfter) {
+    }
+
+    /**
+     * {@code GET /v1/trainings?limit=&after=}: the caller's trainings (every one in open mode), newest first, from
+     * this gateway's training view.
+     */
+    private void list(RoutingContext ctx) {
+        ListQuery query = ListQuery.parse(ctx);
+        if (!view.healthy()) {
+            throw ApiError.unavailable("status_unavailable", "training states are not current on this gateway now; "
+                    + "retry, or ask another gateway", GatewayVerticle.RETRY_AFTER_SECONDS);
+        }
+        String owner = openMode.getAsBoolean() ? null : Authenticator.caller(ctx).owner();
+        java.util.function.Predicate<TrainingStatus> mine = s -> owner == null
+                || s.request() != null && owner.equals(s.request().owner());
+        TrainingStatus after = null;
+        if (query.after() != null) {
+            after = view.get(query.after()).filter(mine).orElseThrow(() -> ApiError.badRequest("invalid_request",
+                    "after must name a training of an earlier page", "after"));
+        }
+        List<TrainingStatus> page = view.newest(mine, after, query.limit() + 1);
+        List<Training> data = page.subList(0, Math.min(query.limit(), page.size())).stream().map(Training::of)
+                .toList();
+        respond(ctx, 200, new TrainingList(data, page.size() > query.limit() ? data.get(data.size() - 1).id()
+                : null));
     }
 
     /**

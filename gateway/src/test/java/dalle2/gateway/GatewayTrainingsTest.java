@@ -173,6 +173,45 @@ class GatewayTrainingsTest {
         assertEquals(2, jobRecords(id), "the first submission and the retry while queued, none while running");
     }
 
+    private static JsonObject list(String query) {
+        HttpResponse<Buffer> r = client.web().get("/v1/trainings" + query).putHeader("Authorization", "Bearer " + KEY)
+                .send().await();
+        assertEquals(200, r.statusCode(), r.bodyAsString());
+        return r.bodyAsJsonObject();
+    }
+
+    @Test
+    void theCallersTrainingsAreListedNewestFirstInPages() throws Exception {
+        List<String> ids = new java.util.ArrayList<>();
+        for (int i = 0; i < 3; i++) {
+            ids.add(post("{\"model\":\"prior\",\"dataset\":\"fashion-mnist\",\"steps\":" + (10 + i) + "}", KEY)
+                    .bodyAsJsonObject().getString("id"));
+            Thread.sleep(5); // distinct submission times
+        }
+        List<String> listed = new java.util.ArrayList<>();
+        list("?limit=100").getJsonArray("data").forEach(t -> listed.add(((JsonObject) t).getString("id")));
+        List<String> ours = listed.stream().filter(ids::contains).toList();
+        assertEquals(List.of(ids.get(2), ids.get(1), ids.get(0)), ours, "newest first: " + listed);
+
+        JsonObject first = list("?limit=1");
+        assertEquals(1, first.getJsonArray("data").size());
+        String next = first.getString("next_after");
+        assertTrue(next != null, first.encode());
+        JsonObject second = list("?limit=1&after=" + next);
+        assertTrue(!second.getJsonArray("data").getJsonObject(0).getString("id").equals(next), "the next page");
+        assertEquals("prior", list("?limit=100").getJsonArray("data").stream().map(t -> (JsonObject) t)
+                .filter(t -> t.getString("id").equals(ids.get(0))).findFirst().orElseThrow().getString("model"));
+
+        for (String[] bad : new String[][] {{"?limit=0", "limit"}, {"?limit=x", "limit"}, {"?state=running", "state"},
+                {"?after=no-such-training", "after"}}) {
+            HttpResponse<Buffer> r = client.web().get("/v1/trainings" + bad[0])
+                    .putHeader("Authorization", "Bearer " + KEY).send().await();
+            assertEquals(400, r.statusCode(), bad[0]);
+            assertEquals(bad[1], r.bodyAsJsonObject().getJsonObject("error").getString("field"), bad[0]);
+        }
+        assertEquals(401, client.web().get("/v1/trainings").send().await().statusCode());
+    }
+
     private static HttpResponse<Buffer> delete(String id) {
         return client.web().delete("/v1/trainings/" + id).putHeader("Authorization", "Bearer " + KEY).send().await();
     }

@@ -73,6 +73,26 @@ public final class TrainingStatusView implements AutoCloseable {
         return caughtUp.getCount() == 0 && consuming && thread.isAlive();
     }
 
+    /** Newest submission first, then by id. */
+    public static final java.util.Comparator<TrainingStatus> NEWEST_FIRST = java.util.Comparator
+            .comparing((TrainingStatus s) -> java.time.Instant.parse(s.submittedAt() != null ? s.submittedAt()
+                    : s.updatedAt()))
+            .thenComparing(TrainingStatus::trainingId).reversed();
+
+    /**
+     * The trainings {@code include} accepts, {@link #NEWEST_FIRST}, those after {@code after} (the last of an
+     * earlier page) only, at most {@code limit}. Copies under the lock and sorts outside it.
+     */
+    public java.util.List<TrainingStatus> newest(java.util.function.Predicate<TrainingStatus> include,
+                                                TrainingStatus after, int limit) {
+        java.util.List<TrainingStatus> all;
+        synchronized (trainings) {
+            all = trainings.values().stream().filter(include).toList();
+        }
+        return all.stream().filter(s -> after == null || NEWEST_FIRST.compare(s, after) > 0).sorted(NEWEST_FIRST)
+                .limit(limit).toList();
+    }
+
     public Optional<TrainingStatus> get(String trainingId) {
         synchronized (trainings) {
             return Optional.ofNullable(trainings.get(trainingId));
