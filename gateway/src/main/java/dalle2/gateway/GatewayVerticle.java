@@ -596,23 +596,7 @@ public final class GatewayVerticle extends VerticleBase {
             throw ApiError.notFound("generation " + id + " has no image " + k + " (state " + s.state().wire() + ")");
         }
         String key = s.imageKeys().get(k);
-        vertx.executeBlocking(() -> {
-            Optional<InputStream> in = store.get(key);
-            if (in.isEmpty()) {
-                return null;
-            }
-            try (InputStream stream = in.get()) {
-                return Buffer.buffer(stream.readAllBytes());
-            }
-        }).onSuccess(png -> {
-            if (png == null) {
-                ctx.fail(ApiError.notFound("image " + key + " is not in storage"));
-                return;
-            }
-            ctx.response().putHeader("Content-Type", ObjectStore.PNG)
-                    .putHeader("Cache-Control", "private, max-age=86400, immutable")
-                    .end(png);
-        }).onFailure(ctx::fail);
+        StoredPng.send(ctx, store, key, "image " + key);
     }
 
     /** DELETE /v1/generations/{id}: cancels a job that has not finished. */

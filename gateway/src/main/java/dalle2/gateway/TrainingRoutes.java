@@ -14,7 +14,6 @@ import io.vertx.core.buffer.Buffer;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.handler.BodyHandler;
-import java.io.InputStream;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
@@ -277,22 +276,7 @@ final class TrainingRoutes {
                 ctx.fail(ApiError.notFound("training " + s.trainingId() + " has no sample grid of step " + step));
                 return;
             }
-            ctx.vertx().executeBlocking(() -> {
-                Optional<InputStream> in = store.get(grid.get().key());
-                if (in.isEmpty()) {
-                    return null;
-                }
-                try (InputStream stream = in.get()) {
-                    return Buffer.buffer(stream.readAllBytes());
-                }
-            }).onSuccess(png -> {
-                if (png == null) {
-                    ctx.fail(ApiError.notFound("sample grid " + step + " is not in storage"));
-                    return;
-                }
-                ctx.response().putHeader("Content-Type", ObjectStore.PNG)
-                        .putHeader("Cache-Control", "private, max-age=86400, immutable").end(png);
-            }).onFailure(ctx::fail);
+            StoredPng.send(ctx, store, grid.get().key(), "sample grid " + step);
         });
     }
 
