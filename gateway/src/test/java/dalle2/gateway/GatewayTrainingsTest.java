@@ -263,45 +263,17 @@ class GatewayTrainingsTest {
         assertTrue(doc.contains("    TrainingInput:") && doc.contains("published_version"), "documents the bodies");
     }
 
-    private static TrainingStatus lastStatus(String id) {
-        try (KafkaConsumer<String, byte[]> c = KafkaClients.readerConsumer(servers.bootstrap(), "test-status-reader")) {
-            List<TopicPartition> partitions = c.partitionsFor(Topics.TRAINING_STATUS).stream()
-                    .map(p -> new TopicPartition(p.topic(), p.partition())).toList();
-            c.assign(partitions);
-            c.seekToBeginning(partitions);
-            java.util.Map<TopicPartition, Long> end = c.endOffsets(partitions);
-            TrainingStatus last = null;
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-            while (partitions.stream().anyMatch(p -> c.position(p) < end.get(p)) && System.nanoTime() < deadline) {
-                for (ConsumerRecord<String, byte[]> r : c.poll(Duration.ofMillis(200))) {
-                    if (id.equals(r.key())) {
-                        last = Messages.decode(r.value(), TrainingStatus.class);
-                    }
-                }
-            }
-            if (last == null) {
-                throw new AssertionError("no status of " + id + " on " + Topics.TRAINING_STATUS);
-            }
-            return last;
-        }
-    }
 
     private static int jobRecords(String id) {
-        try (KafkaConsumer<String, byte[]> c = KafkaClients.readerConsumer(servers.bootstrap(), "test-job-counter")) {
-            List<TopicPartition> partitions = c.partitionsFor(Topics.TRAINING_JOBS).stream()
-                    .map(p -> new TopicPartition(p.topic(), p.partition())).toList();
-            c.assign(partitions);
-            c.seekToBeginning(partitions);
-            java.util.Map<TopicPartition, Long> end = c.endOffsets(partitions);
-            int count = 0;
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-            while (partitions.stream().anyMatch(p -> c.position(p) < end.get(p)) && System.nanoTime() < deadline) {
-                for (ConsumerRecord<String, byte[]> r : c.poll(Duration.ofMillis(200))) {
-                    count += id.equals(r.key()) ? 1 : 0;
-                }
-            }
-            return count;
-        }
+        return dalle2.embedded.TopicRecords.all(servers.bootstrap(), Topics.TRAINING_JOBS, id, TrainingRequest.class)
+                .size();
+    }
+
+    private static TrainingStatus lastStatus(String id) {
+        List<TrainingStatus> all = dalle2.embedded.TopicRecords.all(servers.bootstrap(), Topics.TRAINING_STATUS, id,
+                TrainingStatus.class);
+        assertTrue(!all.isEmpty(), "no status of " + id + " on " + Topics.TRAINING_STATUS);
+        return all.get(all.size() - 1);
     }
 
     private static TrainingRequest readJob(String id) {

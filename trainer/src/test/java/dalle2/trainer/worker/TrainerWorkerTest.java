@@ -330,24 +330,10 @@ class TrainerWorkerTest {
 
     /** The last record of a training's key on the status topic: what a view reading from scratch ends with. */
     private static TrainingStatus lastStatus(String trainingId) {
-        try (var c = KafkaClients.readerConsumer(servers.bootstrap(), "test-status-reader")) {
-            var partitions = c.partitionsFor(Topics.TRAINING_STATUS).stream()
-                    .map(p -> new TopicPartition(p.topic(), p.partition())).toList();
-            c.assign(partitions);
-            c.seekToBeginning(partitions);
-            Map<TopicPartition, Long> end = c.endOffsets(partitions);
-            TrainingStatus last = null;
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-            while (partitions.stream().anyMatch(p -> c.position(p) < end.get(p)) && System.nanoTime() < deadline) {
-                for (var r : c.poll(Duration.ofMillis(200))) {
-                    if (trainingId.equals(r.key())) {
-                        last = dalle2.messages.Messages.decode(r.value(), TrainingStatus.class);
-                    }
-                }
-            }
-            assertNotNull(last, "no status of " + trainingId);
-            return last;
-        }
+        var all = dalle2.embedded.TopicRecords.all(servers.bootstrap(), Topics.TRAINING_STATUS, trainingId,
+                TrainingStatus.class);
+        assertTrue(!all.isEmpty(), "no status of " + trainingId);
+        return all.get(all.size() - 1);
     }
 
     private static long committedJobs() throws Exception {
