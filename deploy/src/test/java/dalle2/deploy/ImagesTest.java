@@ -95,6 +95,10 @@ class ImagesTest {
                 assertTrue(files.contains("app/trained_models/" + model + "/weights.safetensors"),
                         "the shipped " + model + " model");
             }
+            List<String> notForWorkers = files.stream().filter(f -> f.startsWith("app/libs/")
+                    && (f.contains("kafka_2.13") || f.contains("s3proxy") || f.contains("scala-library")
+                    || f.contains("jclouds") || f.matches("app/libs/embedded-.*"))).toList();
+            assertEquals(List.of(), notForWorkers, "a worker image carries no embedded broker or S3 server");
         }
         boolean fonts = files.stream().anyMatch(f -> f.startsWith("usr/share/fonts/truetype/dejavu/"));
         assertEquals(role == Role.TRAINER_WORKER, fonts, "fonts only where text is drawn (the trainer's loss plots)");
@@ -103,7 +107,7 @@ class ImagesTest {
     private static ImageTarball image(Role role) throws IOException {
         Path tar = Repository.images().resolve(role.image() + ".tar");
         assumeTrue(Files.isRegularFile(tar), tar + " is not built: run deploy/images/build-base-image.sh, then "
-                + "mvn -B -Pimages -DskipTests -pl gateway,cli -am package (deploy/README.md, \"Images\")");
+                + "mvn -B -Pimages -DskipTests -pl gateway,worker-images -am package (deploy/README.md, \"Images\")");
         return ImageTarball.read(tar);
     }
 
