@@ -1,10 +1,14 @@
 package dalle2.cli;
 
+import dalle2.ops.WatchedWorker;
 import dalle2.ops.WorkerOpsServer;
 import java.io.IOException;
 import picocli.CommandLine.Option;
 
-/** Where a worker process serves {@code /healthz}, {@code /readyz} and {@code /metrics}. */
+/**
+ * Where a worker process serves {@code /healthz}, {@code /readyz} and {@code /metrics}, and how such a process
+ * runs: {@link #runUntilSignal}.
+ */
 public final class OpsEndpointOptions {
 
     @Option(names = "--http-host", defaultValue = "${env:DALLE2_HTTP_HOST:-0.0.0.0}",
@@ -30,5 +34,45 @@ public final class OpsEndpointOptions {
         WorkerOpsServer ops = WorkerOpsServer.start(httpHost, port, kafka);
         System.out.println(role + " worker ops " + ops.url() + " (/healthz /readyz /metrics)");
         return ops;
+    }
+
+    /** A started worker: what the endpoints watch, and how it stops (it drains and leaves its group). */
+    record Running(WatchedWorker watched, AutoCloseable stop) {
+    }
+
+    /** Starts a worker: models loaded, status view caught up, member of its group. */
+    @FunctionalInterface
+    interface Starter {
+        Running start() throws Exception;
+    }
+
+    /**
+     * Runs one worker until Ctrl-C or SIGTERM: the ops endpoints first (alive, not ready, while the models load
+     * and the status view catches up), then the worker; on the signal the worker stops before the endpoints close.
+     */
+    int runUntilSignal(String role, int roleDefault, String kafka, Starter starter) throws Exception {
+        WorkerOpsServer server = start(role, roleDefault, kafka);
+        Running worker;
+        try {
+            worker = starter.start();
+        } catch (Exception | Error e) {
+            if (server != null) {
+                server.close();
+            }
+            throw e;
+        }
+        WatchedWorker watched = worker.watched();
+        if (server != null) {
+            server.watch(watched);
+        }
+        System.out.println(role + " worker " + watched.workerId() + " joined group " + watched.group() + " at "
+                + kafka);
+        Shutdown.awaitSignalThenClose(() -> {
+            worker.stop().close();
+            if (server != null) {
+                server.close();
+            }
+        });
+        return 0;
     }
 }

@@ -1,7 +1,6 @@
 package dalle2.cli;
 
 import dalle2.djl.DjlRuntime;
-import dalle2.ops.WorkerOpsServer;
 import dalle2.storage.ObjectStore;
 import dalle2.trainer.worker.TrainerWorker;
 import dalle2.trainer.worker.TrainerWorkerWatch;
@@ -51,33 +50,21 @@ public final class TrainerWorkerCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         DjlRuntime.configure();
         String id = workerId != null && !workerId.isBlank() ? workerId : "trainer-" + hostOrPid();
-        // alive, not ready, while libtorch loads and the training statuses are read
-        WorkerOpsServer server = ops.start("trainer", DEFAULT_HTTP_PORT, connection.kafka);
-        ObjectStore store = new ObjectStore(connection.storage());
-        TrainerWorker worker;
-        try {
-            store.ensureBucket();
-            worker = new TrainerWorker(new TrainerWorker.Config(connection.kafka, id, dataDir, workDir, clip,
-                    Duration.ofSeconds(60)), store).start();
-        } catch (Exception | Error e) {
-            store.close();
-            if (server != null) {
-                server.close();
-            }
-            throw e;
-        }
-        if (server != null) {
-            server.watch(new TrainerWorkerWatch(worker));
-        }
-        System.out.println("trainer worker " + id + " joined group trainer at " + connection.kafka);
-        Shutdown.awaitSignalThenClose(() -> {
-            worker.close();
-            store.close();
-            if (server != null) {
-                server.close();
+        return ops.runUntilSignal("trainer", DEFAULT_HTTP_PORT, connection.kafka, () -> {
+            ObjectStore store = new ObjectStore(connection.storage());
+            try {
+                store.ensureBucket();
+                TrainerWorker worker = new TrainerWorker(new TrainerWorker.Config(connection.kafka, id, dataDir,
+                        workDir, clip, Duration.ofSeconds(60)), store).start();
+                return new OpsEndpointOptions.Running(new TrainerWorkerWatch(worker), () -> {
+                    worker.close();
+                    store.close();
+                });
+            } catch (Exception | Error e) {
+                store.close();
+                throw e;
             }
         });
-        return 0;
     }
 
     private static String hostOrPid() {

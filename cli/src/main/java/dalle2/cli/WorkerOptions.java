@@ -1,6 +1,6 @@
 package dalle2.cli;
 
-import dalle2.ops.WorkerOpsServer;
+import dalle2.ops.StageWorkerWatch;
 import dalle2.pipeline.StageWorker;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -110,33 +110,11 @@ public final class WorkerOptions {
                 Duration.ofMillis(maxWaitMs));
     }
 
-    /**
-     * Runs one worker until Ctrl-C or SIGTERM: the ops endpoints first (alive, not ready, while the models load
-     * and the status view catches up), then the worker; on the signal the worker drains and leaves its group
-     * before the endpoints close.
-     */
+    /** Runs one pool worker until Ctrl-C or SIGTERM ({@link OpsEndpointOptions#runUntilSignal}). */
     int runUntilSignal(Pool pool, Starter starter) throws Exception {
-        WorkerOpsServer server = ops.start(pool.label(), pool.defaultHttpPort, connection.kafka);
-        StageWorker<?, ?, ?, ?> worker;
-        try {
-            worker = starter.start();
-        } catch (Exception | Error e) {
-            if (server != null) {
-                server.close();
-            }
-            throw e;
-        }
-        if (server != null) {
-            server.watch(worker);
-        }
-        System.out.println(pool.label() + " worker " + worker.workerId() + " joined group " + worker.group()
-                + " at " + connection.kafka);
-        Shutdown.awaitSignalThenClose(() -> {
-            worker.close();
-            if (server != null) {
-                server.close();
-            }
+        return ops.runUntilSignal(pool.label(), pool.defaultHttpPort, connection.kafka, () -> {
+            StageWorker<?, ?, ?, ?> worker = starter.start();
+            return new OpsEndpointOptions.Running(new StageWorkerWatch(worker), worker);
         });
-        return 0;
     }
 }

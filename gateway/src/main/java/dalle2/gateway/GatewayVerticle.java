@@ -457,8 +457,6 @@ public final class GatewayVerticle extends VerticleBase {
         withJob(ctx, id, s -> answerStatus(ctx, s));
     }
 
-    /** Most jobs one page of {@code GET /v1/generations} lists, and how many it lists without {@code limit}. */
-
     /**
      * GET /v1/generations?limit=&after=: the caller's jobs (every job in open mode), newest first, from this
      * gateway's status view (jobs submitted straight to Kafka belong to no key, so only open mode lists them).

@@ -83,13 +83,14 @@ final class Checkpoint {
         return state;
     }
 
+    /** Deletes a folder and all in it; nothing when it is not there (another process may delete it too). */
     static void deleteRecursively(Path path) throws IOException {
         if (!Files.exists(path)) {
             return;
         }
         try (Stream<Path> walk = Files.walk(path)) {
             for (Path p : (Iterable<Path>) walk.sorted(Comparator.reverseOrder())::iterator) {
-                Files.delete(p);
+                Files.deleteIfExists(p);
             }
         }
     }

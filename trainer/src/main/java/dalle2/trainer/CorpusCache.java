@@ -9,9 +9,7 @@ import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.util.Comparator;
 import java.util.Locale;
-import java.util.stream.Stream;
 
 /**
  * The held-in training corpus of a {@code --data} spec, decoded once into {@code <data dir>/corpus/} and read from
@@ -55,7 +53,8 @@ public final class CorpusCache {
         try {
             corpus.save(partial);
             if (Files.isDirectory(cache) && !Files.isRegularFile(cache.resolve("corpus.json"))) {
-                deleteTree(cache); // left half-written by a process that died before this rename existed
+                // left half-written by a process that died before this rename existed
+                Checkpoint.deleteRecursively(cache);
             }
             Files.move(partial, cache, StandardCopyOption.ATOMIC_MOVE);
         } catch (FileSystemException refused) {
@@ -65,17 +64,7 @@ public final class CorpusCache {
                 throw refused;
             }
         } finally {
-            if (Files.exists(partial)) {
-                deleteTree(partial);
-            }
-        }
-    }
-
-    private static void deleteTree(Path dir) throws IOException {
-        try (Stream<Path> paths = Files.walk(dir)) {
-            for (Path p : paths.sorted(Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(p);
-            }
+            Checkpoint.deleteRecursively(partial);
         }
     }
 }
