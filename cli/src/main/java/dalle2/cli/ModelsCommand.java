@@ -4,10 +4,13 @@ import dalle2.kafka.KafkaClients;
 import dalle2.messages.ModelLineage;
 import dalle2.messages.ModelManifest;
 import dalle2.messages.ModelPin;
+import dalle2.messages.ModelVersion;
+import dalle2.models.HalfPrecisionWeights;
 import dalle2.registry.ModelCatalog;
 import dalle2.registry.ModelRegistry.PublishInfo;
 import dalle2.registry.ModelRegistry;
 import dalle2.storage.ObjectStore;
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -24,11 +27,12 @@ import picocli.CommandLine;
 
 /**
  * {@code dalle2 models}: the model registry by hand — publish a model folder as a version, pin the version a
- * pool runs (with a canary share), list what is published.
+ * pool runs (with a canary share), list what is published — and storing a model folder's weights in float16.
  */
 @Command(name = "models", mixinStandardHelpOptions = true,
-        description = "Publish model versions, pin the version each pool runs, list them.",
-        subcommands = {ModelsCommand.Publish.class, ModelsCommand.Pin.class, ModelsCommand.ListVersions.class})
+        description = "Publish model versions, pin the version each pool runs, list them; store weights in float16.",
+        subcommands = {ModelsCommand.Publish.class, ModelsCommand.Pin.class, ModelsCommand.ListVersions.class,
+                ModelsCommand.Half.class})
 public final class ModelsCommand implements Runnable {
 
     @CommandLine.Spec
@@ -36,7 +40,7 @@ public final class ModelsCommand implements Runnable {
 
     @Override
     public void run() {
-        throw new CommandLine.ParameterException(spec.commandLine(), "name a subcommand: publish, pin or list");
+        throw new CommandLine.ParameterException(spec.commandLine(), "name a subcommand: publish, pin, list or half");
     }
 
     /** Runs a subcommand, reporting a bad argument as a usage error: its message, exit code 2, no stack trace. */
@@ -187,6 +191,38 @@ public final class ModelsCommand implements Runnable {
                 System.out.println("pin: " + catalog.pin(role).map(p -> p.stable()
                         + (p.canary() == null ? "" : " + canary " + p.canary() + " at " + p.canaryPercent() + " %"))
                         .orElse("none (pools follow the latest)"));
+            }
+            return 0;
+        }
+    }
+
+    @Command(name = "half", mixinStandardHelpOptions = true,
+            description = "Store the weights of model folders in float16 (half the bytes; loading widens them back "
+                    + "exactly, so evaluate the model after this). A new version: the folder's content changes.")
+    static final class Half implements Callable<Integer> {
+        @Parameters(arity = "1..*", paramLabel = "MODEL_DIR", description = "model folders (weights.safetensors)")
+        List<Path> dirs;
+
+        @CommandLine.Spec
+        CommandLine.Model.CommandSpec spec;
+
+        @Override
+        public Integer call() throws Exception {
+            return refusingBadArguments(spec, this::store);
+        }
+
+        private Integer store() throws IOException {
+            for (Path dir : dirs) {
+                if (!Files.isRegularFile(dir.resolve("weights.safetensors"))) {
+                    throw new IllegalArgumentException(dir + " is not a model folder: it has no weights.safetensors");
+                }
+            }
+            for (Path dir : dirs) {
+                String before = ModelVersion.of(dir);
+                HalfPrecisionWeights.Report r = HalfPrecisionWeights.store(dir.resolve("weights.safetensors"));
+                System.out.printf("%s: %,d values, %.1f -> %.1f MB, largest change %.3g (relative %.3g); %s -> %s%n",
+                        dir, r.parameters(), r.bytesBefore() / 1e6, r.bytesAfter() / 1e6, r.maxAbsChange(),
+                        r.maxRelChange(), before, ModelVersion.of(dir));
             }
             return 0;
         }

@@ -191,6 +191,30 @@ class CommandsTest {
     }
 
     @Test
+    void modelsHalfHalvesAFoldersWeightsAndRefusesAFolderWithoutThem(@org.junit.jupiter.api.io.TempDir Path dir)
+            throws Exception {
+        Path decoder = dir.resolve("decoder");
+        java.nio.file.Files.createDirectories(decoder);
+        for (Path file : java.nio.file.Files.newDirectoryStream(TinyModels.folder().resolve("decoder"))) {
+            java.nio.file.Files.copy(file, decoder.resolve(file.getFileName()));
+        }
+        Path weights = decoder.resolve("weights.safetensors");
+        long before = java.nio.file.Files.size(weights);
+        String version = dalle2.messages.ModelVersion.of(decoder);
+
+        StringWriter err = new StringWriter();
+        int code = new CommandLine(new Main()).setErr(new PrintWriter(err)).execute("models", "half",
+                decoder.toString(), dir.resolve("nothing").toString());
+        assertEquals(2, code, err.toString());
+        assertTrue(err.toString().contains("nothing is not a model folder"), err.toString());
+        assertEquals(before, java.nio.file.Files.size(weights), "nothing is stored when one folder is refused");
+
+        assertEquals(0, new CommandLine(new Main()).execute("models", "half", decoder.toString()));
+        assertTrue(java.nio.file.Files.size(weights) < 0.55 * before);
+        assertTrue(!version.equals(dalle2.messages.ModelVersion.of(decoder)), "half weights are another version");
+    }
+
+    @Test
     void generateRefusesAnImageCountOutOfRangeNamingTheOption() {
         for (String n : new String[] {"0", "-3", "257"}) {
             StringWriter err = new StringWriter();
