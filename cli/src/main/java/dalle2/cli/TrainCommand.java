@@ -6,6 +6,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dalle2.data.DatasetSpec;
 import dalle2.djl.DjlRuntime;
 import dalle2.json.Json;
+import dalle2.messages.ModelLineage;
+import dalle2.messages.ModelVersion;
 import dalle2.models.ClipConfig;
 import dalle2.models.ClipEncoder;
 import dalle2.models.ClipTokenizer;
@@ -128,6 +130,14 @@ public final class TrainCommand implements Runnable {
     }
 
     static int run(Common common, TrainingTask task, NDManager manager) throws IOException {
+        return run(common, task, manager, null);
+    }
+
+    /**
+     * Trains, then writes the model; a prior's or decoder's folder also gets its {@code lineage} (the CLIP it works
+     * in, the model it started from), which is part of its version, as every model the registry serves has.
+     */
+    static int run(Common common, TrainingTask task, NDManager manager, ModelLineage lineage) throws IOException {
         boolean checkpointed = Files.isRegularFile(common.out.resolve("checkpoint/state.json"));
         if (common.initFrom != null && !(common.resume && checkpointed)) {
             // before the trainer exists, so its EMA starts from these weights too
@@ -139,6 +149,9 @@ public final class TrainCommand implements Runnable {
             System.err.println("no checkpoint in " + trainer.checkpointDir() + ": starting a new run");
         }
         trainer.train();
+        if (lineage != null) {
+            Json.writeFile(trainer.modelDir().resolve(ModelLineage.FILE), lineage);
+        }
         System.err.println(task.kind() + " model written to " + trainer.modelDir());
         return 0;
     }
@@ -243,6 +256,12 @@ public final class TrainCommand implements Runnable {
             return embeddings(clip, corpus, embeddingsDir != null ? embeddingsDir : common.out.resolve("embeddings"),
                     manager);
         }
+
+        /** This CLIP's version and, for a run started from a model folder, that model's version. */
+        ModelLineage lineage(Common common, String role) {
+            return new ModelLineage(ModelVersion.of("clip", clip),
+                    common.initFrom == null ? null : ModelVersion.of(role, common.initFrom));
+        }
     }
 
     @Command(name = "prior", mixinStandardHelpOptions = true,
@@ -264,7 +283,8 @@ public final class TrainCommand implements Runnable {
                         PriorConfig.of(embeddings.dim(), width, depth, heads), PriorConfig.class, common.resume);
                 Engine.getInstance().setRandomSeed((int) common.seed);
                 Prior prior = Prior.create(config, manager);
-                return run(common, new PriorTrainingTask(prior, embeddings, corpus.sampleTable(common.repeats())), manager);
+                return run(common, new PriorTrainingTask(prior, embeddings, corpus.sampleTable(common.repeats())), manager,
+                        source.lineage(common, "prior"));
             } catch (IllegalArgumentException e) {
                 return common.exitOnBadInput("prior", e);
             }
@@ -299,7 +319,7 @@ public final class TrainCommand implements Runnable {
                                         : DecoderConfig.INJECTION_ADD), DecoderConfig.class, common.resume);
                 Decoder decoder = Decoder.create(config, manager, common.seed);
                 return run(common, new DecoderTrainingTask(decoder, corpus, embeddings,
-                        corpus.sampleTable(common.repeats()), manager), manager);
+                        corpus.sampleTable(common.repeats()), manager), manager, source.lineage(common, "decoder"));
             } catch (IllegalArgumentException e) {
                 return common.exitOnBadInput("decoder", e);
             }
