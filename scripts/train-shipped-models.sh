@@ -33,7 +33,7 @@ retry ./dalle2 train clip --data-dir "$data" --out "$runs/clip" --steps "$clip_s
 
 retry ./dalle2 train prior --data-dir "$data" --clip "$runs/clip/model" --embeddings "$runs/embeddings" \
   --out "$runs/prior" --steps "$prior_steps" --batch-size 128 --lr 5e-4 --min-lr 5e-5 --warmup 100 \
-  --width 512 --depth 6 --heads 8 --checkpoint-every 250 --log-interval 100 --resume
+  --width 256 --depth 4 --heads 4 --checkpoint-every 500 --log-interval 100 --resume
 
 retry ./dalle2 train decoder --data-dir "$data" --clip "$runs/clip/model" --embeddings "$runs/embeddings" \
   --out "$runs/decoder" --steps "$decoder_steps" --batch-size 32 --lr 3e-4 --min-lr 3e-5 --warmup 200 \
@@ -48,9 +48,6 @@ retry ./dalle2 train upsampler --data-dir "$data" --out "$runs/upsampler" --step
 for model in clip prior decoder upsampler; do
   rm -rf "trained_models/$model.new"
   cp -r "$runs/$model/model" "trained_models/$model.new"
-  # the shipped prior, decoder and upsampler are stored in float16 (the CLIP, whose version the others' lineage
-  # names, stays float32); the evaluation below runs on exactly these weights
-  if [ "$model" != clip ]; then ./dalle2 models half "trained_models/$model.new"; fi
   rm -rf "trained_models/$model"
   mv "trained_models/$model.new" "trained_models/$model"
 done
