@@ -102,10 +102,11 @@ public final class PipelineBenchCommand implements Callable<Integer> {
     @Option(names = "--model-repeats", defaultValue = "3", description = "direct model calls per figure; the median is shown")
     int modelRepeats;
 
-    @Option(names = "--warm-up-jobs", defaultValue = "5",
-            description = "jobs run through each new set of workers before anything is timed: the JIT compiles the "
-                    + "stack's code meanwhile, which otherwise takes CPU from the first timed jobs' models "
-                    + "(default ${DEFAULT-VALUE})")
+    @Option(names = "--warm-up-jobs", defaultValue = "50",
+            description = "jobs run through each new set of workers before anything is timed, so that the figures "
+                    + "are a running service's: until the JIT has compiled the Kafka client's and broker's paths, "
+                    + "every hop of a job takes about twice as long (BENCHMARKS.md, \"Pipeline\"); 5 gives the "
+                    + "first jobs after a start (default ${DEFAULT-VALUE})")
     int warmUpJobs;
 
     @Option(names = "--singles", defaultValue = "5",
