@@ -121,7 +121,8 @@ class TrainingsCommandTest {
         assertTrue(badValue.getMessage().contains("--set width"), badValue.getMessage());
     }
 
-    private static void writeSquares(Path folder) throws Exception {
+    /** Four 32 px squares captioned with their colour, in {@code folder/captions.jsonl} (also for other tests). */
+    static void writeSquares(Path folder) throws Exception {
         Files.createDirectories(folder);
         Color[] colours = {Color.RED, Color.GREEN, Color.BLUE, Color.YELLOW};
         String[] names = {"red", "green", "blue", "yellow"};
