@@ -3,6 +3,7 @@ package dalle2.cli;
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDManager;
 import com.fasterxml.jackson.databind.JsonNode;
+import dalle2.data.DatasetException;
 import dalle2.data.DatasetSpec;
 import dalle2.djl.DjlRuntime;
 import dalle2.json.Json;
@@ -226,7 +227,7 @@ public final class TrainCommand implements Runnable {
                     ClipEncoder clip = ClipEncoder.create(config, tokenizer, manager);
                     return run(common, new ClipTrainingTask(clip, corpus, corpus.sampleTable(common.repeats())), manager);
                 }
-            } catch (IllegalArgumentException e) {
+            } catch (IllegalArgumentException | DatasetException e) {
                 return common.exitOnBadInput("clip", e);
             }
         }
@@ -285,7 +286,7 @@ public final class TrainCommand implements Runnable {
                 Prior prior = Prior.create(config, manager);
                 return run(common, new PriorTrainingTask(prior, embeddings, corpus.sampleTable(common.repeats())), manager,
                         source.lineage(common, "prior"));
-            } catch (IllegalArgumentException e) {
+            } catch (IllegalArgumentException | DatasetException e) {
                 return common.exitOnBadInput("prior", e);
             }
         }
@@ -320,7 +321,7 @@ public final class TrainCommand implements Runnable {
                 Decoder decoder = Decoder.create(config, manager, common.seed);
                 return run(common, new DecoderTrainingTask(decoder, corpus, embeddings,
                         corpus.sampleTable(common.repeats()), manager), manager, source.lineage(common, "decoder"));
-            } catch (IllegalArgumentException e) {
+            } catch (IllegalArgumentException | DatasetException e) {
                 return common.exitOnBadInput("decoder", e);
             }
         }
@@ -376,7 +377,7 @@ public final class TrainCommand implements Runnable {
                 Upsampler upsampler = Upsampler.create(config, manager, common.seed);
                 return run(common, new UpsamplerTrainingTask(upsampler, corpus, corpus.sampleTable(common.repeats()),
                         crop, manager), manager);
-            } catch (IllegalArgumentException e) {
+            } catch (IllegalArgumentException | DatasetException e) {
                 return common.exitOnBadInput("upsampler", e);
             }
         }

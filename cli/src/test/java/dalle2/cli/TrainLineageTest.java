@@ -1,10 +1,14 @@
 package dalle2.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dalle2.messages.ModelLineage;
 import dalle2.messages.ModelVersion;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Path;
@@ -35,6 +39,26 @@ class TrainLineageTest {
         ModelLineage fromFirst = ModelLineage.in(second.resolve("model")).orElseThrow();
         assertEquals(ModelVersion.of("clip", clip), fromFirst.clipVersion());
         assertEquals(ModelVersion.of("prior", first.resolve("model")), fromFirst.baseVersion());
+    }
+
+    @Test
+    void aDatasetThatCannotBeReadEndsTheCommandWithItsReasonNotATrace(@TempDir Path dir) {
+        StringWriter err = new StringWriter();
+        PrintStream stderr = System.err;
+        ByteArrayOutputStream printed = new ByteArrayOutputStream();
+        System.setErr(new PrintStream(printed, true));
+        int code;
+        try {
+            code = new CommandLine(new Main()).setErr(new PrintWriter(err)).execute("train", "prior", "--data-dir",
+                    dir.toString(), "--data", "jsonl:" + dir.resolve("missing"), "--clip",
+                    TinyModels.folder().resolve("clip").toString(), "--out", dir.resolve("out").toString(),
+                    "--steps", "2", "--warmup", "1");
+        } finally {
+            System.setErr(stderr);
+        }
+        assertEquals(2, code, printed + " / " + err);
+        assertTrue(printed.toString().contains("dalle2 train prior: no captions.jsonl in"), printed + " / " + err);
+        assertFalse(printed.toString().contains("\tat "), printed.toString());
     }
 
     private static int train(String[] common, String... more) {
