@@ -151,7 +151,7 @@ public final class TrainCommand implements Runnable {
         }
         trainer.train();
         if (lineage != null) {
-            Json.writeFile(trainer.modelDir().resolve(ModelLineage.FILE), lineage);
+            lineage.writeTo(trainer.modelDir());
         }
         System.err.println(task.kind() + " model written to " + trainer.modelDir());
         return 0;

@@ -1,5 +1,6 @@
 package dalle2.cli;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -11,6 +12,7 @@ import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.io.PrintWriter;
 import java.io.StringWriter;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -33,6 +35,8 @@ class TrainLineageTest {
         ModelLineage lineage = ModelLineage.in(first.resolve("model")).orElseThrow();
         assertEquals(ModelVersion.of("clip", clip), lineage.clipVersion());
         assertNull(lineage.baseVersion());
+        assertArrayEquals(lineage.json(), Files.readAllBytes(first.resolve("model").resolve(ModelLineage.FILE)),
+                "the bytes a published version's lineage has, so the folder's version is the registry's");
 
         Path second = dir.resolve("second");
         assertEquals(0, train(common, "--out", second.toString(), "--init-from", first.resolve("model").toString()));

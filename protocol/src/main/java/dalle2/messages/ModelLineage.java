@@ -1,6 +1,7 @@
 package dalle2.messages;
 
 import dalle2.json.Json;
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Optional;
@@ -22,6 +23,19 @@ public record ModelLineage(String clipVersion, String baseVersion) {
             InvalidMessageException.require(ModelVersion.roleOf(clipVersion).equals("clip"), "clip_version",
                     "clip_version must name a clip model (clip@<digest>), got '" + clipVersion + "'");
         }
+    }
+
+    /**
+     * The bytes of {@value #FILE}: compact JSON, the same wherever a lineage is written (a trainer's model folder,
+     * a published version), since the file's digest is part of the model's version.
+     */
+    public byte[] json() {
+        return Json.writeBytes(this);
+    }
+
+    /** Writes {@value #FILE} into a model folder. */
+    public void writeTo(Path modelDir) throws IOException {
+        Files.write(modelDir.resolve(FILE), json());
     }
 
     /** The lineage in a model folder, if it has one. */

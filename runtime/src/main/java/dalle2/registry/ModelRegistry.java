@@ -89,7 +89,7 @@ public final class ModelRegistry {
                     + info.clipVersion());
         }
         ModelLineage lineage = new ModelLineage(info.clipVersion(), info.baseVersion());
-        byte[] lineageJson = Json.writeBytes(lineage);
+        byte[] lineageJson = lineage.json();
         SortedMap<String, Path> stored = storedFiles(modelDir);
         SortedMap<String, String> modelDigests = new TreeMap<>();
         Map<String, StoredFile> files = new LinkedHashMap<>();
