@@ -20,6 +20,7 @@ import javax.imageio.metadata.IIOMetadata;
 import javax.imageio.metadata.IIOMetadataNode;
 import javax.imageio.stream.ImageInputStream;
 import javax.imageio.stream.ImageOutputStream;
+import javax.imageio.stream.MemoryCacheImageOutputStream;
 import org.w3c.dom.NodeList;
 
 /**
@@ -71,11 +72,15 @@ public final class PngParameters {
         return png(image, text);
     }
 
-    /** PNG bytes with one iTXt chunk per entry (keywords: 1-79 Latin-1 characters). */
+    /**
+     * PNG bytes with one iTXt chunk per entry (keywords: 1-79 Latin-1 characters). Encoded through a memory cache:
+     * {@code ImageIO.createImageOutputStream} caches in a temporary file unless told otherwise process-wide, so a
+     * worker created, wrote and deleted a file for every image it stored, on the job's critical path.
+     */
     public static byte[] png(BufferedImage image, Map<String, String> text) {
         ImageWriter writer = ImageIO.getImageWritersByFormatName("png").next();
         try (ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-             ImageOutputStream out = ImageIO.createImageOutputStream(bytes)) {
+             ImageOutputStream out = new MemoryCacheImageOutputStream(bytes)) {
             IIOMetadata metadata = writer.getDefaultImageMetadata(ImageTypeSpecifier.createFromRenderedImage(image),
                     writer.getDefaultWriteParam());
             IIOMetadataNode itxt = new IIOMetadataNode("iTXt");
