@@ -203,8 +203,10 @@ public final class DecoderWorker extends StageWorker<ImageEmbeddings, DecodeTask
     }
 
     /**
-     * A job of the decoder's size: succeeded with its PNGs' keys. A larger one: status "decoder done" first, then
-     * the base images, so the upsampler's "upsampling" can never precede it.
+     * A job of the decoder's size: succeeded with its PNGs' keys. A larger one: status "decoder done" and the base
+     * images, sent together (no broker round trip between them); should the upsampler's "upsampling" land first,
+     * every status view refuses the stage going back, and the upsampler builds its status from the base images'
+     * message.
      */
     @Override
     protected CompletableFuture<?> complete(Job job) {
@@ -220,7 +222,7 @@ public final class DecoderWorker extends StageWorker<ImageEmbeddings, DecodeTask
                 new JobStatus.Progress(stageName(), r.decoderSteps(), r.decoderSteps()));
         List<byte[]> bases = job.results().stream().map(ImageTensors::rgbBytes).toList();
         LowResImages out = LowResImages.of(r, decoded.models(), decoded.timestamps(), model.imageSize(), bases);
-        return sendStatus(decoded).thenCompose(ok -> send(Topics.LOWRES, r.jobId(), Messages.encode(out)));
+        return CompletableFuture.allOf(sendStatus(decoded), send(Topics.LOWRES, r.jobId(), Messages.encode(out)));
     }
 
     /** Whether the upsampler pool draws this job's final images. */

@@ -135,7 +135,12 @@ public final class PriorWorker extends StageWorker<GenerationRequest, EmbedTask,
         return embedding;
     }
 
-    /** Status "prior done" first, then the embeddings: the decoder's "decoding" can never precede it. */
+    /**
+     * Status "prior done" and the embeddings, sent together: waiting for the first acknowledgement before the
+     * second send added a broker round trip to every job. Should the decoder's "decoding" land first, every status
+     * view refuses the stage going back ({@link JobState#mayFollow}), and the decoder builds its status from the
+     * embeddings message, not from "prior done".
+     */
     @Override
     protected CompletableFuture<?> complete(Job job) {
         Instant now = Instant.now();
@@ -144,7 +149,7 @@ public final class PriorWorker extends StageWorker<GenerationRequest, EmbedTask,
                 new JobStatus.Progress(stageName(), stepsOf(job.request), stepsOf(job.request)));
         ImageEmbeddings out = ImageEmbeddings.of(job.request, models.get(job.modelVersion).version(), job.results(),
                 Instant.parse(s.timestamps().priorStartedAt()), now);
-        return sendStatus(finished).thenCompose(ok -> send(Topics.EMBEDDINGS, job.request.jobId(),
-                Messages.encode(out)));
+        return CompletableFuture.allOf(sendStatus(finished),
+                send(Topics.EMBEDDINGS, job.request.jobId(), Messages.encode(out)));
     }
 }
