@@ -154,11 +154,14 @@ public final class EvalCommand implements Callable<Integer> {
                 report.append(String.format(Locale.ROOT, "CLIP text-to-image recall on held-out emoji (google, %d names "
                         + "never trained on): R@1 %.1f%%, R@5 %.1f%%%n%n", heldOut.size(), 100 * recall[0], 100 * recall[1]));
             }
+            // the emoji section's base images, kept for the cascade section (same names, seed and settings)
+            List<BufferedImage> heldInBase = null;
+            List<BufferedImage> heldOutBase = null;
             if (sections.contains(Section.emoji)) {
-                double heldInTop1 = retrieval.promptRetrievalTop1Of10(heldInNames,
-                        dalle2.generate(heldInNames, seed, prior, decoder), seed);
-                double heldOutTop1 = retrieval.promptRetrievalTop1Of10(heldOutNames,
-                        dalle2.generate(heldOutNames, seed, prior, decoder), seed);
+                heldInBase = dalle2.generate(heldInNames, seed, prior, decoder);
+                heldOutBase = dalle2.generate(heldOutNames, seed, prior, decoder);
+                double heldInTop1 = retrieval.promptRetrievalTop1Of10(heldInNames, heldInBase, seed);
+                double heldOutTop1 = retrieval.promptRetrievalTop1Of10(heldOutNames, heldOutBase, seed);
                 report.append(String.format(Locale.ROOT, "Emoji generations, top-1-of-10 retrieval of the prompt with "
                                 + "the project's CLIP (chance 10%%): held-in %.1f%% (%d names), held-out %.1f%% (%d names)%n%n",
                         100 * heldInTop1, heldInNames.size(), 100 * heldOutTop1, heldOutNames.size()));
@@ -183,9 +186,8 @@ public final class EvalCommand implements Callable<Integer> {
                 report.append(upsamplerSection(clip, manager));
             }
             if (sections.contains(Section.cascade)) {
-                // both capped at --emoji-prompts: each final image costs an upsampling
-                report.append(cascadeSection(dalle2, retrieval, heldInNames,
-                        heldOutNames.subList(0, Math.min(emojiPrompts, heldOutNames.size())), prior, decoder, manager));
+                report.append(cascadeSection(dalle2, retrieval, CascadeNames.of(heldInNames, heldInBase, cascadePrompts, seed),
+                        CascadeNames.of(heldOutNames, heldOutBase, cascadePrompts, seed), prior, decoder, manager));
             }
             if (dalle2 != null) {
                 dalle2.close();
@@ -276,13 +278,37 @@ public final class EvalCommand implements Callable<Integer> {
         return section.toString();
     }
 
+    @Option(names = "--cascade-prompts", description = "held-in and held-out names the cascade section upsamples, "
+            + "each a sample drawn with the seed (default: all of the emoji section's: --emoji-prompts held-in names and "
+            + "every held-out one)")
+    Integer cascadePrompts;
+
+    /**
+     * The names of one split the cascade draws, and their base images when the emoji section drew them already.
+     * A capped list is a sample drawn with the seed, never the first names in the data's order: those are grouped by
+     * kind (ten of the first twenty held-out names are flags), and top-1-of-10 draws its distractors among the list's
+     * own names, so a run of flags is retrieved far worse than the whole split.
+     */
+    record CascadeNames(List<String> names, List<BufferedImage> base) {
+        static CascadeNames of(List<String> names, List<BufferedImage> base, Integer cap, long seed) {
+            if (cap == null || cap >= names.size()) {
+                return new CascadeNames(names, base);
+            }
+            List<Integer> order = new ArrayList<>(java.util.stream.IntStream.range(0, names.size()).boxed().toList());
+            Collections.shuffle(order, new java.util.Random(seed));
+            List<Integer> picked = order.subList(0, cap);
+            return new CascadeNames(picked.stream().map(names::get).toList(),
+                    base == null ? null : picked.stream().map(base::get).toList());
+        }
+    }
+
     /**
      * The whole cascade: emoji prompts through prior, base decoder and upsampler, the final images retrieved like the
      * base ones (the CLIP sees them area-averaged to its input size), beside the base images of the same run; and a
      * contact sheet of fixed prompts at full size when {@code --cascade-sheet} names a file.
      */
-    private String cascadeSection(DallE2 dalle2, RetrievalEvaluation retrieval, List<String> heldInNames,
-                                  List<String> heldOutNames, SamplingParams prior, SamplingParams decoder,
+    private String cascadeSection(DallE2 dalle2, RetrievalEvaluation retrieval, CascadeNames heldIn,
+                                  CascadeNames heldOut, SamplingParams prior, SamplingParams decoder,
                                   NDManager manager) throws java.io.IOException {
         Upsampler upsampler = withSamplingOption(Upsampler.load(ModelFactory.resolve(models).resolve(UPSAMPLER_DIR),
                 manager));
@@ -293,17 +319,18 @@ public final class EvalCommand implements Callable<Integer> {
                 upsampler.config().samplingSteps(), upsampler.config().lowResSize(), upsampler.config().imageSize()));
         long start = System.nanoTime();
         int upsampled = 0;
-        for (List<String> names : List.of(heldInNames, heldOutNames)) {
-            List<BufferedImage> base = dalle2.generate(names, seed, prior, decoder);
+        for (CascadeNames split : List.of(heldIn, heldOut)) {
+            List<BufferedImage> base = split.base() != null ? split.base()
+                    : dalle2.generate(split.names(), seed, prior, decoder);
             List<BufferedImage> finals = upsampleAll(upsampler, base, seed, manager);
             upsampled += finals.size();
             section.append(String.format(Locale.ROOT, "| %s | %d | %.1f%% | %.1f%% |%n",
-                    names == heldInNames ? "held-in" : "held-out", names.size(),
-                    100 * retrieval.promptRetrievalTop1Of10(names, base, seed),
-                    100 * retrieval.promptRetrievalTop1Of10(names, finals, seed)));
+                    split == heldIn ? "held-in" : "held-out", split.names().size(),
+                    100 * retrieval.promptRetrievalTop1Of10(split.names(), base, seed),
+                    100 * retrieval.promptRetrievalTop1Of10(split.names(), finals, seed)));
         }
-        section.append(String.format(Locale.ROOT, "%nCascade wall time: %.1f s for %d prompts, generation and "
-                + "upsampling.%n%n", (System.nanoTime() - start) / 1e9, upsampled));
+        section.append(String.format(Locale.ROOT, "%nCascade wall time: %.1f s for %d prompts, upsampling (and "
+                + "generation unless the emoji section drew them).%n%n", (System.nanoTime() - start) / 1e9, upsampled));
         if (cascadeSheet != null) {
             List<BufferedImage> base = dalle2.generate(SHEET_PROMPTS, seed, prior, decoder);
             ContactSheet.write(upsampleAll(upsampler, base, seed, manager), 4, cascadeSheet);
