@@ -46,8 +46,14 @@ class TrainingsCommandTest {
         store.ensureBucket();
         Gateway gateway = servers.closeAfterAll(Gateway.start(GatewayConfig.of("127.0.0.1", 0, servers.bootstrap(),
                 servers.storage("images"), GatewayPolicy.of(AccessConfig.keys(ApiKeys.parse(KEY))))));
-        servers.closeAfterAll(new TrainerWorker(new TrainerWorker.Config(servers.bootstrap(), "trainer-cli",
-                dir.resolve("data"), dir.resolve("work"), null, Duration.ofSeconds(30)), store).start());
+        // closed within the test: its training writes under the temporary folder, which is deleted after it
+        try (TrainerWorker worker = new TrainerWorker(new TrainerWorker.Config(servers.bootstrap(), "trainer-cli",
+                dir.resolve("data"), dir.resolve("work"), null, Duration.ofSeconds(30)), store).start()) {
+            submitAndCancelThroughTheCli(gateway);
+        }
+    }
+
+    private void submitAndCancelThroughTheCli(Gateway gateway) throws Exception {
 
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         PrintStream original = System.out;

@@ -162,6 +162,14 @@ public final class TrainerWorker implements AutoCloseable {
             Thread.currentThread().interrupt();
         }
         trainingThread.shutdownNow();
+        try {
+            // a stopped training still writes its last checkpoint: the worker is closed once it has
+            if (!trainingThread.awaitTermination(1, TimeUnit.MINUTES)) {
+                LOG.warn("{}: the training thread did not stop within a minute of close", config.workerId());
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
         producer.close(Duration.ofSeconds(5));
         view.close();
     }
