@@ -17,6 +17,7 @@ import dalle2.inference.ContactSheet;
 import dalle2.inference.DallE2;
 import dalle2.inference.ImageTensors;
 import dalle2.inference.UpsampleTask;
+import dalle2.messages.ApiDefaults;
 import dalle2.messages.GenerationRequest;
 import dalle2.messages.SamplerKind;
 import dalle2.messages.SamplingParams;
@@ -59,19 +60,21 @@ public final class EvalCommand implements Callable<Integer> {
     @Option(names = "--emoji-prompts", defaultValue = "100", description = "held-in emoji names to generate")
     int emojiPrompts;
     // the API's defaults, so that what is evaluated is what a request without these fields gets
-    @Option(names = "--prior-steps", defaultValue = "" + GenerationRequest.DEFAULT_PRIOR_STEPS,
-            description = "(default: ${DEFAULT-VALUE}, the API's)") int priorSteps;
+    @Option(names = "--prior-steps", description = "(default: the API's, 20 with the prior sampler dpmpp-2m, 64 "
+            + "with ddim)") Integer priorSteps;
     @Option(names = "--decoder-steps", defaultValue = "" + GenerationRequest.DEFAULT_DECODER_STEPS,
             description = "(default: ${DEFAULT-VALUE}, the API's)") int decoderSteps;
     @Option(names = "--prior-guidance", defaultValue = "" + GenerationRequest.DEFAULT_PRIOR_GUIDANCE,
             description = "(default: ${DEFAULT-VALUE}, the API's)") float priorGuidance;
     @Option(names = "--decoder-guidance", defaultValue = "" + GenerationRequest.DEFAULT_DECODER_GUIDANCE,
             description = "(default: ${DEFAULT-VALUE}, the API's)") float decoderGuidance;
-    @Option(names = "--sampler", defaultValue = "ddim", converter = SamplerOption.class,
-            description = SamplerOption.DESCRIPTION + " (default: ${DEFAULT-VALUE})")
+    @Option(names = "--sampler", converter = SamplerOption.class,
+            description = SamplerOption.DESCRIPTION + " of both stages (default: the API's, ddim for the decoder, "
+                    + "dpmpp-2m for the prior)")
     SamplerKind sampler;
     @Option(names = "--prior-sampler", converter = SamplerOption.class,
-            description = "the prior's sampler, to measure one stage's sampler alone (default: --sampler)")
+            description = "the prior's sampler, to measure one stage's sampler alone (default: the API's: --sampler "
+                    + "when given, else dpmpp-2m)")
     SamplerKind priorSampler;
     @Option(names = "--decoder-sampler", converter = SamplerOption.class,
             description = "the decoder's sampler (default: --sampler)")
@@ -97,6 +100,19 @@ public final class EvalCommand implements Callable<Integer> {
             description = "which parts to run, of ${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE})")
     Set<Section> sections;
 
+    /** The prior's settings: what an HTTP request naming only the options given here gets. */
+    SamplingParams priorSettings() {
+        SamplerKind kind = SamplerKind.fromConfigName(ApiDefaults.priorSampler(
+                sampler == null ? null : sampler.configName(), priorSampler == null ? null : priorSampler.configName()));
+        return new SamplingParams(priorSteps != null ? priorSteps : kind.defaultPriorSteps(), 0f, priorGuidance, kind);
+    }
+
+    /** The decoder's settings, likewise. */
+    SamplingParams decoderSettings() {
+        return new SamplingParams(decoderSteps, 0f, decoderGuidance,
+                decoderSampler != null ? decoderSampler : sampler != null ? sampler : SamplerKind.DEFAULT);
+    }
+
     @Override
     public Integer call() throws Exception {
         DjlRuntime.configure();
@@ -114,13 +130,11 @@ public final class EvalCommand implements Callable<Integer> {
         }
         boolean generates = sections.stream().anyMatch(s -> s != Section.clip && s != Section.upsampler);
         StringBuilder report = new StringBuilder();
-        SamplingParams prior = new SamplingParams(priorSteps, 0f, priorGuidance,
-                priorSampler != null ? priorSampler : sampler);
-        SamplingParams decoder = new SamplingParams(decoderSteps, 0f, decoderGuidance,
-                decoderSampler != null ? decoderSampler : sampler);
+        SamplingParams prior = priorSettings();
+        SamplingParams decoder = decoderSettings();
         report.append(String.format(Locale.ROOT, "Settings: prior %s %d steps (guidance %.1f), decoder %s %d steps "
-                        + "(guidance %.1f), eta 0, seed %d.%n%n", prior.sampler().configName(), priorSteps, priorGuidance,
-                decoder.sampler().configName(), decoderSteps, decoderGuidance, seed));
+                        + "(guidance %.1f), eta 0, seed %d.%n%n", prior.sampler().configName(), prior.steps(),
+                priorGuidance, decoder.sampler().configName(), decoderSteps, decoderGuidance, seed));
         try (NDManager manager = DjlRuntime.newManager()) {
             DallE2 dalle2 = generates ? DallE2.load(ModelFactory.resolve(models)) : null;
             ClipEncoder clip = generates ? dalle2.clip()

@@ -72,8 +72,13 @@ public final class GenerateCommand implements Callable<Integer> {
     String webhook;
 
     @Option(names = "--sampler", converter = SamplerOption.class,
-            description = SamplerOption.DESCRIPTION + " (default: the gateway's, ddim)")
+            description = SamplerOption.DESCRIPTION + ": the decoder's, and the prior's unless --prior-sampler names "
+                    + "another (default: the gateway's, ddim)")
     SamplerKind sampler;
+
+    @Option(names = "--prior-sampler", converter = SamplerOption.class,
+            description = "the prior's sampler (default: --sampler when given, else the gateway's, dpmpp-2m)")
+    SamplerKind priorSampler;
 
     @Option(names = "--size", description = "image side in pixels: 32, 64, 128 or 256 (default: the gateway's, "
             + "256 with an upsampler model, else 32)")
@@ -131,6 +136,9 @@ public final class GenerateCommand implements Callable<Integer> {
             }
             if (sampler != null) {
                 body.put("sampler", sampler.configName());
+            }
+            if (priorSampler != null) {
+                body.put("prior_sampler", priorSampler.configName());
             }
             if (size != null) {
                 body.put("size", size);

@@ -491,6 +491,7 @@ public final class PipelineBenchCommand implements Callable<Integer> {
                 body.put("seed", firstSeed + i);
                 body.put("prior_steps", priorSteps);
                 body.put("decoder_steps", decoderSteps);
+                body.put("sampler", "ddim"); // both stages, as the models alone are timed
                 body.put("prior_guidance", priorGuidance);
                 body.put("decoder_guidance", decoderGuidance);
                 Instant t0 = Instant.now();
@@ -561,7 +562,7 @@ public final class PipelineBenchCommand implements Callable<Integer> {
     private void gatewayLoops(String base, String jobId) throws Exception {
         String statusUrl = base + "/v1/generations/" + jobId;
         String body = Json.write(Map.of("prompt", "a photo of a cat", "n", 1, "prior_steps", priorSteps,
-                "decoder_steps", decoderSteps));
+                "decoder_steps", decoderSteps, "sampler", "ddim"));
         loop(Math.min(50, polls), () -> get(statusUrl), 200); // warm-up
         double[] poll = loop(polls, () -> get(statusUrl), 200);
         // no workers run now: these jobs stay queued in Kafka, each POST is still a durable (acks=all) write

@@ -90,7 +90,7 @@ class CommandsTest {
         GenerateCommand command = new GenerateCommand();
         new CommandLine(command).parseArgs("a red apple", "--prior-steps", "12", "--decoder-steps", "20",
                 "--prior-guidance", "1.5", "--decoder-guidance", "4", "--eta", "0.3", "--sampler", "ddim", "--size", "32",
-                "--webhook", "https://hooks.example/job");
+                "--webhook", "https://hooks.example/job", "--prior-sampler", "dpmpp-2m");
         var body = dalle2.json.Json.mapper().readTree(command.requestBodies().get(0));
         assertEquals(12, body.path("prior_steps").asInt());
         assertEquals(20, body.path("decoder_steps").asInt());
@@ -98,12 +98,14 @@ class CommandsTest {
         assertEquals(4.0, body.path("decoder_guidance").asDouble());
         assertEquals(0.3, body.path("eta").asDouble());
         assertEquals("ddim", body.path("sampler").asText());
+        assertEquals("dpmpp-2m", body.path("prior_sampler").asText());
         assertEquals(32, body.path("size").asInt());
         assertEquals("https://hooks.example/job", body.path("webhook").asText());
         GenerateCommand plain = new GenerateCommand();
         new CommandLine(plain).parseArgs("a red apple");
         var defaults = dalle2.json.Json.mapper().readTree(plain.requestBodies().get(0));
-        for (String field : List.of("prior_guidance", "decoder_guidance", "eta", "webhook")) {
+        for (String field : List.of("prior_steps", "prior_guidance", "decoder_guidance", "eta", "sampler",
+                "prior_sampler", "webhook")) {
             assertTrue(defaults.path(field).isMissingNode(), field + " is the gateway's default unless given");
         }
     }
@@ -168,26 +170,26 @@ class CommandsTest {
         new CommandLine(eval).parseArgs("--sampler", "dpmpp-2m", "--seed", "2", "--decoder-steps", "15");
         assertEquals(dalle2.messages.SamplerKind.DPMPP_2M, eval.sampler);
         assertEquals(2, eval.seed);
+        assertEquals(dalle2.messages.SamplerKind.DPMPP_2M, eval.priorSettings().sampler(), "both stages");
+        assertEquals(dalle2.messages.SamplerKind.DPMPP_2M, eval.decoderSettings().sampler());
         EvalCommand split = new EvalCommand();
-        new CommandLine(split).parseArgs("--decoder-sampler", "dpmpp-2m");
-        assertEquals(dalle2.messages.SamplerKind.DDIM, split.sampler);
-        assertEquals(dalle2.messages.SamplerKind.DPMPP_2M, split.decoderSampler);
-        EvalCommand defaults = new EvalCommand();
-        new CommandLine(defaults).parseArgs();
-        assertEquals(dalle2.messages.SamplerKind.DDIM, defaults.sampler);
+        new CommandLine(split).parseArgs("--decoder-sampler", "dpmpp-2m", "--prior-sampler", "ddim");
+        assertEquals(dalle2.messages.SamplerKind.DDIM, split.priorSettings().sampler());
+        assertEquals(64, split.priorSettings().steps(), "the DDIM prior's default steps");
+        assertEquals(dalle2.messages.SamplerKind.DPMPP_2M, split.decoderSettings().sampler());
     }
 
     @Test
     void evalDefaultsToTheSamplingSettingsOfARequestWithoutThem() {
         EvalCommand eval = new EvalCommand();
         new CommandLine(eval).parseArgs();
+        // a request as the gateway builds one from a body naming none of the sampling fields
         dalle2.messages.GenerationRequest request = dalle2.messages.GenerationRequest.of("job", "a cat", null, null,
-                null, null, null, null, null, java.time.Instant.EPOCH, null);
-        assertEquals(request.priorSteps(), eval.priorSteps);
-        assertEquals(request.decoderSteps(), eval.decoderSteps);
-        assertEquals(request.priorGuidance(), eval.priorGuidance, 0.0);
-        assertEquals(request.decoderGuidance(), eval.decoderGuidance, 0.0);
-        assertEquals(request.sampler(), eval.sampler.configName());
+                null, null, null, null, null, null, dalle2.messages.ApiDefaults.priorSampler(null, null), null,
+                java.time.Instant.EPOCH, null);
+        assertEquals(dalle2.inference.EmbedTask.params(request), eval.priorSettings());
+        assertEquals(dalle2.inference.DecodeTask.params(dalle2.messages.ImageEmbeddings.of(request, "prior@test",
+                List.of(new float[] {0f}), java.time.Instant.EPOCH, java.time.Instant.EPOCH)), eval.decoderSettings());
     }
 
     @Test

@@ -10,6 +10,7 @@ import dalle2.gateway.Representations.SubmitBody;
 import dalle2.json.Json;
 import dalle2.kafka.KafkaClients;
 import dalle2.kafka.Topics;
+import dalle2.messages.ApiDefaults;
 import dalle2.messages.GenerationRequest;
 import dalle2.messages.InvalidMessageException;
 import dalle2.messages.JobState;
@@ -292,8 +293,9 @@ public final class GatewayVerticle extends VerticleBase {
                 : SEEDS.nextLong() & Long.MAX_VALUE;
         int size = in.size() != null ? in.size() : config.sizes().defaultSize();
         GenerationRequest request = GenerationRequest.of(jobId, in.prompt(), in.n(), seed, in.priorSteps(),
-                in.decoderSteps(), in.eta(), in.priorGuidance(), in.decoderGuidance(), in.sampler(), size,
-                Instant.now(), key).withOwner(Authenticator.caller(ctx).owner());
+                in.decoderSteps(), in.eta(), in.priorGuidance(), in.decoderGuidance(), in.sampler(),
+                ApiDefaults.priorSampler(in.sampler(), in.priorSampler()), size, Instant.now(), key)
+                .withOwner(Authenticator.caller(ctx).owner());
         if (in.webhook() != null) {
             config.webhooks().check(in.webhook());
             request = request.withWebhook(in.webhook());

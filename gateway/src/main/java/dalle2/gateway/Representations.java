@@ -13,7 +13,8 @@ final class Representations {
 
     /** {@code POST /v1/generations} body; every field but the prompt is optional. */
     record SubmitBody(String prompt, Integer n, Long seed, Integer priorSteps, Integer decoderSteps, Double eta,
-                      Double priorGuidance, Double decoderGuidance, String sampler, Integer size, String webhook) {
+                      Double priorGuidance, Double decoderGuidance, String sampler, String priorSampler, Integer size,
+                      String webhook) {
     }
 
     record Links(String self, String cancel, String images) {
@@ -31,14 +32,16 @@ final class Representations {
 
     /**
      * The parameters a job was actually run with. {@code kind} is {@code generation} (a prompt) or {@code variation}
-     * (an image, named by {@code imageSha256}, the hash of its normalised PNG; null for a prompt).
+     * (an image, named by {@code imageSha256}, the hash of its normalised PNG; null for a prompt). {@code sampler}
+     * is the decoder's, {@code priorSampler} the prior's (null for a variation, which runs no prior).
      */
     record Params(String kind, String prompt, int n, long seed, int priorSteps, int decoderSteps, double eta,
-                  double priorGuidance, double decoderGuidance, String sampler, int size, String imageSha256) {
+                  double priorGuidance, double decoderGuidance, String sampler, String priorSampler, int size,
+                  String imageSha256) {
         static Params of(GenerationRequest r) {
             return new Params(r.isVariation() ? "variation" : "generation", r.prompt(), r.n(), r.seed(),
                     r.priorSteps(), r.decoderSteps(), r.eta(), r.priorGuidance(), r.decoderGuidance(), r.sampler(),
-                    r.size(), r.imageSha256());
+                    r.isVariation() ? null : r.priorStageSampler(), r.size(), r.imageSha256());
         }
     }
 

@@ -14,6 +14,7 @@ import dalle2.kafka.Topics;
 import dalle2.messages.GenerationRequest;
 import dalle2.messages.JobStatus;
 import dalle2.messages.Messages;
+import dalle2.messages.SamplerKind;
 import dalle2.storage.ObjectStore;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.json.JsonObject;
@@ -70,7 +71,10 @@ class GatewayApiTest {
         assertEquals("queued", status.getString("state"));
         assertEquals(7L, status.getJsonObject("params").getLong("seed"));
         assertEquals(5, status.getJsonObject("params").getInteger("decoder_steps"));
-        assertEquals(GenerationRequest.DEFAULT_PRIOR_STEPS, status.getJsonObject("params").getInteger("prior_steps"));
+        // no sampler named: the prior on DPM-Solver++ at its 20 steps, the decoder on DDIM
+        assertEquals(SamplerKind.DPMPP_2M.defaultPriorSteps(), status.getJsonObject("params").getInteger("prior_steps"));
+        assertEquals("dpmpp-2m", status.getJsonObject("params").getString("prior_sampler"));
+        assertEquals("ddim", status.getJsonObject("params").getString("sampler"));
         assertNotNull(status.getInteger("queue_position"));
         assertNotNull(status.getJsonObject("timestamps").getString("submitted_at"));
 
@@ -87,9 +91,19 @@ class GatewayApiTest {
         assertEquals("dpmpp-2m", client.get("/v1/generations/" + id).bodyAsJsonObject().getJsonObject("params")
                 .getString("sampler"));
         assertEquals("dpmpp-2m", readRequest(id).sampler());
+        assertEquals("dpmpp-2m", readRequest(id).priorStageSampler(), "a sampler named is both stages'");
         String plain = post("{\"prompt\":\"a red cube\"}").bodyAsJsonObject().getString("id");
         assertEquals("ddim", client.get("/v1/generations/" + plain).bodyAsJsonObject().getJsonObject("params")
                 .getString("sampler"));
+        String ddim = post("{\"prompt\":\"a red cube\",\"sampler\":\"ddim\"}").bodyAsJsonObject().getString("id");
+        assertEquals("ddim", readRequest(ddim).priorStageSampler());
+        assertEquals(64, readRequest(ddim).priorSteps(), "the DDIM prior's own default steps");
+        String split = post("{\"prompt\":\"a red cube\",\"sampler\":\"dpmpp-2m\",\"prior_sampler\":\"ddim\","
+                + "\"eta\":0.5}").bodyAsJsonObject().getString("id");
+        JsonObject splitParams = client.get("/v1/generations/" + split).bodyAsJsonObject().getJsonObject("params");
+        assertEquals("ddim", splitParams.getString("prior_sampler"));
+        assertEquals("dpmpp-2m", splitParams.getString("sampler"));
+        assertEquals(0.5, splitParams.getDouble("eta"), "eta is the DDIM prior's");
 
         HttpResponse<Buffer> unknown = post("{\"prompt\":\"p\",\"sampler\":\"euler-a\"}");
         assertEquals(400, unknown.statusCode());
@@ -140,6 +154,7 @@ class GatewayApiTest {
             "{\"prompt\":\"p\",\"sampler\":\"euler-a\"}|sampler",
             "{\"prompt\":\"p\",\"sampler\":null,\"n\":0}|n",
             "{\"prompt\":\"p\",\"sampler\":\"dpmpp-2m\",\"eta\":0.5}|eta",
+            "{\"prompt\":\"p\",\"prior_sampler\":\"plms\"}|prior_sampler",
             "{\"prompt\":\"p\",\"n\":|",
             "[1,2]|",
             "not json|",

@@ -23,8 +23,8 @@ public record DecodeTask(String jobId, int index, float[] embedding, long seed) 
 
     /** The decoder settings of a job. */
     public static SamplingParams params(ImageEmbeddings message) {
-        return new SamplingParams(message.request().decoderSteps(), message.request().eta().floatValue(),
-                message.request().decoderGuidance().floatValue(),
-                SamplerKind.fromConfigName(message.request().sampler()));
+        String sampler = message.request().sampler();
+        return new SamplingParams(message.request().decoderSteps(), (float) message.request().etaOf(sampler),
+                message.request().decoderGuidance().floatValue(), SamplerKind.fromConfigName(sampler));
     }
 }

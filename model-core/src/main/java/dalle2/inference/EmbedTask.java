@@ -36,7 +36,8 @@ public record EmbedTask(String jobId, int index, String prompt, long seed, Buffe
 
     /** The prior settings of a job. */
     public static SamplingParams params(GenerationRequest request) {
-        return new SamplingParams(request.priorSteps(), request.eta().floatValue(),
-                request.priorGuidance().floatValue(), SamplerKind.fromConfigName(request.sampler()));
+        String sampler = request.priorStageSampler();
+        return new SamplingParams(request.priorSteps(), (float) request.etaOf(sampler),
+                request.priorGuidance().floatValue(), SamplerKind.fromConfigName(sampler));
     }
 }

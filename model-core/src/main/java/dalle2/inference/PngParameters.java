@@ -58,6 +58,9 @@ public final class PngParameters {
         p.put("prior_guidance", r.priorGuidance());
         p.put("decoder_guidance", r.decoderGuidance());
         p.put("sampler", r.sampler());
+        if (!r.isVariation()) {
+            p.put("prior_sampler", r.priorStageSampler());
+        }
         p.put("size", r.size());
         p.put("models", new java.util.TreeMap<>(models));
         return Json.write(p);

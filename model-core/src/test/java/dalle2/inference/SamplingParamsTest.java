@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dalle2.messages.GenerationRequest;
+import dalle2.messages.ImageEmbeddings;
 import dalle2.messages.SamplerKind;
 import dalle2.messages.SamplingParams;
 import java.time.Instant;
@@ -22,6 +23,16 @@ class SamplingParamsTest {
         // workers batch only equal settings: the same steps with another sampler is another batch
         assertNotEquals(new SamplingParams(20, 0f, 2f), prior);
         assertEquals(SamplerKind.DDIM, new SamplingParams(20, 0f, 2f).sampler());
+    }
+
+    @Test
+    void eachStageGetsItsOwnSamplerAndEtaReachesOnlyTheDdimOne() {
+        GenerationRequest split = GenerationRequest.of("j", "p", 1, 1L, null, 50, 0.5, 2.0, 5.0, "ddim", "dpmpp-2m",
+                null, Instant.parse("2026-12-01T00:00:00Z"), null);
+        assertEquals(new SamplingParams(20, 0f, 2f, SamplerKind.DPMPP_2M), EmbedTask.params(split));
+        ImageEmbeddings embeddings = ImageEmbeddings.of(split, "prior@test", java.util.List.of(new float[] {0f}),
+                Instant.now(), Instant.now());
+        assertEquals(new SamplingParams(50, 0.5f, 5f, SamplerKind.DDIM), DecodeTask.params(embeddings));
     }
 
     @Test

@@ -17,14 +17,20 @@ import java.util.regex.Pattern;
  * @param prompt          1–{@value #MAX_PROMPT_CHARS} characters, not blank
  * @param n               images to draw, 1–{@value #MAX_IMAGES}
  * @param seed            the job seed; image k uses {@code NoiseStreams.seedFor(seed, k, stage)}
- * @param priorSteps      sampler steps of the prior, 1–{@value #MAX_STEPS}
+ * @param priorSteps      sampler steps of the prior, 1–{@value #MAX_STEPS}; absent means the prior sampler's
+ *                        {@link SamplerKind#defaultPriorSteps()} (64 for {@code ddim}, 20 for {@code dpmpp-2m})
  * @param decoderSteps    sampler steps of the decoder, 1–{@value #MAX_STEPS}
- * @param eta             DDIM η in [0, 1] (0 = deterministic); only 0 with another sampler
+ * @param eta             DDIM η in [0, 1] (0 = deterministic) of each stage that samples with {@code ddim}; the
+ *                        other sampler is deterministic, so η above 0 needs at least one stage on {@code ddim}
  * @param priorGuidance   classifier-free guidance scale of the prior, 0–{@value #MAX_GUIDANCE}
  * @param decoderGuidance classifier-free guidance scale of the decoder, 0–{@value #MAX_GUIDANCE}
- * @param sampler         the sampler of both stages, {@code ddim} (the default) or {@code dpmpp-2m}
- *                        ({@link SamplerKind}); η above 0 needs {@code ddim}. Written only when it is not the
- *                        default, so a DDIM request reads the same to builds that predate the field
+ * @param sampler         the decoder's sampler, and the prior's unless {@code priorSampler} names another:
+ *                        {@code ddim} (the default) or {@code dpmpp-2m} ({@link SamplerKind}). Written only when it
+ *                        is not the default, so a DDIM request reads the same to builds that predate the field
+ * @param priorSampler    the prior's sampler where it differs from {@code sampler}; null (and left out of the JSON)
+ *                        when it is the same, so a request of one sampler reads the same to builds that predate the
+ *                        field, and one of two is refused by them rather than drawn with the wrong one. The HTTP API
+ *                        fills in {@link ApiDefaults#priorSampler} for a request that names no sampler
  * @param size            side of the images in pixels: {@value #BASE_SIZE} (the base decoder's own images) or
  *                        {@link #SIZES} above it, which the upsampler pool draws from the base images. Absent means
  *                        {@value #BASE_SIZE}, what every request meant before the field existed; written only when it
@@ -56,6 +62,7 @@ public record GenerationRequest(
         Double priorGuidance,
         Double decoderGuidance,
         @JsonInclude(value = JsonInclude.Include.CUSTOM, valueFilter = DefaultSampler.class) String sampler,
+        @JsonInclude(JsonInclude.Include.NON_NULL) String priorSampler,
         @JsonInclude(value = JsonInclude.Include.CUSTOM, valueFilter = BaseSize.class) Integer size,
         String submittedAt,
         String idempotencyKey,
@@ -69,7 +76,8 @@ public record GenerationRequest(
     public static final int MAX_STEPS = 1000;
     public static final double MAX_GUIDANCE = 20.0;
     public static final int DEFAULT_N = 1;
-    public static final int DEFAULT_PRIOR_STEPS = 64;
+    /** The prior's steps of a request that names neither a sampler nor steps (the record's, not the API's). */
+    public static final int DEFAULT_PRIOR_STEPS = SamplerKind.DEFAULT.defaultPriorSteps();
     public static final int DEFAULT_DECODER_STEPS = 50;
     public static final double DEFAULT_ETA = 0.0;
     public static final double DEFAULT_PRIOR_GUIDANCE = 2.0;
@@ -107,7 +115,12 @@ public record GenerationRequest(
         n = n == null ? DEFAULT_N : n;
         InvalidMessageException.require(n >= 1 && n <= MAX_IMAGES, "n", "n must be in 1.." + MAX_IMAGES + ", got " + n);
         seed = seed == null ? seedFromJobId(jobId) : seed;
-        priorSteps = priorSteps == null ? DEFAULT_PRIOR_STEPS : priorSteps;
+        sampler = checkSampler(sampler, "sampler");
+        priorSampler = priorSampler == null ? null : checkSampler(priorSampler, "prior_sampler");
+        priorSampler = sampler.equals(priorSampler) ? null : priorSampler;
+        priorSteps = priorSteps == null
+                ? SamplerKind.fromConfigName(priorSampler == null ? sampler : priorSampler).defaultPriorSteps()
+                : priorSteps;
         InvalidMessageException.require(priorSteps >= 1 && priorSteps <= MAX_STEPS, "prior_steps",
                 "prior_steps must be in 1.." + MAX_STEPS + ", got " + priorSteps);
         decoderSteps = decoderSteps == null ? DEFAULT_DECODER_STEPS : decoderSteps;
@@ -121,10 +134,11 @@ public record GenerationRequest(
         decoderGuidance = decoderGuidance == null ? DEFAULT_DECODER_GUIDANCE : decoderGuidance;
         InvalidMessageException.require(decoderGuidance >= 0.0 && decoderGuidance <= MAX_GUIDANCE,
                 "decoder_guidance", "decoder_guidance must be in [0, " + MAX_GUIDANCE + "], got " + decoderGuidance);
-        sampler = checkSampler(sampler);
-        InvalidMessageException.require(eta == 0.0 || SamplerKind.fromConfigName(sampler).acceptsEta(), "eta",
-                "eta must be 0 with sampler " + sampler + " (it is deterministic; eta applies to "
-                        + SamplerKind.DDIM.configName() + " only), got " + eta);
+        InvalidMessageException.require(eta == 0.0 || SamplerKind.fromConfigName(sampler).acceptsEta()
+                        || priorSampler != null && SamplerKind.fromConfigName(priorSampler).acceptsEta(), "eta",
+                "eta must be 0 when no stage samples with " + SamplerKind.DDIM.configName() + " (sampler "
+                        + sampler + " is deterministic; eta applies to " + SamplerKind.DDIM.configName()
+                        + " only), got " + eta);
         size = size == null ? BASE_SIZE : size;
         InvalidMessageException.require(SIZES.contains(size), "size", "size must be one of " + SIZES + ", got " + size);
         submittedAt = submittedAt == null ? Instant.now().toString() : submittedAt;
@@ -161,7 +175,7 @@ public record GenerationRequest(
     /** The same request, whose final state is POSTed to {@code url}. */
     public GenerationRequest withWebhook(String url) {
         return new GenerationRequest(schemaVersion, jobId, prompt, n, seed, priorSteps, decoderSteps, eta,
-                priorGuidance, decoderGuidance, sampler, size, submittedAt, idempotencyKey, image, imageSha256, owner,
+                priorGuidance, decoderGuidance, sampler, priorSampler, size, submittedAt, idempotencyKey, image, imageSha256, owner,
                 url);
     }
 
@@ -170,7 +184,7 @@ public record GenerationRequest(
     /** The same request, submitted by {@code caller} (the gateway's one-way id of its API key). */
     public GenerationRequest withOwner(String caller) {
         return new GenerationRequest(schemaVersion, jobId, prompt, n, seed, priorSteps, decoderSteps, eta,
-                priorGuidance, decoderGuidance, sampler, size, submittedAt, idempotencyKey, image, imageSha256, caller,
+                priorGuidance, decoderGuidance, sampler, priorSampler, size, submittedAt, idempotencyKey, image, imageSha256, caller,
                 webhook);
     }
 
@@ -197,7 +211,8 @@ public record GenerationRequest(
     /** The same request without the image itself (its hash stays): what statuses and embeddings messages carry. */
     public GenerationRequest withoutImage() {
         return image == null ? this : new GenerationRequest(schemaVersion, jobId, prompt, n, seed, priorSteps,
-                decoderSteps, eta, priorGuidance, decoderGuidance, sampler, size, submittedAt, idempotencyKey, null,
+                decoderSteps, eta, priorGuidance, decoderGuidance, sampler, priorSampler, size, submittedAt,
+                idempotencyKey, null,
                 imageSha256, owner, webhook);
     }
 
@@ -209,17 +224,27 @@ public record GenerationRequest(
                                               Double eta, Double decoderGuidance, String sampler, Integer size,
                                               byte[] png, Instant submittedAt, String idempotencyKey) {
         return new GenerationRequest(SchemaVersions.CURRENT, jobId, label, n, seed, VARIATION_PRIOR_STEPS, decoderSteps, eta, null,
-                decoderGuidance, sampler, size, submittedAt.toString(), idempotencyKey,
+                decoderGuidance, sampler, null, size, submittedAt.toString(), idempotencyKey,
                 java.util.Base64.getEncoder().encodeToString(png), null, null, null);
     }
 
     /** A request as the gateway builds it; null parameters take their defaults. */
     public static GenerationRequest of(String jobId, String prompt, Integer n, Long seed, Integer priorSteps,
                                        Integer decoderSteps, Double eta, Double priorGuidance,
+                                       Double decoderGuidance, String sampler, String priorSampler, Integer size,
+                                       Instant submittedAt, String idempotencyKey) {
+        return new GenerationRequest(SchemaVersions.CURRENT, jobId, prompt, n, seed, priorSteps, decoderSteps, eta,
+                priorGuidance, decoderGuidance, sampler, priorSampler, size, submittedAt.toString(), idempotencyKey,
+                null, null, null, null);
+    }
+
+    /** A request whose stages sample alike. */
+    public static GenerationRequest of(String jobId, String prompt, Integer n, Long seed, Integer priorSteps,
+                                       Integer decoderSteps, Double eta, Double priorGuidance,
                                        Double decoderGuidance, String sampler, Integer size, Instant submittedAt,
                                        String idempotencyKey) {
-        return new GenerationRequest(SchemaVersions.CURRENT, jobId, prompt, n, seed, priorSteps, decoderSteps, eta,
-                priorGuidance, decoderGuidance, sampler, size, submittedAt.toString(), idempotencyKey, null, null, null, null);
+        return of(jobId, prompt, n, seed, priorSteps, decoderSteps, eta, priorGuidance, decoderGuidance, sampler,
+                null, size, submittedAt, idempotencyKey);
     }
 
     /** A request of the base size. */
@@ -242,13 +267,23 @@ public record GenerationRequest(
     /** The same request with another job id (tests and tools). */
     public GenerationRequest withJobId(String newJobId) {
         return new GenerationRequest(schemaVersion, newJobId, prompt, n, seed, priorSteps, decoderSteps, eta,
-                priorGuidance, decoderGuidance, sampler, size, submittedAt, idempotencyKey, image, imageSha256, owner, webhook);
+                priorGuidance, decoderGuidance, sampler, priorSampler, size, submittedAt, idempotencyKey, image, imageSha256, owner, webhook);
     }
 
     /** The same request at another image size (tests and tools). */
     public GenerationRequest withSize(int newSize) {
         return new GenerationRequest(schemaVersion, jobId, prompt, n, seed, priorSteps, decoderSteps, eta,
-                priorGuidance, decoderGuidance, sampler, newSize, submittedAt, idempotencyKey, image, imageSha256, owner, webhook);
+                priorGuidance, decoderGuidance, sampler, priorSampler, newSize, submittedAt, idempotencyKey, image, imageSha256, owner, webhook);
+    }
+
+    /** The sampler the prior draws this job's embeddings with. */
+    public String priorStageSampler() {
+        return priorSampler == null ? sampler : priorSampler;
+    }
+
+    /** The η of a stage sampled with {@code stageSampler}: 0 for a deterministic sampler. */
+    public double etaOf(String stageSampler) {
+        return SamplerKind.fromConfigName(stageSampler).acceptsEta() ? eta : 0.0;
     }
 
     /** Whether the upsampler pool draws this job's final images (its size is above the base). */
@@ -259,7 +294,7 @@ public record GenerationRequest(
     /** The same request submitted at another instant (a Kafka submission without {@code submitted_at}). */
     public GenerationRequest withSubmittedAt(Instant at) {
         return new GenerationRequest(schemaVersion, jobId, prompt, n, seed, priorSteps, decoderSteps, eta,
-                priorGuidance, decoderGuidance, sampler, size, at.toString(), idempotencyKey, image, imageSha256, owner, webhook);
+                priorGuidance, decoderGuidance, sampler, priorSampler, size, at.toString(), idempotencyKey, image, imageSha256, owner, webhook);
     }
 
     /** True when both ask for the same images (everything but the job id, timestamps and key). */
@@ -268,6 +303,7 @@ public record GenerationRequest(
                 && priorSteps.equals(other.priorSteps) && decoderSteps.equals(other.decoderSteps)
                 && eta.equals(other.eta) && priorGuidance.equals(other.priorGuidance)
                 && decoderGuidance.equals(other.decoderGuidance) && sampler.equals(other.sampler)
+                && priorStageSampler().equals(other.priorStageSampler())
                 && size.equals(other.size) && java.util.Objects.equals(imageSha256, other.imageSha256);
     }
 
@@ -286,7 +322,7 @@ public record GenerationRequest(
     }
 
     /** The sampler's canonical name; an absent one is the default. */
-    private static String checkSampler(String sampler) {
+    private static String checkSampler(String sampler, String field) {
         if (sampler == null) {
             return DEFAULT_SAMPLER;
         }
@@ -294,7 +330,7 @@ public record GenerationRequest(
             return SamplerKind.fromConfigName(sampler).configName();
         } catch (IllegalArgumentException e) {
             String shown = sampler.length() <= MAX_SHOWN_SAMPLER_CHARS ? "'" + sampler + "'" : "a longer string";
-            throw new InvalidMessageException("sampler", "sampler must be one of " + SamplerKind.names()
+            throw new InvalidMessageException(field, field + " must be one of " + SamplerKind.names()
                     + ", got " + shown);
         }
     }

@@ -53,6 +53,51 @@ class MessagesTest {
     }
 
     @Test
+    void thePriorSamplerIsWrittenOnlyWhereItDiffersAndTakesItsOwnDefaultSteps() {
+        GenerationRequest split = GenerationRequest.of("job-4", "a red cube", 1, 42L, null, 50, 0.4, 2.0, 5.0, "ddim",
+                "dpmpp-2m", null, Instant.parse("2026-11-27T10:00:00Z"), null);
+        assertEquals("dpmpp-2m", split.priorStageSampler());
+        assertEquals(SamplerKind.DPMPP_2M.defaultPriorSteps(), split.priorSteps());
+        // eta is the decoder's here: DPM-Solver++ in the prior is deterministic
+        assertEquals(0.4, split.etaOf(split.sampler()));
+        assertEquals(0.0, split.etaOf(split.priorStageSampler()));
+        String json = new String(Messages.encode(split), StandardCharsets.UTF_8);
+        assertTrue(json.contains("\"prior_sampler\":\"dpmpp-2m\"") && !json.contains("\"sampler\""), json);
+        assertEquals(split, Messages.decode(utf8(json), GenerationRequest.class));
+
+        // the same sampler named twice is a request of one sampler: it reads the same to an older build
+        GenerationRequest same = GenerationRequest.of("job-5", "a red cube", 1, 42L, null, 50, 0.0, 2.0, 5.0,
+                "dpmpp-2m", "DPMPP-2M", null, Instant.parse("2026-11-27T10:00:00Z"), null);
+        assertNull(same.priorSampler());
+        assertEquals("dpmpp-2m", same.priorStageSampler());
+        assertFalse(new String(Messages.encode(same), StandardCharsets.UTF_8).contains("prior_sampler"));
+        assertTrue(same.sameParameters(GenerationRequest.of("job-6", "a red cube", 1, 42L, 20, 50, 0.0, 2.0, 5.0,
+                "dpmpp-2m", Instant.parse("2026-11-27T10:00:00Z"), null)));
+        assertTrue(split.sameParameters(split.withJobId("x")));
+        assertFalse(split.sameParameters(GenerationRequest.of("job-7", "a red cube", 1, 42L, 20, 50, 0.4, 2.0, 5.0,
+                "ddim", Instant.parse("2026-11-27T10:00:00Z"), null)), "another prior sampler is another job");
+
+        // a request without either keeps the record's defaults: DDIM for both, 64 prior steps
+        GenerationRequest plain = Messages.decode(utf8("{\"job_id\":\"j\",\"prompt\":\"p\"}"), GenerationRequest.class);
+        assertEquals("ddim", plain.priorStageSampler());
+        assertEquals(64, plain.priorSteps());
+        // the API's default fills in the prior's sampler only where the client named none
+        assertEquals("dpmpp-2m", ApiDefaults.priorSampler(null, null));
+        assertEquals("ddim", ApiDefaults.priorSampler("ddim", null));
+        assertEquals("ddim", ApiDefaults.priorSampler("dpmpp-2m", "ddim"));
+
+        InvalidMessageException bothDeterministic = assertThrows(InvalidMessageException.class,
+                () -> Messages.decode(utf8("{\"job_id\":\"j\",\"prompt\":\"p\",\"sampler\":\"dpmpp-2m\","
+                        + "\"prior_sampler\":\"dpmpp-2m\",\"eta\":0.5}"), GenerationRequest.class));
+        assertEquals("eta", bothDeterministic.field());
+        InvalidMessageException unknown = assertThrows(InvalidMessageException.class,
+                () -> Messages.decode(utf8("{\"job_id\":\"j\",\"prompt\":\"p\",\"prior_sampler\":\"euler\"}"),
+                        GenerationRequest.class));
+        assertEquals("prior_sampler", unknown.field());
+        assertTrue(unknown.getMessage().contains("prior_sampler must be one of ddim, dpmpp-2m"), unknown.getMessage());
+    }
+
+    @Test
     void aRecordWrittenBeforeTheSamplerFieldDecodesAsDdimAndNamesAreCanonical() {
         GenerationRequest old = Messages.decode(utf8("{\"schema_version\":1,\"job_id\":\"old-1\",\"prompt\":\"cat\","
                 + "\"n\":2,\"seed\":5,\"prior_steps\":64,\"decoder_steps\":50,\"eta\":0.3,\"prior_guidance\":2.0,"

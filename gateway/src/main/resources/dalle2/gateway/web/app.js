@@ -117,6 +117,7 @@
       request[name] = Number(raw);
     }
     request.sampler = $('sampler').value;
+    request.prior_sampler = $('prior_sampler').value;
     if (sizes.length > 1) request.size = Number($('size').value);
     return request;
   }
@@ -127,6 +128,7 @@
       if (params[name] !== undefined && params[name] !== null) $(name).value = String(params[name]);
     }
     if (params.sampler) $('sampler').value = params.sampler;
+    if (params.prior_sampler) $('prior_sampler').value = params.prior_sampler;
     if (params.size && sizes.includes(params.size)) $('size').value = String(params.size);
     $('prompt').focus();
     announce('Settings copied into the form.');
@@ -411,7 +413,11 @@
     if (params.prior_steps) parts.push('prior ' + params.prior_steps + ' steps');
     if (params.decoder_steps) parts.push('decoder ' + params.decoder_steps + ' steps');
     if (params.prior_guidance !== undefined) parts.push('guidance ' + params.prior_guidance + '/' + params.decoder_guidance);
-    if (params.sampler) parts.push(params.sampler);
+    if (params.prior_sampler && params.prior_sampler !== params.sampler) {
+      parts.push(params.prior_sampler + ' / ' + params.sampler);
+    } else if (params.sampler) {
+      parts.push(params.sampler);
+    }
     if (params.size) parts.push(params.size + ' px');
     return parts.join(' · ');
   }

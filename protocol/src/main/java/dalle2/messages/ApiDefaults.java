@@ -1,0 +1,29 @@
+package dalle2.messages;
+
+/**
+ * What the HTTP API, the CLI and {@code dalle2 eval} fill in for a field a client leaves out where that differs
+ * from {@link GenerationRequest}'s own default. The record keeps the defaults it always had, so that a request a
+ * client produced straight to Kafka, or one written by an older build, draws the same images as before; the API
+ * picks what measured best.
+ */
+public final class ApiDefaults {
+
+    /**
+     * The prior's sampler of a request that names none: DPM-Solver++(2M) at its 20 default steps matches DDIM at 64
+     * steps on the shipped prior (SAMPLERS.md), a third of the prior's time. The decoder stays on DDIM 50, which
+     * DPM-Solver++ at 15–20 steps did not match.
+     */
+    public static final SamplerKind PRIOR_SAMPLER = SamplerKind.DPMPP_2M;
+
+    private ApiDefaults() {
+    }
+
+    /**
+     * The prior's sampler of a request naming {@code sampler} (both stages) and {@code priorSampler} (the prior
+     * alone), either possibly null: the one named for the prior, else the one named for both, else
+     * {@link #PRIOR_SAMPLER}.
+     */
+    public static String priorSampler(String sampler, String priorSampler) {
+        return priorSampler != null ? priorSampler : sampler != null ? sampler : PRIOR_SAMPLER.configName();
+    }
+}
