@@ -159,7 +159,8 @@ class PriorWorkerOpsTest {
         assertEquals(1, value(after, "dalle2_worker_model_version{" + LABELS + ",version=\""
                 + worker.modelVersionInUse() + "\"}"));
         assertTrue(worker.modelVersionInUse().startsWith("prior@"), worker.modelVersionInUse());
-        assertTrue(value(after, "jvm_memory_used_bytes{area=\"heap\",id=\"G1 Eden Space\"}") >= 0);
+        // the JVM's own meters; the heap pools are named after the collector, which the CPU count chooses
+        assertTrue(after.lines().anyMatch(l -> l.startsWith("jvm_memory_used_bytes{area=\"heap\",")), after);
         assertTrue(value(after, "process_start_time_seconds") > 1.7e9);
     }
 
