@@ -1,6 +1,8 @@
 package dalle2.cli.cluster;
 
 import dalle2.inference.DallE2;
+import dalle2.messages.ApiDefaults;
+import dalle2.messages.SamplerKind;
 import dalle2.messages.SamplingParams;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
@@ -35,9 +37,11 @@ public final class ReferenceImages implements AutoCloseable {
                 throw new UncheckedIOException("cannot load the models in " + models, e);
             }
         }
+        // the job's body names no sampler: each stage samples with what the API defaults it to
         return dalle2.generate(Collections.nCopies(spec.n(), spec.prompt()), spec.seed(),
-                new SamplingParams(spec.priorSteps(), 0f, (float) spec.priorGuidance()),
-                new SamplingParams(spec.decoderSteps(), 0f, (float) spec.decoderGuidance()));
+                new SamplingParams(spec.priorSteps(), 0f, (float) spec.priorGuidance(),
+                        SamplerKind.fromConfigName(ApiDefaults.priorSampler(null, null))),
+                new SamplingParams(spec.decoderSteps(), 0f, (float) spec.decoderGuidance(), SamplerKind.DEFAULT));
     }
 
     /** The largest difference of one colour channel of one pixel (Integer.MAX_VALUE when the sizes differ). */
