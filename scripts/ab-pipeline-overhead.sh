@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# One job on an idle pipeline, another build against this one, interleaved: `./dalle2 bench-pipeline
+# --decoder-batches 1 --burst 1 --singles 9 --polls 10 --submits 10` (its one-job figures: the median of 9 jobs
+# after 50 warm-up jobs), ROUNDS times each, baseline first. Prints the hops and the overhead of each run; the full
+# reports go to OUT.
+#
+#   scripts/ab-pipeline-overhead.sh /tmp/base/dalle2.jar [OUT]   # a jar with its lib/ beside it
+#
+# Environment: ROUNDS (2).
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+baseline="${1:?usage: scripts/ab-pipeline-overhead.sh BASELINE_JAR [OUT]}"
+out="${2:-$(mktemp -d)}"
+rounds="${ROUNDS:-2}"
+this="$root/cli/target/dalle2.jar"
+[ -f "$baseline" ] || { echo "ab-pipeline-overhead: no jar at $baseline" >&2; exit 2; }
+[ -f "$this" ] || { echo "ab-pipeline-overhead: build this worktree first (mvn -o -q -pl cli -am -DskipTests package)" >&2; exit 2; }
+mkdir -p "$out"
+for round in $(seq 1 "$rounds"); do
+  for build in baseline this; do
+    jar="$baseline"; [ "$build" = this ] && jar="$this"
+    report="$out/round-$round-$build.txt"
+    echo "== round $round, $build ($jar), $(date -u +%H:%M:%S), load $(cut -d' ' -f1-3 /proc/loadavg)"
+    DALLE2_JAR="$jar" "$root/dalle2" bench-pipeline --decoder-batches 1 --burst 1 --singles 9 --polls 10 \
+        --submits 10 >"$report" 2>"$out/round-$round-$build.log"
+    sed -n '/^one job at a time/,/^  pipeline overhead/p' "$report" \
+        | grep -E "queue wait|decoder queue|upload|visible|at the client|overhead"
+  done
+done
+echo "reports in $out"
