@@ -52,9 +52,10 @@ class TrainerWorkerKillTest {
     private Process child;
 
     @AfterEach
-    void killChild() {
+    void killChild() throws InterruptedException {
         if (child != null) {
-            child.destroyForcibly();
+            // gone before the temporary folder it writes in is deleted, so that a failure is reported as itself
+            child.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
         }
     }
 
