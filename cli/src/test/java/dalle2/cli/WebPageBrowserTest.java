@@ -34,6 +34,7 @@ import org.openqa.selenium.chrome.ChromeOptions;
 import org.openqa.selenium.logging.LogEntry;
 import org.openqa.selenium.logging.LogType;
 import org.openqa.selenium.logging.LoggingPreferences;
+import org.openqa.selenium.support.ui.Select;
 import org.openqa.selenium.support.ui.WebDriverWait;
 
 /**
@@ -125,6 +126,14 @@ class WebPageBrowserTest {
         field("api-key").sendKeys(KEY);
         browser.findElement(By.cssSelector("#key-form button[type=submit]")).click();
         waitUpTo(Duration.ofSeconds(5)).until(d -> field("key-state").getText().contains("key is set"));
+
+        // the form starts at the API's defaults; another prior sampler brings its own default steps
+        assertEquals("dpmpp-2m", new Select(field("prior_sampler")).getFirstSelectedOption().getAttribute("value"));
+        assertEquals("20", field("prior_steps").getAttribute("value"));
+        new Select(field("prior_sampler")).selectByValue("ddim");
+        assertEquals("64", field("prior_steps").getAttribute("value"));
+        new Select(field("prior_sampler")).selectByValue("dpmpp-2m");
+        assertEquals("20", field("prior_steps").getAttribute("value"));
 
         set(field("prompt"), "a red apple");
         set(field("n"), "2");

@@ -181,6 +181,15 @@
   }
 
   $('generate-form').addEventListener('submit', submit);
+  // each prior sampler has its own default steps (the API's): switching keeps a step count the user chose
+  const PRIOR_DEFAULT_STEPS = {'dpmpp-2m': '20', 'ddim': '64'};
+  let priorSamplerShown = $('prior_sampler').value;
+  $('prior_sampler').addEventListener('change', () => {
+    if ($('prior_steps').value === PRIOR_DEFAULT_STEPS[priorSamplerShown]) {
+      $('prior_steps').value = PRIOR_DEFAULT_STEPS[$('prior_sampler').value];
+    }
+    priorSamplerShown = $('prior_sampler').value;
+  });
   $('prompt').addEventListener('keydown', (e) => {
     if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) $('generate-form').requestSubmit();
   });
