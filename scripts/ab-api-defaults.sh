@@ -1,42 +1,28 @@
 #!/usr/bin/env bash
 # One n=1 job at a time at the API's defaults (the body names only the prompt, a seed and the size), another
-# build against this one: `./dalle2 up --open` on a free port and a fresh data folder, then one warm-up job and
-# JOBS jobs per size, each polled until it ends. Prints the prior's time and the whole job's from the job's own
-# timestamps (prior_started_at -> prior_finished_at, submitted_at -> finished_at), and the medians.
+# build against this one: `./dalle2 up --open` on a free port and a fresh data folder (scripts/lib/stack.sh), then
+# one warm-up job and JOBS jobs per size, each polled until it ends. Prints the prior's time and the whole job's
+# from the job's own timestamps (prior_started_at -> prior_finished_at, submitted_at -> finished_at), and the medians.
 #
 #   scripts/ab-api-defaults.sh /tmp/base/dalle2.jar     # a jar with its lib/ beside it
 #
-# Environment: JOBS (6), SIZES ("32 256"), PORT (18080).
+# Environment: JOBS (6), SIZES ("32 256").
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 baseline="${1:?usage: scripts/ab-api-defaults.sh BASELINE_JAR}"
 jobs="${JOBS:-6}"
 sizes="${SIZES:-32 256}"
-port="${PORT:-18080}"
 this="$root/cli/target/dalle2.jar"
 [ -f "$baseline" ] || { echo "ab-api-defaults: no jar at $baseline" >&2; exit 2; }
 [ -f "$this" ] || { echo "ab-api-defaults: build this worktree first (mvn -o -q -pl cli -am -DskipTests package)" >&2; exit 2; }
-base="http://127.0.0.1:$port"
-stack_pid=""
-data_dir=""
-cleanup() {
-  if [ -n "$stack_pid" ] && kill -0 "$stack_pid" 2>/dev/null; then
-    kill -TERM "$stack_pid" 2>/dev/null || true
-    wait "$stack_pid" 2>/dev/null || true
-  fi
-  stack_pid=""
-  [ -n "$data_dir" ] && rm -rf "$data_dir"
-  data_dir=""
-}
-trap cleanup EXIT INT TERM
+# shellcheck source=lib/stack.sh
+. "$root/scripts/lib/stack.sh"
+trap stack_stop EXIT INT TERM
 results="$(mktemp)"
 for build in baseline this; do
   jar="$baseline"; [ "$build" = this ] && jar="$this"
-  data_dir="$(mktemp -d)"
-  DALLE2_JAR="$jar" "$root/dalle2" up --open --port "$port" --data-dir "$data_dir" >"$data_dir.log" 2>&1 &
-  stack_pid=$!
-  for _ in $(seq 1 180); do curl -sf "$base/readyz" >/dev/null && break; sleep 1; done
-  curl -sf "$base/readyz" >/dev/null || { echo "ab-api-defaults: the stack did not get ready (log: $data_dir.log)" >&2; exit 1; }
+  stack_start "$jar" --open
+  base="$stack_url"
   echo "== $build ($jar), $(date -u +%H:%M:%S), load $(cut -d' ' -f1-3 /proc/loadavg)"
   for size in $sizes; do
     for k in $(seq 0 "$jobs"); do
@@ -61,7 +47,7 @@ print(sys.argv[1], p["size"], p.get("prior_sampler") or p["sampler"], p["prior_s
           | tee -a "$results"
     done
   done
-  cleanup
+  stack_stop
 done
 echo "build size prior_sampler prior_steps: median prior ms, median job ms"
 python3 - "$results" <<'PY'

@@ -23,24 +23,9 @@ body='{"prompt":"a photo of a sneaker"}'
 command -v "$hey" >/dev/null || { echo "bench-gateway: hey is not installed (apt-get install hey)" >&2; exit 1; }
 command -v curl >/dev/null || { echo "bench-gateway: curl is required" >&2; exit 1; }
 
-stack_pid=""
-data_dir=""
-cleanup() {
-  if [ -n "$stack_pid" ] && kill -0 "$stack_pid" 2>/dev/null; then
-    kill -TERM "$stack_pid" 2>/dev/null || true
-    wait "$stack_pid" 2>/dev/null || true
-  fi
-  stack_pid=""
-  if [ -n "$data_dir" ]; then
-    rm -rf "$data_dir"
-    data_dir=""
-  fi
-}
-trap cleanup EXIT INT TERM
-
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
-}
+# shellcheck source=lib/stack.sh
+. "$root/scripts/lib/stack.sh"
+trap stack_stop EXIT INT TERM
 
 # hey's summary without the histogram and the per-phase details: rate, latencies, status codes.
 summary() {
@@ -72,26 +57,10 @@ measure() {
 
 run_one() {
   local label="$1" jar="$2"
-  data_dir="$(mktemp -d /tmp/bench-gateway.XXXXXX)"
-  local port log
-  port="$(free_port)"
-  log="$data_dir/stack.log"
   echo "=== $label: $jar"
-  # shellcheck disable=SC2086
-  DALLE2_JAR="$jar" DALLE2_JAVA_OPTS="$java_opts" "$root/dalle2" up --workers prior=0,decoder=0 \
-      --port "$port" --data-dir "$data_dir/data" --rate-limit 1000000000 --rate-burst 1000000 \
-      --max-backlog 1000000000 >"$log" 2>&1 &
-  stack_pid=$!
-  local url="http://127.0.0.1:$port"
-  local deadline=$((SECONDS + 180))
-  until [ "$(curl -s -o /dev/null -w '%{http_code}' "$url/readyz" || true)" = 200 ]; do
-    if ! kill -0 "$stack_pid" 2>/dev/null || [ $SECONDS -gt $deadline ]; then
-      echo "bench-gateway: the stack did not get ready; its log:" >&2
-      tail -50 "$log" >&2
-      exit 1
-    fi
-    sleep 1
-  done
+  DALLE2_JAVA_OPTS="$java_opts" stack_start "$jar" --workers prior=0,decoder=0 --rate-limit 1000000000 \
+      --rate-burst 1000000 --max-backlog 1000000000
+  local url="$stack_url"
   # the polled job is submitted first: its queue position stays 1 however many submits follow
   local job
   job="$(curl -s -X POST -H 'Content-Type: application/json' -d "$body" "$url/v1/generations" \
@@ -112,7 +81,7 @@ run_one() {
       | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')"
   code="$(curl -s -o /dev/null -w '%{http_code}' "$url/v1/generations/$last")"
   echo "read-back of a fresh submit: HTTP $code"
-  cleanup
+  stack_stop
 }
 
 if [ $# -ge 1 ]; then
