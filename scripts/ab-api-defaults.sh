@@ -12,11 +12,9 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 baseline="${1:?usage: scripts/ab-api-defaults.sh BASELINE_JAR}"
 jobs="${JOBS:-6}"
 sizes="${SIZES:-32 256}"
-this="$root/cli/target/dalle2.jar"
-[ -f "$baseline" ] || { echo "ab-api-defaults: no jar at $baseline" >&2; exit 2; }
-[ -f "$this" ] || { echo "ab-api-defaults: build this worktree first (mvn -o -q -pl cli -am -DskipTests package)" >&2; exit 2; }
 # shellcheck source=lib/stack.sh
 . "$root/scripts/lib/stack.sh"
+ab_jars "$baseline"
 trap stack_stop EXIT INT TERM
 results="$(mktemp)"
 for build in baseline this; do

@@ -12,9 +12,9 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 baseline="${1:?usage: scripts/ab-pipeline-overhead.sh BASELINE_JAR [OUT]}"
 out="${2:-$(mktemp -d)}"
 rounds="${ROUNDS:-2}"
-this="$root/cli/target/dalle2.jar"
-[ -f "$baseline" ] || { echo "ab-pipeline-overhead: no jar at $baseline" >&2; exit 2; }
-[ -f "$this" ] || { echo "ab-pipeline-overhead: build this worktree first (mvn -o -q -pl cli -am -DskipTests package)" >&2; exit 2; }
+# shellcheck source=lib/stack.sh
+. "$root/scripts/lib/stack.sh"
+ab_jars "$baseline"
 mkdir -p "$out"
 for round in $(seq 1 "$rounds"); do
   for build in baseline this; do

@@ -43,3 +43,10 @@ stack_stop() {
     stack_dir=""
   fi
 }
+
+# ab_jars BASELINE_JAR: checks the two builds an A/B script compares and sets `this` (this worktree's jar).
+ab_jars() {
+  this="$root/cli/target/dalle2.jar"
+  [ -f "$1" ] || { echo "$(basename "$0"): no jar at $1" >&2; exit 2; }
+  [ -f "$this" ] || { echo "$(basename "$0"): build this worktree first (mvn -o -q -pl cli -am -DskipTests package)" >&2; exit 2; }
+}
