@@ -62,22 +62,21 @@ public final class EvalCommand implements Callable<Integer> {
     // the API's defaults, so that what is evaluated is what a request without these fields gets
     @Option(names = "--prior-steps", description = "(default: the API's, 20 with the prior sampler dpmpp-2m, 64 "
             + "with ddim)") Integer priorSteps;
-    @Option(names = "--decoder-steps", defaultValue = "" + GenerationRequest.DEFAULT_DECODER_STEPS,
-            description = "(default: ${DEFAULT-VALUE}, the API's)") int decoderSteps;
+    @Option(names = "--decoder-steps", description = "(default: the API's, 30 with the decoder sampler dpmpp-2m, 50 "
+            + "with ddim)") Integer decoderSteps;
     @Option(names = "--prior-guidance", defaultValue = "" + GenerationRequest.DEFAULT_PRIOR_GUIDANCE,
             description = "(default: ${DEFAULT-VALUE}, the API's)") float priorGuidance;
     @Option(names = "--decoder-guidance", defaultValue = "" + GenerationRequest.DEFAULT_DECODER_GUIDANCE,
             description = "(default: ${DEFAULT-VALUE}, the API's)") float decoderGuidance;
     @Option(names = "--sampler", converter = SamplerOption.class,
-            description = SamplerOption.DESCRIPTION + " of both stages (default: the API's, ddim for the decoder, "
-                    + "dpmpp-2m for the prior)")
+            description = SamplerOption.DESCRIPTION + " of both stages (default: the API's, dpmpp-2m)")
     SamplerKind sampler;
     @Option(names = "--prior-sampler", converter = SamplerOption.class,
             description = "the prior's sampler, to measure one stage's sampler alone (default: the API's: --sampler "
                     + "when given, else dpmpp-2m)")
     SamplerKind priorSampler;
     @Option(names = "--decoder-sampler", converter = SamplerOption.class,
-            description = "the decoder's sampler (default: --sampler)")
+            description = "the decoder's sampler (default: the API's: --sampler when given, else dpmpp-2m)")
     SamplerKind decoderSampler;
     @Option(names = "--seed", defaultValue = "1", description = "job seed of every generation; another seed "
             + "measures the run-to-run noise of the figures (default: ${DEFAULT-VALUE})") long seed;
@@ -109,8 +108,10 @@ public final class EvalCommand implements Callable<Integer> {
 
     /** The decoder's settings, likewise. */
     SamplingParams decoderSettings() {
-        return new SamplingParams(decoderSteps, 0f, decoderGuidance,
-                decoderSampler != null ? decoderSampler : sampler != null ? sampler : SamplerKind.DEFAULT);
+        SamplerKind kind = decoderSampler != null ? decoderSampler
+                : SamplerKind.fromConfigName(ApiDefaults.decoderSampler(sampler == null ? null : sampler.configName(), null));
+        return new SamplingParams(decoderSteps != null ? decoderSteps : kind.defaultDecoderSteps(), 0f, decoderGuidance,
+                kind);
     }
 
     @Override
@@ -134,7 +135,7 @@ public final class EvalCommand implements Callable<Integer> {
         SamplingParams decoder = decoderSettings();
         report.append(String.format(Locale.ROOT, "Settings: prior %s %d steps (guidance %.1f), decoder %s %d steps "
                         + "(guidance %.1f), eta 0, seed %d.%n%n", prior.sampler().configName(), prior.steps(),
-                priorGuidance, decoder.sampler().configName(), decoderSteps, decoderGuidance, seed));
+                priorGuidance, decoder.sampler().configName(), decoder.steps(), decoderGuidance, seed));
         try (NDManager manager = DjlRuntime.newManager()) {
             DallE2 dalle2 = generates ? DallE2.load(ModelFactory.resolve(models)) : null;
             ClipEncoder clip = generates ? dalle2.clip()

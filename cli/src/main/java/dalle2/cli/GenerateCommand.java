@@ -73,7 +73,7 @@ public final class GenerateCommand implements Callable<Integer> {
 
     @Option(names = "--sampler", converter = SamplerOption.class,
             description = SamplerOption.DESCRIPTION + ": the decoder's, and the prior's unless --prior-sampler names "
-                    + "another (default: the gateway's, ddim)")
+                    + "another (default: the gateway's, dpmpp-2m, or ddim with --eta above 0)")
     SamplerKind sampler;
 
     @Option(names = "--prior-sampler", converter = SamplerOption.class,

@@ -173,10 +173,11 @@ class CommandsTest {
         assertEquals(dalle2.messages.SamplerKind.DPMPP_2M, eval.priorSettings().sampler(), "both stages");
         assertEquals(dalle2.messages.SamplerKind.DPMPP_2M, eval.decoderSettings().sampler());
         EvalCommand split = new EvalCommand();
-        new CommandLine(split).parseArgs("--decoder-sampler", "dpmpp-2m", "--prior-sampler", "ddim");
+        new CommandLine(split).parseArgs("--decoder-sampler", "ddim", "--prior-sampler", "ddim");
         assertEquals(dalle2.messages.SamplerKind.DDIM, split.priorSettings().sampler());
         assertEquals(64, split.priorSettings().steps(), "the DDIM prior's default steps");
-        assertEquals(dalle2.messages.SamplerKind.DPMPP_2M, split.decoderSettings().sampler());
+        assertEquals(dalle2.messages.SamplerKind.DDIM, split.decoderSettings().sampler());
+        assertEquals(50, split.decoderSettings().steps(), "the DDIM decoder's default steps");
     }
 
     @Test
@@ -185,8 +186,8 @@ class CommandsTest {
         new CommandLine(eval).parseArgs();
         // a request as the gateway builds one from a body naming none of the sampling fields
         dalle2.messages.GenerationRequest request = dalle2.messages.GenerationRequest.of("job", "a cat", null, null,
-                null, null, null, null, null, null, dalle2.messages.ApiDefaults.priorSampler(null, null), null,
-                java.time.Instant.EPOCH, null);
+                null, null, null, null, null, dalle2.messages.ApiDefaults.decoderSampler(null, null),
+                dalle2.messages.ApiDefaults.priorSampler(null, null), null, java.time.Instant.EPOCH, null);
         assertEquals(dalle2.inference.EmbedTask.params(request), eval.priorSettings());
         assertEquals(dalle2.inference.DecodeTask.params(dalle2.messages.ImageEmbeddings.of(request, "prior@test",
                 List.of(new float[] {0f}), java.time.Instant.EPOCH, java.time.Instant.EPOCH)), eval.decoderSettings());

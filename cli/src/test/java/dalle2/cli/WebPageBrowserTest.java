@@ -134,6 +134,9 @@ class WebPageBrowserTest {
         assertEquals("64", field("prior_steps").getAttribute("value"));
         new Select(field("prior_sampler")).selectByValue("dpmpp-2m");
         assertEquals("20", field("prior_steps").getAttribute("value"));
+        assertEquals("30", field("decoder_steps").getAttribute("value"));
+        new Select(field("sampler")).selectByValue("ddim");
+        assertEquals("50", field("decoder_steps").getAttribute("value"));
 
         set(field("prompt"), "a red apple");
         set(field("n"), "2");

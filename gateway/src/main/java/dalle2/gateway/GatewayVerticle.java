@@ -293,7 +293,8 @@ public final class GatewayVerticle extends VerticleBase {
                 : SEEDS.nextLong() & Long.MAX_VALUE;
         int size = in.size() != null ? in.size() : config.sizes().defaultSize();
         GenerationRequest request = GenerationRequest.of(jobId, in.prompt(), in.n(), seed, in.priorSteps(),
-                in.decoderSteps(), in.eta(), in.priorGuidance(), in.decoderGuidance(), in.sampler(),
+                in.decoderSteps(), in.eta(), in.priorGuidance(), in.decoderGuidance(),
+                ApiDefaults.decoderSampler(in.sampler(), in.eta()),
                 ApiDefaults.priorSampler(in.sampler(), in.priorSampler()), size, Instant.now(), key)
                 .withOwner(Authenticator.caller(ctx).owner());
         if (in.webhook() != null) {
@@ -376,7 +377,8 @@ public final class GatewayVerticle extends VerticleBase {
         vertx.executeBlocking(() -> VariationUpload.normalise(upload, media), false).onSuccess(png -> {
             try {
                 GenerationRequest request = GenerationRequest.variation(jobId, query.label(), query.n(), seed,
-                        query.decoderSteps(), query.eta(), query.decoderGuidance(), query.sampler(), size, png,
+                        query.decoderSteps(), query.eta(), query.decoderGuidance(),
+                        ApiDefaults.decoderSampler(query.sampler(), query.eta()), size, png,
                         submittedAt, key).withOwner(owner);
                 if (query.webhook() != null) {
                     config.webhooks().check(query.webhook());

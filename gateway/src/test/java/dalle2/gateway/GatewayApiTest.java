@@ -71,10 +71,10 @@ class GatewayApiTest {
         assertEquals("queued", status.getString("state"));
         assertEquals(7L, status.getJsonObject("params").getLong("seed"));
         assertEquals(5, status.getJsonObject("params").getInteger("decoder_steps"));
-        // no sampler named: the prior on DPM-Solver++ at its 20 steps, the decoder on DDIM
+        // no sampler named: both stages on DPM-Solver++, the prior at its 20 steps
         assertEquals(SamplerKind.DPMPP_2M.defaultPriorSteps(), status.getJsonObject("params").getInteger("prior_steps"));
         assertEquals("dpmpp-2m", status.getJsonObject("params").getString("prior_sampler"));
-        assertEquals("ddim", status.getJsonObject("params").getString("sampler"));
+        assertEquals("dpmpp-2m", status.getJsonObject("params").getString("sampler"));
         assertNotNull(status.getInteger("queue_position"));
         assertNotNull(status.getJsonObject("timestamps").getString("submitted_at"));
 
@@ -85,7 +85,7 @@ class GatewayApiTest {
     }
 
     @Test
-    void theSamplerIsTakenFromTheBodyReportedAndDefaultsToDdim() throws Exception {
+    void theSamplerIsTakenFromTheBodyReportedAndDefaultsToDpmSolverUnlessEtaAsksForDdim() throws Exception {
         String id = post("{\"prompt\":\"a red cube\",\"sampler\":\"dpmpp-2m\",\"decoder_steps\":15}")
                 .bodyAsJsonObject().getString("id");
         assertEquals("dpmpp-2m", client.get("/v1/generations/" + id).bodyAsJsonObject().getJsonObject("params")
@@ -93,8 +93,14 @@ class GatewayApiTest {
         assertEquals("dpmpp-2m", readRequest(id).sampler());
         assertEquals("dpmpp-2m", readRequest(id).priorStageSampler(), "a sampler named is both stages'");
         String plain = post("{\"prompt\":\"a red cube\"}").bodyAsJsonObject().getString("id");
-        assertEquals("ddim", client.get("/v1/generations/" + plain).bodyAsJsonObject().getJsonObject("params")
-                .getString("sampler"));
+        JsonObject plainParams = client.get("/v1/generations/" + plain).bodyAsJsonObject().getJsonObject("params");
+        assertEquals("dpmpp-2m", plainParams.getString("sampler"));
+        assertEquals(SamplerKind.DPMPP_2M.defaultDecoderSteps(), plainParams.getInteger("decoder_steps"));
+        // eta above 0 is DDIM's: a request naming no sampler gets a DDIM decoder (and the prior's default)
+        String stochastic = post("{\"prompt\":\"a red cube\",\"eta\":0.5}").bodyAsJsonObject().getString("id");
+        assertEquals("ddim", readRequest(stochastic).sampler());
+        assertEquals(50, readRequest(stochastic).decoderSteps());
+        assertEquals("dpmpp-2m", readRequest(stochastic).priorStageSampler());
         String ddim = post("{\"prompt\":\"a red cube\",\"sampler\":\"ddim\"}").bodyAsJsonObject().getString("id");
         assertEquals("ddim", readRequest(ddim).priorStageSampler());
         assertEquals(64, readRequest(ddim).priorSteps(), "the DDIM prior's own default steps");
@@ -245,7 +251,8 @@ class GatewayApiTest {
                 "/healthz:", "/readyz:", "/metrics:")) {
             assertTrue(doc.contains(path), "documents " + path);
         }
-        assertTrue(doc.contains("sampler: {type: string, enum: [ddim, dpmpp-2m], default: ddim"), "documents sampler");
+        assertTrue(doc.contains("sampler: {type: string, enum: [ddim, dpmpp-2m], description: 'default: dpmpp-2m"),
+                "documents sampler");
     }
 
 

@@ -19,7 +19,8 @@ import java.util.regex.Pattern;
  * @param seed            the job seed; image k uses {@code NoiseStreams.seedFor(seed, k, stage)}
  * @param priorSteps      sampler steps of the prior, 1–{@value #MAX_STEPS}; absent means the prior sampler's
  *                        {@link SamplerKind#defaultPriorSteps()} (64 for {@code ddim}, 20 for {@code dpmpp-2m})
- * @param decoderSteps    sampler steps of the decoder, 1–{@value #MAX_STEPS}
+ * @param decoderSteps    sampler steps of the decoder, 1–{@value #MAX_STEPS}; absent means the sampler's
+ *                        {@link SamplerKind#defaultDecoderSteps()} (50 for {@code ddim}, 30 for {@code dpmpp-2m})
  * @param eta             DDIM η in [0, 1] (0 = deterministic) of each stage that samples with {@code ddim}; the
  *                        other sampler is deterministic, so η above 0 needs at least one stage on {@code ddim}
  * @param priorGuidance   classifier-free guidance scale of the prior, 0–{@value #MAX_GUIDANCE}
@@ -30,7 +31,8 @@ import java.util.regex.Pattern;
  * @param priorSampler    the prior's sampler where it differs from {@code sampler}; null (and left out of the JSON)
  *                        when it is the same, so a request of one sampler reads the same to builds that predate the
  *                        field, and one of two is refused by them rather than drawn with the wrong one. The HTTP API
- *                        fills in {@link ApiDefaults#priorSampler} for a request that names no sampler
+ *                        fills in {@link ApiDefaults#priorSampler} and {@link ApiDefaults#decoderSampler} for a request that
+ *                        names no sampler
  * @param size            side of the images in pixels: {@value #BASE_SIZE} (the base decoder's own images) or
  *                        {@link #SIZES} above it, which the upsampler pool draws from the base images. Absent means
  *                        {@value #BASE_SIZE}, what every request meant before the field existed; written only when it
@@ -78,7 +80,8 @@ public record GenerationRequest(
     public static final int DEFAULT_N = 1;
     /** The prior's steps of a request that names neither a sampler nor steps (the record's, not the API's). */
     public static final int DEFAULT_PRIOR_STEPS = SamplerKind.DEFAULT.defaultPriorSteps();
-    public static final int DEFAULT_DECODER_STEPS = 50;
+    /** The decoder's steps of a request that names neither a sampler nor steps (the record's, not the API's). */
+    public static final int DEFAULT_DECODER_STEPS = SamplerKind.DEFAULT.defaultDecoderSteps();
     public static final double DEFAULT_ETA = 0.0;
     public static final double DEFAULT_PRIOR_GUIDANCE = 2.0;
     public static final double DEFAULT_DECODER_GUIDANCE = 5.0;
@@ -123,7 +126,7 @@ public record GenerationRequest(
                 : priorSteps;
         InvalidMessageException.require(priorSteps >= 1 && priorSteps <= MAX_STEPS, "prior_steps",
                 "prior_steps must be in 1.." + MAX_STEPS + ", got " + priorSteps);
-        decoderSteps = decoderSteps == null ? DEFAULT_DECODER_STEPS : decoderSteps;
+        decoderSteps = decoderSteps == null ? SamplerKind.fromConfigName(sampler).defaultDecoderSteps() : decoderSteps;
         InvalidMessageException.require(decoderSteps >= 1 && decoderSteps <= MAX_STEPS, "decoder_steps",
                 "decoder_steps must be in 1.." + MAX_STEPS + ", got " + decoderSteps);
         eta = eta == null ? DEFAULT_ETA : eta;

@@ -33,6 +33,14 @@ public enum SamplerKind {
         return this == DDIM ? 64 : 20;
     }
 
+    /**
+     * The decoder's steps for a request that names none: DPM-Solver++ at 30 steps matches DDIM at 50 on the shipped
+     * decoder (SAMPLERS.md, "The decoder at 30 steps"); at 15–20 it did not.
+     */
+    public int defaultDecoderSteps() {
+        return this == DDIM ? 50 : 30;
+    }
+
     /** Whether η may be above 0 (only DDIM has a stochastic variant). */
     public boolean acceptsEta() {
         return this == DDIM;

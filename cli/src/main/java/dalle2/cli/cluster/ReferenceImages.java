@@ -41,7 +41,8 @@ public final class ReferenceImages implements AutoCloseable {
         return dalle2.generate(Collections.nCopies(spec.n(), spec.prompt()), spec.seed(),
                 new SamplingParams(spec.priorSteps(), 0f, (float) spec.priorGuidance(),
                         SamplerKind.fromConfigName(ApiDefaults.priorSampler(null, null))),
-                new SamplingParams(spec.decoderSteps(), 0f, (float) spec.decoderGuidance(), SamplerKind.DEFAULT));
+                new SamplingParams(spec.decoderSteps(), 0f, (float) spec.decoderGuidance(),
+                        SamplerKind.fromConfigName(ApiDefaults.decoderSampler(null, 0.0))));
     }
 
     /** The largest difference of one colour channel of one pixel (Integer.MAX_VALUE when the sizes differ). */

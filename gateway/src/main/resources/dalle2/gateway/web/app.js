@@ -181,15 +181,16 @@
   }
 
   $('generate-form').addEventListener('submit', submit);
-  // each prior sampler has its own default steps (the API's): switching keeps a step count the user chose
-  const PRIOR_DEFAULT_STEPS = {'dpmpp-2m': '20', 'ddim': '64'};
-  let priorSamplerShown = $('prior_sampler').value;
-  $('prior_sampler').addEventListener('change', () => {
-    if ($('prior_steps').value === PRIOR_DEFAULT_STEPS[priorSamplerShown]) {
-      $('prior_steps').value = PRIOR_DEFAULT_STEPS[$('prior_sampler').value];
-    }
-    priorSamplerShown = $('prior_sampler').value;
-  });
+  // each sampler has its own default steps per stage (the API's): switching keeps a step count the user chose
+  function followDefaultSteps(samplerField, stepsField, defaults) {
+    let shown = $(samplerField).value;
+    $(samplerField).addEventListener('change', () => {
+      if ($(stepsField).value === defaults[shown]) $(stepsField).value = defaults[$(samplerField).value];
+      shown = $(samplerField).value;
+    });
+  }
+  followDefaultSteps('prior_sampler', 'prior_steps', {'dpmpp-2m': '20', 'ddim': '64'});
+  followDefaultSteps('sampler', 'decoder_steps', {'dpmpp-2m': '30', 'ddim': '50'});
   $('prompt').addEventListener('keydown', (e) => {
     if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) $('generate-form').requestSubmit();
   });
