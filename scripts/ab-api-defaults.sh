@@ -40,14 +40,15 @@ from datetime import datetime
 job = json.load(sys.stdin); t = job["timestamps"]; p = job["params"]
 at = lambda k: datetime.fromisoformat(t[k].replace("Z", "+00:00"))
 ms = lambda a, b: (at(b) - at(a)).total_seconds() * 1000
-print(sys.argv[1], p["size"], p.get("prior_sampler") or p["sampler"], p["prior_steps"], job["state"],
+print(sys.argv[1], p["size"], (p.get("prior_sampler") or p["sampler"]) + "/" + p["sampler"],
+      "%d/%d" % (p["prior_steps"], p["decoder_steps"]), job["state"],
       "%.0f" % ms("prior_started_at", "prior_finished_at"), "%.0f" % ms("submitted_at", "finished_at"))' "$build" <<<"$status" \
           | tee -a "$results"
     done
   done
   stack_stop
 done
-echo "build size prior_sampler prior_steps: median prior ms, median job ms"
+echo "build size prior/decoder sampler, prior/decoder steps: median prior ms, median job ms"
 python3 - "$results" <<'PY'
 import sys, statistics, collections
 rows = collections.defaultdict(list)
