@@ -69,7 +69,7 @@ public final class EvalCommand implements Callable<Integer> {
     @Option(names = "--decoder-guidance", defaultValue = "" + GenerationRequest.DEFAULT_DECODER_GUIDANCE,
             description = "(default: ${DEFAULT-VALUE}, the API's)") float decoderGuidance;
     @Option(names = "--sampler", converter = SamplerOption.class,
-            description = SamplerOption.DESCRIPTION + " of both stages (default: the API's, dpmpp-2m)")
+            description = "the sampler of both stages, " + SamplerOption.DESCRIPTION + " (default: the API's, dpmpp-2m)")
     SamplerKind sampler;
     @Option(names = "--prior-sampler", converter = SamplerOption.class,
             description = "the prior's sampler, to measure one stage's sampler alone (default: the API's: --sampler "

@@ -72,8 +72,8 @@ public final class GenerateCommand implements Callable<Integer> {
     String webhook;
 
     @Option(names = "--sampler", converter = SamplerOption.class,
-            description = SamplerOption.DESCRIPTION + ": the decoder's, and the prior's unless --prior-sampler names "
-                    + "another (default: the gateway's, dpmpp-2m, or ddim with --eta above 0)")
+            description = "the decoder's sampler, and the prior's unless --prior-sampler names another: "
+                    + SamplerOption.DESCRIPTION + " (default: the gateway's, dpmpp-2m, or ddim with --eta above 0)")
     SamplerKind sampler;
 
     @Option(names = "--prior-sampler", converter = SamplerOption.class,

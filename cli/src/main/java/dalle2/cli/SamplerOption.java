@@ -7,8 +7,7 @@ import picocli.CommandLine.TypeConversionException;
 /** Reads {@code --sampler ddim|dpmpp-2m} by the names the API uses (picocli would expect DDIM, DPMPP_2M). */
 final class SamplerOption implements ITypeConverter<SamplerKind> {
 
-    static final String DESCRIPTION = "sampler of both stages: ddim or dpmpp-2m (DPM-Solver++(2M), deterministic, "
-            + "eta must be 0)";
+    static final String DESCRIPTION = "ddim or dpmpp-2m (DPM-Solver++(2M), deterministic: eta applies to ddim only)";
 
     @Override
     public SamplerKind convert(String value) {

@@ -50,7 +50,8 @@ public final class VaryCommand implements Callable<Integer> {
     Double decoderGuidance;
 
     @Option(names = "--sampler", converter = SamplerOption.class,
-            description = SamplerOption.DESCRIPTION + " (default: the gateway's, ddim)")
+            description = "the decoder's sampler, " + SamplerOption.DESCRIPTION
+                    + " (default: the gateway's, dpmpp-2m, or ddim with --eta above 0)")
     SamplerKind sampler;
 
     @Option(names = "--size", description = "image side in pixels: 32, 64, 128 or 256 (default: the gateway's)")
