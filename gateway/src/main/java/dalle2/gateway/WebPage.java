@@ -1,5 +1,7 @@
 package dalle2.gateway;
 
+import dalle2.messages.ApiDefaults;
+import dalle2.messages.SamplerKind;
 import io.vertx.core.Handler;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.ext.web.RoutingContext;
@@ -52,7 +54,15 @@ final class WebPage implements Handler<RoutingContext> {
                 .replace("{{sizes}}", sizes.available().stream().map(String::valueOf).collect(Collectors.joining(",")))
                 .replace("{{default_size}}", String.valueOf(sizes.defaultSize()))
                 .replace("{{variations}}", String.valueOf(variations))
-                .replace("{{keys_required}}", String.valueOf(keysRequired));
+                .replace("{{keys_required}}", String.valueOf(keysRequired))
+                .replace("{{prior_sampler_default}}", ApiDefaults.PRIOR_SAMPLER.configName())
+                .replace("{{decoder_sampler_default}}", ApiDefaults.DECODER_SAMPLER.configName())
+                .replace("{{prior_steps_default}}", String.valueOf(ApiDefaults.PRIOR_SAMPLER.defaultPriorSteps()))
+                .replace("{{decoder_steps_default}}", String.valueOf(ApiDefaults.DECODER_SAMPLER.defaultDecoderSteps()));
+        for (SamplerKind kind : SamplerKind.values()) {
+            html = html.replace("{{prior_steps_" + kind.configName() + "}}", String.valueOf(kind.defaultPriorSteps()))
+                    .replace("{{decoder_steps_" + kind.configName() + "}}", String.valueOf(kind.defaultDecoderSteps()));
+        }
         for (Map.Entry<String, Resource> a : assets.entrySet()) {
             html = html.replace("{{" + a.getKey() + "}}", ASSETS + a.getKey() + "?v=" + a.getValue().version());
         }

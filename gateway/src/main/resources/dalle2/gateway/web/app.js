@@ -181,16 +181,20 @@
   }
 
   $('generate-form').addEventListener('submit', submit);
-  // each sampler has its own default steps per stage (the API's): switching keeps a step count the user chose
-  function followDefaultSteps(samplerField, stepsField, defaults) {
-    let shown = $(samplerField).value;
-    $(samplerField).addEventListener('change', () => {
-      if ($(stepsField).value === defaults[shown]) $(stepsField).value = defaults[$(samplerField).value];
-      shown = $(samplerField).value;
+  // the gateway writes its defaults into the page: each stage's sampler, and each sampler's steps on its option;
+  // switching a sampler brings its default steps unless the user chose others
+  function followDefaultSteps(samplerField, stepsField) {
+    const select = $(samplerField);
+    const defaultSteps = () => select.selectedOptions[0].dataset.defaultSteps;
+    select.value = select.dataset.default;
+    let shown = defaultSteps();
+    select.addEventListener('change', () => {
+      if ($(stepsField).value === shown) $(stepsField).value = defaultSteps();
+      shown = defaultSteps();
     });
   }
-  followDefaultSteps('prior_sampler', 'prior_steps', {'dpmpp-2m': '20', 'ddim': '64'});
-  followDefaultSteps('sampler', 'decoder_steps', {'dpmpp-2m': '30', 'ddim': '50'});
+  followDefaultSteps('prior_sampler', 'prior_steps');
+  followDefaultSteps('sampler', 'decoder_steps');
   $('prompt').addEventListener('keydown', (e) => {
     if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) $('generate-form').requestSubmit();
   });
