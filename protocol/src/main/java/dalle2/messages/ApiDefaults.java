@@ -10,8 +10,7 @@ public final class ApiDefaults {
 
     /**
      * The prior's sampler of a request that names none: DPM-Solver++(2M) at its 20 default steps matches DDIM at 64
-     * steps on the shipped prior (SAMPLERS.md), a third of the prior's time. The decoder stays on DDIM 50, which
-     * DPM-Solver++ at 15–20 steps did not match (at 30 it does: {@link #DECODER_SAMPLER}).
+     * steps on the shipped prior (SAMPLERS.md), a third of the prior's time.
      */
     public static final SamplerKind PRIOR_SAMPLER = SamplerKind.DPMPP_2M;
 

@@ -121,12 +121,12 @@ public record GenerationRequest(
         sampler = checkSampler(sampler, "sampler");
         priorSampler = priorSampler == null ? null : checkSampler(priorSampler, "prior_sampler");
         priorSampler = sampler.equals(priorSampler) ? null : priorSampler;
-        priorSteps = priorSteps == null
-                ? SamplerKind.fromConfigName(priorSampler == null ? sampler : priorSampler).defaultPriorSteps()
-                : priorSteps;
+        SamplerKind priorKind = SamplerKind.fromConfigName(priorSampler == null ? sampler : priorSampler);
+        SamplerKind decoderKind = SamplerKind.fromConfigName(sampler);
+        priorSteps = priorSteps == null ? priorKind.defaultPriorSteps() : priorSteps;
         InvalidMessageException.require(priorSteps >= 1 && priorSteps <= MAX_STEPS, "prior_steps",
                 "prior_steps must be in 1.." + MAX_STEPS + ", got " + priorSteps);
-        decoderSteps = decoderSteps == null ? SamplerKind.fromConfigName(sampler).defaultDecoderSteps() : decoderSteps;
+        decoderSteps = decoderSteps == null ? decoderKind.defaultDecoderSteps() : decoderSteps;
         InvalidMessageException.require(decoderSteps >= 1 && decoderSteps <= MAX_STEPS, "decoder_steps",
                 "decoder_steps must be in 1.." + MAX_STEPS + ", got " + decoderSteps);
         eta = eta == null ? DEFAULT_ETA : eta;
@@ -137,8 +137,7 @@ public record GenerationRequest(
         decoderGuidance = decoderGuidance == null ? DEFAULT_DECODER_GUIDANCE : decoderGuidance;
         InvalidMessageException.require(decoderGuidance >= 0.0 && decoderGuidance <= MAX_GUIDANCE,
                 "decoder_guidance", "decoder_guidance must be in [0, " + MAX_GUIDANCE + "], got " + decoderGuidance);
-        InvalidMessageException.require(eta == 0.0 || SamplerKind.fromConfigName(sampler).acceptsEta()
-                        || priorSampler != null && SamplerKind.fromConfigName(priorSampler).acceptsEta(), "eta",
+        InvalidMessageException.require(eta == 0.0 || decoderKind.acceptsEta() || priorKind.acceptsEta(), "eta",
                 "eta must be 0 when no stage samples with " + SamplerKind.DDIM.configName() + " (sampler "
                         + sampler + " is deterministic; eta applies to " + SamplerKind.DDIM.configName()
                         + " only), got " + eta);

@@ -2,7 +2,6 @@ package dalle2.cli.cluster;
 
 import dalle2.inference.DallE2;
 import dalle2.messages.ApiDefaults;
-import dalle2.messages.SamplerKind;
 import dalle2.messages.SamplingParams;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
@@ -39,10 +38,8 @@ public final class ReferenceImages implements AutoCloseable {
         }
         // the job's body names no sampler: each stage samples with what the API defaults it to
         return dalle2.generate(Collections.nCopies(spec.n(), spec.prompt()), spec.seed(),
-                new SamplingParams(spec.priorSteps(), 0f, (float) spec.priorGuidance(),
-                        SamplerKind.fromConfigName(ApiDefaults.priorSampler(null, null))),
-                new SamplingParams(spec.decoderSteps(), 0f, (float) spec.decoderGuidance(),
-                        SamplerKind.fromConfigName(ApiDefaults.decoderSampler(null, 0.0))));
+                new SamplingParams(spec.priorSteps(), 0f, (float) spec.priorGuidance(), ApiDefaults.PRIOR_SAMPLER),
+                new SamplingParams(spec.decoderSteps(), 0f, (float) spec.decoderGuidance(), ApiDefaults.DECODER_SAMPLER));
     }
 
     /** The largest difference of one colour channel of one pixel (Integer.MAX_VALUE when the sizes differ). */
