@@ -28,6 +28,8 @@ import org.apache.kafka.common.errors.TopicExistsException;
  */
 public final class Topics {
 
+    private static final long METADATA_POLL_MS = 50;
+
     public static final String REQUESTS = "generation.requests";
     public static final String EMBEDDINGS = "generation.embeddings";
     public static final String LOWRES = "generation.lowres";
@@ -181,9 +183,12 @@ public final class Topics {
 
     /**
      * Creates the topics that do not exist yet (existing ones are left as they are), with the broker's
-     * {@code default.replication.factor} (1 on the embedded broker; set 3 on a production cluster).
+     * {@code default.replication.factor} (1 on the embedded broker; set 3 on a production cluster), and returns
+     * once the broker lists every one of them. The controller acknowledges a creation before the brokers' metadata
+     * caches have it, so a client that produces or lists right after the acknowledgement could otherwise miss it.
      */
     public static void ensure(Admin admin, List<Spec> specs, long timeoutMs) {
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMs);
         try {
             Set<String> existing = admin.listTopics().names().get(timeoutMs, TimeUnit.MILLISECONDS);
             List<NewTopic> missing = new ArrayList<>();
@@ -193,20 +198,41 @@ public final class Topics {
                             .configs(spec.configs()));
                 }
             }
-            if (!missing.isEmpty()) {
-                try {
-                    admin.createTopics(missing).all().get(timeoutMs, TimeUnit.MILLISECONDS);
-                } catch (ExecutionException e) {
-                    if (!(e.getCause() instanceof TopicExistsException)) {
-                        throw e;
-                    }
+            if (missing.isEmpty()) {
+                return;
+            }
+            try {
+                admin.createTopics(missing).all().get(remainingMs(deadline), TimeUnit.MILLISECONDS);
+            } catch (ExecutionException e) {
+                if (!(e.getCause() instanceof TopicExistsException)) {
+                    throw e;
                 }
             }
+            awaitListed(admin, missing.stream().map(NewTopic::name).toList(), deadline);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted while creating topics", e);
         } catch (ExecutionException | TimeoutException e) {
             throw new IllegalStateException("cannot create topics: " + e.getMessage(), e);
         }
+    }
+
+    private static void awaitListed(Admin admin, List<String> names, long deadline)
+            throws InterruptedException, ExecutionException, TimeoutException {
+        while (true) {
+            Set<String> listed = admin.listTopics().names().get(remainingMs(deadline), TimeUnit.MILLISECONDS);
+            if (listed.containsAll(names)) {
+                return;
+            }
+            if (System.nanoTime() >= deadline) {
+                throw new TimeoutException("created topics not listed yet: "
+                        + names.stream().filter(name -> !listed.contains(name)).toList());
+            }
+            Thread.sleep(METADATA_POLL_MS);
+        }
+    }
+
+    private static long remainingMs(long deadline) {
+        return Math.max(1, TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime()));
     }
 }
