@@ -101,6 +101,11 @@ public final class TrainCommand implements Runnable {
                 description = "start a new run from the weights of a model folder of the same config (e.g. the "
                         + "shipped model, when its run folder is gone); ignored when a checkpoint is resumed")
         Path initFrom;
+        @Option(names = "--init-partial",
+                description = "with --init-from: copy only the parameters whose name and shape match and keep the "
+                        + "others at their fresh initialisation (e.g. a decoder following a CLIP of another "
+                        + "embedding width); the run prints which ones")
+        boolean initPartial;
 
         TrainerOptions options() {
             return new TrainerOptions(steps, batchSize, lr, warmup, minLr, weightDecay, gradClip, ema, checkpointEvery,
@@ -142,8 +147,15 @@ public final class TrainCommand implements Runnable {
         boolean checkpointed = Files.isRegularFile(common.out.resolve("checkpoint/state.json"));
         if (common.initFrom != null && !(common.resume && checkpointed)) {
             // before the trainer exists, so its EMA starts from these weights too
-            ModelWeights.load(task.block(), common.initFrom.resolve("weights.safetensors"), task.kind());
-            System.err.println("initialised the " + task.kind() + " from " + common.initFrom);
+            Path weights = common.initFrom.resolve("weights.safetensors");
+            if (common.initPartial) {
+                List<String> kept = ModelWeights.loadMatching(task.block(), weights, task.kind());
+                System.err.println("initialised the " + task.kind() + " from " + common.initFrom + " except "
+                        + kept.size() + " parameters that kept their fresh initialisation: " + kept);
+            } else {
+                ModelWeights.load(task.block(), weights, task.kind());
+                System.err.println("initialised the " + task.kind() + " from " + common.initFrom);
+            }
         }
         DallE2Trainer trainer = new DallE2Trainer(task, common.options(), common.out, manager);
         if (common.resume && !trainer.resume()) {

@@ -100,6 +100,43 @@ public final class ModelWeights {
         }
     }
 
+    /**
+     * Copies, from {@code file}, every parameter whose name and shape the block shares with it, and leaves the
+     * others at the block's fresh initialisation: how a model starts from one of another config, e.g. a decoder
+     * following a CLIP of another embedding width keeps its U-Net and learns only its conditioning path anew.
+     *
+     * @return the names of the block's parameters that kept their initialisation, each with its shape
+     * @throws IllegalArgumentException when no parameter matches (not a model of this kind)
+     */
+    public static List<String> loadMatching(Block block, Path file, String what) throws IOException {
+        NDManager owner = firstArray(block).getManager();
+        try (NDManager manager = owner.newSubManager();
+             InputStream in = new BufferedInputStream(Files.newInputStream(file))) {
+            NDList stored = NDList.decode(manager, in);
+            Map<String, NDArray> byName = new LinkedHashMap<>();
+            for (NDArray array : stored) {
+                byName.put(array.getName(), array);
+            }
+            List<String> kept = new ArrayList<>();
+            int copied = 0;
+            for (Pair<String, Parameter> entry : block.getParameters()) {
+                NDArray target = entry.getValue().getArray();
+                NDArray source = byName.get(entry.getKey());
+                if (source == null || !source.getShape().equals(target.getShape())) {
+                    kept.add(entry.getKey() + " " + target.getShape());
+                    continue;
+                }
+                // the same copies as load(): never alias the decoded array's memory
+                target.set(source.toType(DataType.FLOAT32, false).toByteBuffer());
+                copied++;
+            }
+            if (copied == 0) {
+                throw new IllegalArgumentException("no parameter of the " + what + " matches the weights in " + file);
+            }
+            return kept;
+        }
+    }
+
     private static NDArray firstArray(Block block) {
         if (block.getParameters().isEmpty()) {
             throw new IllegalArgumentException("block has no parameters");

@@ -186,6 +186,37 @@ class DecoderTest {
     }
 
     @Test
+    void aDecoderForAnotherEmbeddingWidthTakesEveryMatchingParameterAndKeepsItsConditioningPath(@TempDir Path dir)
+            throws IOException {
+        try (NDManager manager = DjlRuntime.newManager()) {
+            Decoder narrow = withRandomWeights(Decoder.create(TINY, manager), 9);
+            narrow.save(dir);
+            Decoder wide = Decoder.create(TINY.withConditionDim(64), manager, 10);
+            ParameterList fresh = wide.parameters();
+            List<NDArray> before = new ArrayList<>();
+            fresh.forEach(p -> before.add(p.getValue().getArray().duplicate()));
+
+            List<String> kept = ModelWeights.loadMatching(wide.block(), dir.resolve("weights.safetensors"), "decoder");
+
+            assertEquals(2, kept.size(), kept.toString());
+            assertTrue(kept.stream().anyMatch(k -> k.endsWith("condition_proj_weight (64, 64)")), kept.toString());
+            assertTrue(kept.stream().anyMatch(k -> k.endsWith("null_condition (64)")), kept.toString());
+            ParameterList from = narrow.parameters();
+            for (int i = 0; i < fresh.size(); i++) {
+                String name = fresh.keyAt(i);
+                NDArray now = fresh.valueAt(i).getArray();
+                NDArray expected = kept.stream().anyMatch(k -> k.startsWith(name + " "))
+                        ? before.get(i) : from.get(name).getArray();
+                assertEquals(0f, maxDifference(expected, now), name);
+            }
+            IllegalArgumentException notADecoder = assertThrows(IllegalArgumentException.class,
+                    () -> ModelWeights.loadMatching(Prior.create(PriorConfig.of(32, 32, 1, 2), manager).network(),
+                            dir.resolve("weights.safetensors"), "prior"));
+            assertTrue(notADecoder.getMessage().contains("no parameter of the prior matches"), notADecoder.getMessage());
+        }
+    }
+
+    @Test
     void theTrainingLossDrawsEverythingFromTheGivenRandom() {
         try (NDManager manager = DjlRuntime.newManager()) {
             Decoder decoder = withRandomWeights(Decoder.create(TINY, manager), 9);
