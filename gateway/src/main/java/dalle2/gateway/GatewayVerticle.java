@@ -47,6 +47,7 @@ import java.util.UUID;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
+import java.util.function.Predicate;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.apache.kafka.clients.admin.Admin;
@@ -303,14 +304,16 @@ public final class GatewayVerticle extends VerticleBase {
         }
         config.sizes().check(request);
         policy().admission().checkCost(request);
-        enqueue(ctx, request, key);
+        enqueue(ctx, request, key, known -> IdempotentRetry.asks(in, known));
     }
 
     /**
      * Accepts a built request: at once for a fresh id, or through the Idempotency-Key's claim on the status
-     * topic (the same key answers the same job on every gateway).
+     * topic (the same key answers the same job on every gateway). {@code sameAsSent} tells whether the job a key
+     * already names is what this submission asks for ({@link IdempotentRetry}).
      */
-    private void enqueue(RoutingContext ctx, GenerationRequest request, String key) {
+    private void enqueue(RoutingContext ctx, GenerationRequest request, String key,
+                         Predicate<GenerationRequest> sameAsSent) {
         String jobId = request.jobId();
         if (key == null) {
             // a fresh job id: nobody else can claim it
@@ -319,7 +322,7 @@ public final class GatewayVerticle extends VerticleBase {
         }
         Optional<JobStatus> existing = view.get(jobId);
         if (existing.isPresent()) {
-            replay(ctx, existing.get(), request);
+            replay(ctx, existing.get(), request, sameAsSent);
             return;
         }
         // The first queued status of this job id in the status topic claims it: every gateway reads that
@@ -336,7 +339,7 @@ public final class GatewayVerticle extends VerticleBase {
                         // ours won: write our request (the view's copy leaves a variation's image out)
                         writeRequest(ctx, winner, request, 202);
                     } else {
-                        replay(ctx, winner, request);
+                        replay(ctx, winner, request, sameAsSent);
                     }
                 })
                 .onFailure(e -> unavailable(ctx, jobId, e));
@@ -386,7 +389,7 @@ public final class GatewayVerticle extends VerticleBase {
                 }
                 config.sizes().check(request);
                 policy().admission().checkCost(request);
-                enqueue(ctx, request, key);
+                enqueue(ctx, request, key, known -> IdempotentRetry.asks(query, png, known));
             } catch (RuntimeException e) {
                 ctx.fail(e);
             }
@@ -403,23 +406,24 @@ public final class GatewayVerticle extends VerticleBase {
     }
 
     /**
-     * Answers a repeated Idempotency-Key from the job it named first: 409 if the parameters differ, else 200
+     * Answers a repeated Idempotency-Key from the job it named first: 409 if this submission asks for another job
+     * ({@code sameAsSent} is false for it), else 200
      * with the job. A job still queued gets its request written again first: the gateway that claimed it may
      * have died between its status and its request, and a duplicate request is harmless (workers skip a job
      * they have taken).
      */
-    private void replay(RoutingContext ctx, JobStatus known, GenerationRequest request) {
-        if (known.request() != null && !known.request().sameParameters(request)) {
+    private void replay(RoutingContext ctx, JobStatus known, GenerationRequest request,
+                        Predicate<GenerationRequest> sameAsSent) {
+        if (known.request() != null && !sameAsSent.test(known.request())) {
             ctx.fail(new ApiError(409, "idempotency_key_reused",
                     "this Idempotency-Key was used for a different request", "Idempotency-Key"));
             return;
         }
         ctx.response().putHeader("Idempotent-Replayed", "true");
         if (known.state() == JobState.QUEUED && known.request() != null) {
-            // the view's copy of a variation lacks its image; this request has the same one (same hash), and
-            // takes the first request's submission time
+            // the view's copy of a variation lacks its image; this request has the same one (same hash)
             GenerationRequest again = known.request().isVariation()
-                    ? request.withSubmittedAt(known.request().submittedInstant()) : known.request();
+                    ? known.request().withImageOf(request) : known.request();
             writeRequest(ctx, known, again, 200);
             return;
         }

@@ -33,6 +33,8 @@ class GatewayConsistencyTest {
     private static Gateway gatewayA;
     private static GatewayTestClient a;
     private static GatewayTestClient b;
+    /** A third gateway of the same cluster after its deployment gained an upsampler pool: it defaults to 256 px. */
+    private static GatewayTestClient upgraded;
 
     @BeforeAll
     static void start() throws Exception {
@@ -43,6 +45,9 @@ class GatewayConsistencyTest {
                 servers.storage("images"))));
         a = servers.closeAfterAll(new GatewayTestClient(gatewayA.port()));
         b = servers.closeAfterAll(new GatewayTestClient(gatewayB.port()));
+        Gateway gatewayC = servers.closeAfterAll(Gateway.start(GatewayConfig.of("127.0.0.1", 0, servers.bootstrap(),
+                servers.storage("images")).withSizes(ImageSizes.WITH_UPSAMPLER)));
+        upgraded = servers.closeAfterAll(new GatewayTestClient(gatewayC.port()));
     }
 
     private static Future<HttpResponse<Buffer>> post(GatewayTestClient client, String key, String json) {
@@ -85,6 +90,33 @@ class GatewayConsistencyTest {
                 assertEquals(id, r.bodyAsJsonObject().getString("id"));
             }
         }
+    }
+
+    @Test
+    void aRetryOfTheSameBodyToAGatewayWithOtherDefaultsGetsItsJobAndOnlyAFieldItSetsDifferentlyConflicts() {
+        String key = "upgrade-retry-" + System.nanoTime();
+        String body = "{\"prompt\":\"a retry across an upgrade\",\"seed\":3}";
+        HttpResponse<Buffer> first = post(a, key, body).await();
+        assertEquals(202, first.statusCode(), first.bodyAsString());
+        String id = first.bodyAsJsonObject().getString("id");
+
+        // the same body: its size was left to the defaults, which gave 32 px when it was accepted
+        HttpResponse<Buffer> retried = post(upgraded, key, body).await();
+        assertEquals(200, retried.statusCode(), retried.bodyAsString());
+        assertEquals(id, retried.bodyAsJsonObject().getString("id"));
+        assertEquals("true", retried.getHeader("Idempotent-Replayed"));
+        JsonObject params = upgraded.get("/v1/generations/" + id).bodyAsJsonObject().getJsonObject("params");
+        assertEquals(32, params.getInteger("size"), "the job keeps the size it was accepted with");
+        assertEquals(200, post(upgraded, key, "{\"prompt\":\"a retry across an upgrade\",\"seed\":3,\"size\":32}")
+                .await().statusCode(), "the value it got, set explicitly");
+
+        HttpResponse<Buffer> other = post(upgraded, key,
+                "{\"prompt\":\"a retry across an upgrade\",\"seed\":3,\"size\":256}").await();
+        assertEquals(409, other.statusCode(), other.bodyAsString());
+        assertEquals("idempotency_key_reused", other.bodyAsJsonObject().getJsonObject("error").getString("code"));
+        assertEquals(409, post(a, key, "{\"prompt\":\"another prompt\",\"seed\":3}").await().statusCode());
+        assertEquals(409, post(a, key, "{\"prompt\":\"a retry across an upgrade\",\"seed\":3,\"sampler\":\"ddim\"}")
+                .await().statusCode(), "a sampler other than the one the job got");
     }
 
     @Test

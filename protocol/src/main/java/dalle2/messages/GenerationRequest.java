@@ -218,6 +218,19 @@ public record GenerationRequest(
                 imageSha256, owner, webhook);
     }
 
+    /**
+     * This request carrying {@code source}'s image (what a status's copy of a variation lacks), which must be the
+     * image this request names by its hash.
+     */
+    public GenerationRequest withImageOf(GenerationRequest source) {
+        if (imageSha256 == null || !imageSha256.equals(source.imageSha256) || source.image == null) {
+            throw new IllegalArgumentException("job " + jobId + ": the source request carries another image or none");
+        }
+        return new GenerationRequest(schemaVersion, jobId, prompt, n, seed, priorSteps, decoderSteps, eta,
+                priorGuidance, decoderGuidance, sampler, priorSampler, size, submittedAt, idempotencyKey, source.image,
+                imageSha256, owner, webhook);
+    }
+
     /** A variation runs no prior: its one "prior step" is the CLIP image encoding (and what its cost counts). */
     public static final int VARIATION_PRIOR_STEPS = 1;
 
