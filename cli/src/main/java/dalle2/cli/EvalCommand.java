@@ -82,6 +82,9 @@ public final class EvalCommand implements Callable<Integer> {
             + "measures the run-to-run noise of the figures (default: ${DEFAULT-VALUE})") long seed;
     @Option(names = "--out", description = "also write the report (Markdown) here") Path out;
     @Option(names = "--clip-only", description = "only the CLIP figures (no prior or decoder needed)") boolean clipOnly;
+    @Option(names = "--judge-clip", paramLabel = "CLIP_DIR", description = "the CLIP that scores the emoji and "
+            + "cascade retrieval (default: the models' own); one judge for two model sets that have different CLIPs "
+            + "makes their figures comparable") Path judgeClip;
     @Option(names = "--stage-per-class", defaultValue = "20", description = "images per class for the per-stage "
             + "diagnostics (prior alone, decoder alone); 0 skips them (default: ${DEFAULT-VALUE})") int stagePerClass;
 
@@ -143,6 +146,15 @@ public final class EvalCommand implements Callable<Integer> {
             RetrievalEvaluation retrieval = new RetrievalEvaluation(
                     texts -> DallE2.encodeText(clip, manager, texts),
                     images -> DallE2.encodeImages(clip, manager, images));
+            ClipEncoder judgeEncoder = judgeClip == null ? clip : ClipEncoder.load(judgeClip, manager);
+            if (judgeEncoder.config().imageSize() != clip.config().imageSize()) {
+                throw new IllegalArgumentException("--judge-clip " + judgeClip + " takes "
+                        + judgeEncoder.config().imageSize() + " px images, the models' CLIP " + clip.config().imageSize());
+            }
+            RetrievalEvaluation judged = judgeClip == null ? retrieval : new RetrievalEvaluation(
+                    texts -> DallE2.encodeText(judgeEncoder, manager, texts),
+                    images -> DallE2.encodeImages(judgeEncoder, manager, images));
+            String judgeName = judgeClip == null ? "the project's CLIP" : "the CLIP in " + judgeClip;
             int size = clip.config().imageSize();
             ImageCaptionDataset fashionTest = DatasetSpec.parse("fashion-mnist-test").open(dataDir, DatasetOptions.of(size));
             // only the sections that use emoji need its data
@@ -175,11 +187,11 @@ public final class EvalCommand implements Callable<Integer> {
             if (sections.contains(Section.emoji)) {
                 heldInBase = dalle2.generate(heldInNames, seed, prior, decoder);
                 heldOutBase = dalle2.generate(heldOutNames, seed, prior, decoder);
-                double heldInTop1 = retrieval.promptRetrievalTop1Of10(heldInNames, heldInBase, seed);
-                double heldOutTop1 = retrieval.promptRetrievalTop1Of10(heldOutNames, heldOutBase, seed);
+                double heldInTop1 = judged.promptRetrievalTop1Of10(heldInNames, heldInBase, seed);
+                double heldOutTop1 = judged.promptRetrievalTop1Of10(heldOutNames, heldOutBase, seed);
                 report.append(String.format(Locale.ROOT, "Emoji generations, top-1-of-10 retrieval of the prompt with "
-                                + "the project's CLIP (chance 10%%): held-in %.1f%% (%d names), held-out %.1f%% (%d names)%n%n",
-                        100 * heldInTop1, heldInNames.size(), 100 * heldOutTop1, heldOutNames.size()));
+                                + "%s (chance 10%%): held-in %.1f%% (%d names), held-out %.1f%% (%d names)%n%n",
+                        judgeName, 100 * heldInTop1, heldInNames.size(), 100 * heldOutTop1, heldOutNames.size()));
             }
             if (generates && (sections.contains(Section.fashion) || sections.contains(Section.stages))) {
                 FashionClassifier judge = FashionClassifier.load(ModelFactory.resolve(classifier), manager);
@@ -201,11 +213,14 @@ public final class EvalCommand implements Callable<Integer> {
                 report.append(upsamplerSection(clip, manager));
             }
             if (sections.contains(Section.cascade)) {
-                report.append(cascadeSection(dalle2, retrieval, CascadeNames.of(heldInNames, heldInBase, cascadePrompts, seed),
+                report.append(cascadeSection(dalle2, judged, CascadeNames.of(heldInNames, heldInBase, cascadePrompts, seed),
                         CascadeNames.of(heldOutNames, heldOutBase, cascadePrompts, seed), prior, decoder, manager));
             }
             if (dalle2 != null) {
                 dalle2.close();
+            }
+            if (judgeEncoder != clip) {
+                judgeEncoder.close();
             }
         }
         System.out.print(report);
