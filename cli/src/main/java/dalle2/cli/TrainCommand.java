@@ -399,10 +399,16 @@ public final class TrainCommand implements Runnable {
     @Command(name = "embed", mixinStandardHelpOptions = true,
             description = "Compute the CLIP image and caption embeddings of a training corpus once.")
     static final class Embed implements Callable<Integer> {
-        @Option(names = "--clip", required = true) Path clip;
-        @Option(names = "--data", defaultValue = "emoji,fashion-mnist") String data;
-        @Option(names = "--data-dir", defaultValue = "data") Path dataDir;
-        @Option(names = "--image-size", defaultValue = "32") int imageSize;
+        @Option(names = "--clip", required = true, description = "trained CLIP model folder") Path clip;
+        @Option(names = "--data", defaultValue = "emoji,fashion-mnist",
+                description = "datasets, as the trainers take them (default: ${DEFAULT-VALUE})") String data;
+        @Option(names = "--data-dir", defaultValue = "data", description = "data folder (default: ${DEFAULT-VALUE})")
+        Path dataDir;
+        @Option(names = "--image-size", defaultValue = "32", description = "image size (default: ${DEFAULT-VALUE})")
+        int imageSize;
+        @Option(names = "--held-out-vendor", defaultValue = "openmoji",
+                description = "emoji vendor the trainers never see, or none; give the trainers' value "
+                        + "(default: ${DEFAULT-VALUE})") String heldOutVendor;
         @Option(names = "--out", required = true, description = "embeddings folder") Path out;
 
         @Override
@@ -412,10 +418,13 @@ public final class TrainCommand implements Runnable {
             common.data = data;
             common.dataDir = dataDir;
             common.imageSize = imageSize;
+            common.heldOutVendor = heldOutVendor;
             try (NDManager manager = DjlRuntime.newManager()) {
                 CorpusEmbeddings embeddings = embeddings(clip, common.corpus(), out, manager);
                 System.out.println(embeddings.size() + " items embedded (" + embeddings.dim() + "-d) in " + out);
                 return 0;
+            } catch (IllegalArgumentException | DatasetException e) {
+                return common.exitOnBadInput("embed", e);
             }
         }
     }

@@ -46,6 +46,35 @@ class TrainLineageTest {
     }
 
     @Test
+    void embedWritesTheEmbeddingsThatPriorTrainingThenReadsInsteadOfEmbeddingAgain(@TempDir Path dir) throws Exception {
+        Path data = dir.resolve("data");
+        TrainingsCommandTest.writeSquares(data.resolve("squares"));
+        Path clip = TinyModels.folder().resolve("clip");
+        Path embeddings = dir.resolve("embeddings");
+        String dataset = "jsonl:" + data.resolve("squares");
+        StringWriter embedErr = new StringWriter();
+        assertEquals(0, new CommandLine(new Main()).setErr(new PrintWriter(embedErr)).execute("embed", "--clip",
+                clip.toString(), "--data-dir", data.toString(), "--data", dataset, "--image-size",
+                "" + TinyModels.IMAGE_SIZE, "--out", embeddings.toString()), embedErr.toString());
+        assertTrue(Files.list(embeddings).findAny().isPresent(), "embeddings written");
+
+        ByteArrayOutputStream printed = new ByteArrayOutputStream();
+        PrintStream stderr = System.err;
+        System.setErr(new PrintStream(printed, true));
+        int code;
+        try {
+            code = train(new String[] {"--data-dir", data.toString(), "--data", dataset, "--image-size",
+                    "" + TinyModels.IMAGE_SIZE, "--clip", clip.toString(), "--embeddings", embeddings.toString(),
+                    "--steps", "2", "--warmup", "1", "--batch-size", "2", "--width", "16", "--depth", "1",
+                    "--heads", "2"}, "--out", dir.resolve("prior").toString());
+        } finally {
+            System.setErr(stderr);
+        }
+        assertEquals(0, code, printed.toString());
+        assertFalse(printed.toString().contains("embedding "), "the prior read embed's folder: " + printed);
+    }
+
+    @Test
     void aDatasetThatCannotBeReadEndsTheCommandWithItsReasonNotATrace(@TempDir Path dir) {
         StringWriter err = new StringWriter();
         PrintStream stderr = System.err;
