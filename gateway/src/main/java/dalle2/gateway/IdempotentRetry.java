@@ -23,12 +23,17 @@ final class IdempotentRetry {
         String sampler = or(sent.sampler(), known.sampler());
         String priorSampler = sent.priorSampler() != null ? sent.priorSampler()
                 : sent.sampler() != null ? sent.sampler() : known.priorStageSampler();
-        GenerationRequest filled = GenerationRequest.of(known.jobId(), sent.prompt(), or(sent.n(), known.n()),
-                or(sent.seed(), known.seed()), or(sent.priorSteps(), known.priorSteps()),
-                or(sent.decoderSteps(), known.decoderSteps()), or(sent.eta(), known.eta()),
-                or(sent.priorGuidance(), known.priorGuidance()), or(sent.decoderGuidance(), known.decoderGuidance()),
-                sampler, priorSampler, or(sent.size(), known.size()), known.submittedInstant(),
-                known.idempotencyKey());
+        GenerationRequest filled;
+        try {
+            filled = GenerationRequest.of(known.jobId(), sent.prompt(), or(sent.n(), known.n()),
+                    or(sent.seed(), known.seed()), or(sent.priorSteps(), known.priorSteps()),
+                    or(sent.decoderSteps(), known.decoderSteps()), or(sent.eta(), known.eta()),
+                    or(sent.priorGuidance(), known.priorGuidance()), or(sent.decoderGuidance(), known.decoderGuidance()),
+                    sampler, priorSampler, or(sent.size(), known.size()), known.submittedInstant(),
+                    known.idempotencyKey());
+        } catch (IllegalArgumentException e) {
+            return false; // what it set does not even combine with the job's other values (e.g. eta on a DPM job)
+        }
         return known.sameParameters(filled);
     }
 
@@ -37,10 +42,15 @@ final class IdempotentRetry {
         if (!known.isVariation()) {
             return false;
         }
-        GenerationRequest filled = GenerationRequest.variation(known.jobId(), sent.label(), or(sent.n(), known.n()),
-                or(sent.seed(), known.seed()), or(sent.decoderSteps(), known.decoderSteps()), or(sent.eta(), known.eta()),
-                or(sent.decoderGuidance(), known.decoderGuidance()), or(sent.sampler(), known.sampler()),
-                or(sent.size(), known.size()), png, known.submittedInstant(), known.idempotencyKey());
+        GenerationRequest filled;
+        try {
+            filled = GenerationRequest.variation(known.jobId(), sent.label(), or(sent.n(), known.n()),
+                    or(sent.seed(), known.seed()), or(sent.decoderSteps(), known.decoderSteps()), or(sent.eta(), known.eta()),
+                    or(sent.decoderGuidance(), known.decoderGuidance()), or(sent.sampler(), known.sampler()),
+                    or(sent.size(), known.size()), png, known.submittedInstant(), known.idempotencyKey());
+        } catch (IllegalArgumentException e) {
+            return false;
+        }
         return known.sameParameters(filled);
     }
 

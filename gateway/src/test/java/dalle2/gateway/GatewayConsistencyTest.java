@@ -117,6 +117,8 @@ class GatewayConsistencyTest {
         assertEquals(409, post(a, key, "{\"prompt\":\"another prompt\",\"seed\":3}").await().statusCode());
         assertEquals(409, post(a, key, "{\"prompt\":\"a retry across an upgrade\",\"seed\":3,\"sampler\":\"ddim\"}")
                 .await().statusCode(), "a sampler other than the one the job got");
+        assertEquals(409, post(a, key, "{\"prompt\":\"a retry across an upgrade\",\"seed\":3,\"eta\":0.5}")
+                .await().statusCode(), "eta, which the job's DPM-Solver++ stages do not take");
     }
 
     @Test
