@@ -14,14 +14,7 @@ runs="${RUNS:-$root/runs/seed-size}"
 data="${DATA:-$root/data}"
 corpus="emoji;vendors=default+fluent+fluent-flat+twemoji,fashion-mnist"   # openmoji stays the held-out vendor
 
-retry() {
-  for attempt in 1 2 3; do
-    if "$@"; then return 0; fi
-    echo "train: attempt $attempt failed; resuming from the last checkpoint" >&2
-    sleep 2
-  done
-  return 1
-}
+source "$root/scripts/lib/retry.sh"
 
 ./dalle2 data fetch emoji --dir "$data"
 ./dalle2 data fetch fashion-mnist --dir "$data"

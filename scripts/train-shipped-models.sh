@@ -15,15 +15,7 @@ prior_steps="${PRIOR_STEPS:-1500}"
 decoder_steps="${DECODER_STEPS:-9000}"
 upsampler_steps="${UPSAMPLER_STEPS:-4000}"
 
-# a native crash of libtorch must cost at most one checkpoint interval, not the run
-retry() {
-  for attempt in 1 2 3; do
-    if "$@"; then return 0; fi
-    echo "train: attempt $attempt failed; resuming from the last checkpoint" >&2
-    sleep 2
-  done
-  return 1
-}
+source "$root/scripts/lib/retry.sh"
 
 ./dalle2 data fetch emoji --dir "$data"   # google, twitter (64 px) for the base models; fluent, twemoji, openmoji (SVG) at 256
 ./dalle2 data fetch fashion-mnist --dir "$data"

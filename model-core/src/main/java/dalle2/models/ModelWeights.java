@@ -61,13 +61,9 @@ public final class ModelWeights {
      */
     public static void load(Block block, Path file, String what) throws IOException {
         NDManager owner = firstArray(block).getManager();
-        try (NDManager manager = owner.newSubManager();
-             InputStream in = new BufferedInputStream(Files.newInputStream(file))) {
-            NDList stored = NDList.decode(manager, in);
-            Map<String, NDArray> byName = new LinkedHashMap<>();
-            for (NDArray array : stored) {
-                byName.put(array.getName(), array);
-            }
+        try (NDManager manager = owner.newSubManager()) {
+            Map<String, NDArray> stored = decodeByName(manager, file);
+            Map<String, NDArray> byName = new LinkedHashMap<>(stored);
             List<String> problems = new ArrayList<>();
             for (Pair<String, Parameter> entry : block.getParameters()) {
                 NDArray target = entry.getValue().getArray();
@@ -110,13 +106,8 @@ public final class ModelWeights {
      */
     public static List<String> loadMatching(Block block, Path file, String what) throws IOException {
         NDManager owner = firstArray(block).getManager();
-        try (NDManager manager = owner.newSubManager();
-             InputStream in = new BufferedInputStream(Files.newInputStream(file))) {
-            NDList stored = NDList.decode(manager, in);
-            Map<String, NDArray> byName = new LinkedHashMap<>();
-            for (NDArray array : stored) {
-                byName.put(array.getName(), array);
-            }
+        try (NDManager manager = owner.newSubManager()) {
+            Map<String, NDArray> byName = decodeByName(manager, file);
             List<String> kept = new ArrayList<>();
             int copied = 0;
             for (Pair<String, Parameter> entry : block.getParameters()) {
@@ -134,6 +125,17 @@ public final class ModelWeights {
                 throw new IllegalArgumentException("no parameter of the " + what + " matches the weights in " + file);
             }
             return kept;
+        }
+    }
+
+    /** The parameters stored in {@code file}, by name, as arrays of {@code manager}. */
+    private static Map<String, NDArray> decodeByName(NDManager manager, Path file) throws IOException {
+        try (InputStream in = new BufferedInputStream(Files.newInputStream(file))) {
+            Map<String, NDArray> byName = new LinkedHashMap<>();
+            for (NDArray array : NDList.decode(manager, in)) {
+                byName.put(array.getName(), array);
+            }
+            return byName;
         }
     }
 
