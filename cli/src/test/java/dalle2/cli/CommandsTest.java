@@ -284,6 +284,18 @@ class CommandsTest {
                 .httpPort(Pool.DECODER), "-1: no endpoints");
     }
 
+    @Test
+    void benchRefusesABadSamplingBatchNamingTheOptionBeforeLoadingAnything() {
+        for (String[] args : new String[][] {{"--sampling-batches", "1,x"}, {"--sampling-batches", "0"},
+                {"--sampling-runs", "0"}}) {
+            StringWriter err = new StringWriter();
+            int code = new CommandLine(new Main()).setErr(new PrintWriter(err))
+                    .execute("bench", args[0], args[1], "--models", "target/no-models", "--torch", "none");
+            assertEquals(2, code, err.toString());
+            assertTrue(err.toString().contains(args[0]), err.toString());
+        }
+    }
+
     @SuppressWarnings("unchecked")
     private <C> C parse(String... args) {
         return (C) new CommandLine(new Main()).parseArgs(args).subcommand().commandSpec().userObject();

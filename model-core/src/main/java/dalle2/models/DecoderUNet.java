@@ -334,7 +334,9 @@ public final class DecoderUNet extends AbstractBlock {
                 h = h.add(e.reshape(batch, out, 1, 1));
                 h = Differentiable.silu(forward1(norm2, ps, h, training));
             }
-            h = forward1(dropout, ps, h, training);
+            if (training && config.dropout() > 0) { // DJL's Dropout makes a native call even when it is off
+                h = forward1(dropout, ps, h, training);
+            }
             h = Convolutions.forward(conv2, ps, h, training);                         // (B, C_out, s, s)
             NDArray residual = skip == null ? x : Convolutions.forward(skip, ps, x, training);
             return new NDList(residual.add(h));
