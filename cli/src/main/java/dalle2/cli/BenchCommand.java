@@ -163,24 +163,23 @@ public final class BenchCommand implements Callable<Integer> {
             float[] javaOutput = null;
             JsonNode torchOutput = null;
             for (int round = 0; round < rounds; round++) {
-                try (NDManager scope = manager.newSubManager()) {
-                    NDArray[] inputs = fixedInputs(scope, batch, sampleShape, conditionDim);
-                    List<Double> millis = new ArrayList<>();
-                    for (int i = 0; i < repeats + 2; i++) {
-                        try (NDManager step = scope.newSubManager()) {
-                            long t0 = System.nanoTime();
-                            NDArray out = DjlRuntime.withoutGradients(
-                                    () -> network.predict(inputs[0], inputs[1], inputs[2], inputs[3]));
-                            float[] values = out.get(0).toFloatArray(); // waits for the result
-                            if (i >= 2) { // two warm-up evaluations
-                                millis.add((System.nanoTime() - t0) / 1e6);
-                            }
-                            javaOutput = values;
-                            out.attach(step);
+                List<Double> millis = new ArrayList<>();
+                for (int i = 0; i < repeats + 2; i++) {
+                    // the inputs are made in the evaluation's own manager because every intermediate array goes
+                    // to the manager of the input: freed after each evaluation, as a sampling step frees its own
+                    try (NDManager step = manager.newSubManager()) {
+                        NDArray[] inputs = fixedInputs(step, batch, sampleShape, conditionDim);
+                        long t0 = System.nanoTime();
+                        NDArray out = DjlRuntime.withoutGradients(
+                                () -> network.predict(inputs[0], inputs[1], inputs[2], inputs[3]));
+                        float[] values = out.get(0).toFloatArray(); // waits for the result
+                        if (i >= 2) { // two warm-up evaluations
+                            millis.add((System.nanoTime() - t0) / 1e6);
                         }
+                        javaOutput = values;
                     }
-                    java.add(median(millis));
                 }
+                java.add(median(millis));
                 if (torch != null) {
                     JsonNode answer = torch.call(command("forward", "model", name, "batch", batch, "repeats", repeats));
                     eager.add(answer.get("ms").asDouble());
