@@ -309,13 +309,18 @@ public final class BenchCommand implements Callable<Integer> {
             AdamW optimizer = AdamW.withWeightDecay(0.01f);
             Ema ema = new Ema(decoder.block(), 0.999f);
             int size = served.config().imageSize();
-            NDArray images = scope.randomUniform(-1f, 1f, new Shape(trainBatch, served.config().imageChannels(), size, size));
-            NDArray embeddings = scope.randomNormal(new Shape(trainBatch, served.config().conditionDim()))
-                    .normalize(2, 1, 1e-12);
+            Shape imageShape = new Shape(trainBatch, served.config().imageChannels(), size, size);
+            Shape embeddingShape = new Shape(trainBatch, served.config().conditionDim());
+            float[] imageValues = scope.randomUniform(-1f, 1f, imageShape).toFloatArray();
+            float[] embeddingValues = scope.randomNormal(embeddingShape).normalize(2, 1, 1e-12).toFloatArray();
             Random rng = new Random(0);
             for (int i = 0; i < steps + 2; i++) {
                 long t0 = System.nanoTime();
                 try (NDManager step = scope.newSubManager()) {
+                    // the batch is made in the step's manager, as the trainer's is, so that the step's
+                    // intermediates (they go to the manager of the input) are freed with it
+                    NDArray images = step.create(imageValues, imageShape);
+                    NDArray embeddings = step.create(embeddingValues, embeddingShape);
                     ParameterStore ps = new ParameterStore(step, false);
                     try (GradientCollector collector = Engine.getInstance().newGradientCollector()) {
                         NDArray loss = decoder.loss(ps, images, embeddings, rng);
