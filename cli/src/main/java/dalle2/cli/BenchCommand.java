@@ -61,9 +61,6 @@ public final class BenchCommand implements Callable<Integer> {
                     + "empty to skip")
     String samplingBatchList;
 
-    @Spec
-    CommandSpec spec;
-
     @Option(names = "--sampling-runs", defaultValue = "2",
             description = "timed runs of each full-sampling row after one warm-up run; the fastest is shown "
                     + "(default: ${DEFAULT-VALUE})")
@@ -90,6 +87,9 @@ public final class BenchCommand implements Callable<Integer> {
     String python;
 
     private static final int WARM_UP_EVALUATIONS = 50;
+
+    @Spec
+    CommandSpec spec;
 
     private TorchReference torch;
 
@@ -170,9 +170,7 @@ public final class BenchCommand implements Callable<Integer> {
                     try (NDManager step = manager.newSubManager()) {
                         NDArray[] inputs = fixedInputs(step, batch, sampleShape, conditionDim);
                         long t0 = System.nanoTime();
-                        NDArray out = DjlRuntime.withoutGradients(
-                                () -> network.predict(inputs[0], inputs[1], inputs[2], inputs[3]));
-                        float[] values = out.get(0).toFloatArray(); // waits for the result
+                        float[] values = firstSampleOfPrediction(network, inputs);
                         if (i >= 2) { // two warm-up evaluations
                             millis.add((System.nanoTime() - t0) / 1e6);
                         }
@@ -199,16 +197,20 @@ public final class BenchCommand implements Callable<Integer> {
     /**
      * Evaluations at batch 1 before anything is timed, so that the JIT has compiled the Java side of the ops (a
      * forward is hundreds of DJL calls) as it has in a worker that served a few jobs: with two warm-up
-     * evaluations only, the first rows read up to 1.5 times the steady time.
+     * evaluations only, the first row read up to three times its steady time.
      */
     private static void warmUp(Denoiser network, Shape sampleShape, int conditionDim, NDManager manager) {
         for (int i = 0; i < WARM_UP_EVALUATIONS; i++) {
             try (NDManager step = manager.newSubManager()) {
-                NDArray[] inputs = fixedInputs(step, 1, sampleShape, conditionDim);
-                DjlRuntime.withoutGradients(() -> network.predict(inputs[0], inputs[1], inputs[2], inputs[3]))
-                        .toFloatArray();
+                firstSampleOfPrediction(network, fixedInputs(step, 1, sampleShape, conditionDim));
             }
         }
+    }
+
+    /** One evaluation with autograd off; reading the first sample's values waits for the result. */
+    private static float[] firstSampleOfPrediction(Denoiser network, NDArray[] inputs) {
+        return DjlRuntime.withoutGradients(() -> network.predict(inputs[0], inputs[1], inputs[2], inputs[3]))
+                .get(0).toFloatArray();
     }
 
     /** The twin builds the same inputs: sin and cos of the flat index, t = 500, every condition kept. */
@@ -241,6 +243,29 @@ public final class BenchCommand implements Callable<Integer> {
         return sizes;
     }
 
+    /** Timings in seconds of one sampling run, one per figure of a row. */
+    @FunctionalInterface
+    private interface SamplingRun {
+        double[] seconds() throws IOException;
+    }
+
+    /**
+     * Each figure's fastest of {@link #samplingRuns} runs after one untimed run: the JIT compiles the per-op Java
+     * code during the first, and a worker that has served a few jobs runs as the later ones do. Java and the twin
+     * are timed the same way.
+     */
+    private double[] fastestAfterWarmUp(SamplingRun run) throws IOException {
+        run.seconds();
+        double[] fastest = run.seconds();
+        for (int i = 1; i < samplingRuns; i++) {
+            double[] seconds = run.seconds();
+            for (int k = 0; k < fastest.length; k++) {
+                fastest[k] = Math.min(fastest[k], seconds[k]);
+            }
+        }
+        return fastest;
+    }
+
     private void samplingRows(List<Integer> samplingBatches, Prior prior, Decoder decoder, NDManager manager)
             throws IOException {
         if (samplingBatches.isEmpty()) {
@@ -254,11 +279,7 @@ public final class BenchCommand implements Callable<Integer> {
         for (int batch : samplingBatches) {
             long[] seeds = new long[batch];
             Arrays.setAll(seeds, i -> i);
-            double priorSeconds = Double.MAX_VALUE;
-            double decoderSeconds = Double.MAX_VALUE;
-            // the first run of each is a warm-up (the JIT compiles the per-op Java code during it): a worker
-            // that has served a few jobs runs as the later ones do
-            for (int run = 0; run <= samplingRuns; run++) {
+            double[] javaSeconds = fastestAfterWarmUp(() -> {
                 try (NDManager scope = manager.newSubManager()) {
                     NDArray text = scope.randomNormal(new Shape(batch, dim)).normalize(2, 1, 1e-12);
                     long t0 = System.nanoTime();
@@ -269,29 +290,22 @@ public final class BenchCommand implements Callable<Integer> {
                     t0 = System.nanoTime();
                     decoder.sample(embeddings, decoderSteps, 0f, guidance, seeds, DdimSampler.Progress.NONE)
                             .toFloatArray();
-                    double decoderRun = (System.nanoTime() - t0) / 1e9;
-                    if (run > 0) {
-                        priorSeconds = Math.min(priorSeconds, priorRun);
-                        decoderSeconds = Math.min(decoderSeconds, decoderRun);
-                    }
+                    return new double[] {priorRun, (System.nanoTime() - t0) / 1e9};
                 }
-            }
+            });
+            double priorSeconds = javaSeconds[0];
+            double decoderSeconds = javaSeconds[1];
             String line = String.format(Locale.ROOT, "  batch %2d: prior %.2f s (%.1f embeddings/s), decoder %.2f s"
                     + " (%.2f images/s)", batch, priorSeconds, batch / priorSeconds, decoderSeconds,
                     batch / decoderSeconds);
             if (torch != null) {
-                double torchPrior = Double.MAX_VALUE;
-                double torchDecoder = Double.MAX_VALUE;
-                for (int run = 0; run <= samplingRuns; run++) { // the same warm-up and best-of as Java's
-                    double priorRun = torch.call(command("sample", "model", "prior", "batch", batch,
-                            "steps", priorSteps, "guidance", guidance)).get("s").asDouble();
-                    double decoderRun = torch.call(command("sample", "model", "decoder", "batch", batch,
-                            "steps", decoderSteps, "guidance", guidance)).get("s").asDouble();
-                    if (run > 0) {
-                        torchPrior = Math.min(torchPrior, priorRun);
-                        torchDecoder = Math.min(torchDecoder, decoderRun);
-                    }
-                }
+                double[] torchSeconds = fastestAfterWarmUp(() -> new double[] {
+                    torch.call(command("sample", "model", "prior", "batch", batch, "steps", priorSteps,
+                            "guidance", guidance)).get("s").asDouble(),
+                    torch.call(command("sample", "model", "decoder", "batch", batch, "steps", decoderSteps,
+                            "guidance", guidance)).get("s").asDouble()});
+                double torchPrior = torchSeconds[0];
+                double torchDecoder = torchSeconds[1];
                 line += String.format(Locale.ROOT, "; PyTorch prior %.2f s, decoder %.2f s; Java/PyTorch prior %.2f,"
                         + " decoder %.2f", torchPrior, torchDecoder, priorSeconds / torchPrior,
                         decoderSeconds / torchDecoder);
