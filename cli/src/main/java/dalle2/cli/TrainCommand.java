@@ -19,6 +19,7 @@ import dalle2.models.Prior;
 import dalle2.models.PriorConfig;
 import dalle2.models.Upsampler;
 import dalle2.models.UpsamplerConfig;
+import dalle2.sampling.PredictionType;
 import dalle2.trainer.ClipTrainingTask;
 import dalle2.trainer.CorpusCache;
 import dalle2.trainer.CorpusEmbeddings;
@@ -318,6 +319,10 @@ public final class TrainCommand implements Runnable {
                         + "(default: ${DEFAULT-VALUE})") double conditionScale;
         @Option(names = "--scale-shift", description = "condition the residual blocks by scale and shift of the "
                 + "normalised activations (ADM's AdaGN) instead of a per-channel bias") boolean scaleShift;
+        @Option(names = "--prediction", defaultValue = "epsilon", converter = PredictionTypes.class,
+                description = "what the network predicts: epsilon (the noise), v (sqrt(abar)*noise - sqrt(1-abar)*x0, "
+                        + "whose x0 estimate stays bounded at the schedule's last step) or sample (default: "
+                        + "${DEFAULT-VALUE})") PredictionType prediction;
 
         @Override
         public Integer call() throws IOException {
@@ -329,13 +334,23 @@ public final class TrainCommand implements Runnable {
                         DecoderConfig.of(common.imageSize, baseChannels, channelMult, blocks, attention)
                                 .withConditionDim(embeddings.dim())
                                 .withConditioning(conditionScale, scaleShift ? DecoderConfig.INJECTION_SCALE_SHIFT
-                                        : DecoderConfig.INJECTION_ADD), DecoderConfig.class, common.resume);
+                                        : DecoderConfig.INJECTION_ADD)
+                                .withPrediction(prediction),
+                        DecoderConfig.class, common.resume);
                 Decoder decoder = Decoder.create(config, manager, common.seed);
                 return run(common, new DecoderTrainingTask(decoder, corpus, embeddings,
                         corpus.sampleTable(common.repeats()), manager), manager, source.lineage(common, "decoder"));
             } catch (IllegalArgumentException | DatasetException e) {
                 return common.exitOnBadInput("decoder", e);
             }
+        }
+    }
+
+    /** Reads {@code --prediction} by its config name, so a bad value is refused before any data is read. */
+    static final class PredictionTypes implements CommandLine.ITypeConverter<PredictionType> {
+        @Override
+        public PredictionType convert(String value) {
+            return PredictionType.fromConfigName(value);
         }
     }
 

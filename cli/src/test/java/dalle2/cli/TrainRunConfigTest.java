@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dalle2.json.Json;
 import dalle2.models.DecoderConfig;
+import dalle2.sampling.PredictionType;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -31,7 +32,8 @@ class TrainRunConfigTest {
     @Test
     void resumingWithFlagsForAnotherModelIsRefusedNamingEverySettingThatDiffers() {
         TrainCommand.runConfig(run, FILE, STARTED, DecoderConfig.class, false);
-        DecoderConfig asked = STARTED.withConditioning(16, DecoderConfig.INJECTION_SCALE_SHIFT).withBaseChannels(48);
+        DecoderConfig asked = STARTED.withConditioning(16, DecoderConfig.INJECTION_SCALE_SHIFT).withBaseChannels(48)
+                .withPrediction(PredictionType.V);
 
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> TrainCommand.runConfig(run, FILE, asked, DecoderConfig.class, true));
@@ -40,6 +42,7 @@ class TrainRunConfigTest {
         assertTrue(e.getMessage().contains("base_channels 32 → 48"), e.getMessage());
         assertTrue(e.getMessage().contains("condition_scale 1.0 → 16.0"), e.getMessage());
         assertTrue(e.getMessage().contains("condition_injection add → scale_shift"), e.getMessage());
+        assertTrue(e.getMessage().contains("prediction epsilon → v"), e.getMessage());
         assertTrue(e.getMessage().contains("new --out"), e.getMessage());
         assertEquals(STARTED, Json.readFile(run.resolve(FILE), DecoderConfig.class), "the run's config is untouched");
     }

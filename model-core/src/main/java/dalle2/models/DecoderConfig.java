@@ -205,6 +205,13 @@ public record DecoderConfig(
                 schedule, prediction, conditioningDropout, scale, injection);
     }
 
+    /** The same decoder predicting {@code type} (ε, x₀ or v) instead. */
+    public DecoderConfig withPrediction(PredictionType type) {
+        return new DecoderConfig(modelType, formatVersion, imageSize, imageChannels, baseChannels, channelMultipliers,
+                blocksPerLevel, attentionResolutions, attentionHeads, dropout, conditionDim, timeEmbedDim, timesteps,
+                schedule, type.configName(), conditioningDropout, conditionScale, conditionInjection);
+    }
+
     @JsonIgnore
     public boolean scaleShift() {
         return INJECTION_SCALE_SHIFT.equals(conditionInjection);

@@ -56,7 +56,7 @@ public final class HyperParameters {
             "prior", Map.of("width", Kind.INTEGER, "depth", Kind.INTEGER, "heads", Kind.INTEGER),
             "decoder", Map.of("base_channels", Kind.INTEGER, "channel_mult", Kind.INTEGER_LIST,
                     "blocks", Kind.INTEGER, "attention", Kind.INTEGER_LIST, "condition_scale", Kind.NUMBER,
-                    "scale_shift", Kind.BOOLEAN),
+                    "scale_shift", Kind.BOOLEAN, "prediction", Kind.STRING),
             "upsampler", Map.of("low_res_size", Kind.INTEGER, "base_channels", Kind.INTEGER,
                     "channel_mult", Kind.INTEGER_LIST, "blocks", Kind.INTEGER, "crop", Kind.INTEGER,
                     "max_augmentation_step", Kind.INTEGER, "sampling_augmentation_step", Kind.INTEGER,

@@ -197,7 +197,8 @@ final class TrainingRun {
                         settings.integers("attention"))
                         .withConditionDim(embeddings.dim())
                         .withConditioning(settings.doubleValue("condition_scale"), settings.flag("scale_shift")
-                                ? DecoderConfig.INJECTION_SCALE_SHIFT : DecoderConfig.INJECTION_ADD),
+                                ? DecoderConfig.INJECTION_SCALE_SHIFT : DecoderConfig.INJECTION_ADD)
+                        .withPrediction(settings.prediction()),
                 DecoderConfig.class, resume);
         Decoder decoder = Decoder.create(config, manager, settings.options().seed());
         return new DecoderTrainingTask(decoder, corpus, embeddings, corpus.sampleTable(settings.repeats()), manager);

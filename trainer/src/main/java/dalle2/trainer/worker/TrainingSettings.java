@@ -1,6 +1,7 @@
 package dalle2.trainer.worker;
 
 import dalle2.messages.InvalidMessageException;
+import dalle2.sampling.PredictionType;
 import dalle2.trainer.TrainerOptions;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -25,7 +26,7 @@ public final class TrainingSettings {
             "clip", Map.of("embedding_dim", 256L, "context_length", 16L),
             "prior", Map.of("width", 256L, "depth", 4L, "heads", 4L),
             "decoder", Map.of("base_channels", 32L, "channel_mult", List.of(1, 2, 2), "blocks", 1L,
-                    "attention", List.of(8), "condition_scale", 1.0, "scale_shift", false),
+                    "attention", List.of(8), "condition_scale", 1.0, "scale_shift", false, "prediction", "epsilon"),
             // the upsampler trains at its output size, 256 px, unless told otherwise
             "upsampler", Map.of("image_size", 256L, "low_res_size", 32L, "base_channels", 16L,
                     "channel_mult", List.of(1, 2, 4, 8), "blocks", 1L, "crop", 64L, "max_augmentation_step", 250L,
@@ -73,6 +74,15 @@ public final class TrainingSettings {
 
     String text(String name) {
         return (String) values.get(name);
+    }
+
+    /** {@code prediction}: what the network is trained to predict, refused naming the hyper-parameter if unknown. */
+    PredictionType prediction() {
+        try {
+            return PredictionType.fromConfigName(text("prediction"));
+        } catch (IllegalArgumentException e) {
+            throw new InvalidMessageException("hyper_parameters.prediction", e.getMessage());
+        }
     }
 
     @SuppressWarnings("unchecked")
