@@ -96,6 +96,24 @@ public final class FashionEvaluation {
             return real == 0 ? 0 : (double) correct / real;
         }
 
+        /**
+         * Brightness of all generated images, each class weighted equally (every class has N images, so this is
+         * also the brightness of the whole generated set).
+         */
+        public PixelStatistics generatedPixels() {
+            return meanOverClasses(classes.stream().map(ClassResult::generatedPixels).toList());
+        }
+
+        /** Brightness of all real reference images, each class weighted equally. */
+        public PixelStatistics realPixels() {
+            return meanOverClasses(classes.stream().map(ClassResult::realPixels).toList());
+        }
+
+        private static PixelStatistics meanOverClasses(List<PixelStatistics> perClass) {
+            return new PixelStatistics(perClass.stream().mapToDouble(PixelStatistics::mean).average().orElse(0),
+                    perClass.stream().mapToDouble(PixelStatistics::brightShare).average().orElse(0));
+        }
+
         /** A Markdown table for model cards and the README. */
         public String toMarkdown() {
             StringBuilder md = new StringBuilder();
@@ -109,8 +127,10 @@ public final class FashionEvaluation {
                         c.generatedPixels().mean(), c.realPixels().mean(), 100 * c.generatedPixels().brightShare(),
                         100 * c.realPixels().brightShare()));
             }
-            md.append(String.format(Locale.ROOT, "| **all** | | %d | **%.1f%%** | | %.1f%% |%n%n",
-                    classes.stream().mapToInt(ClassResult::generated).sum(), 100 * accuracy(), 100 * realAccuracy()));
+            md.append(String.format(Locale.ROOT, "| **all** | | %d | **%.1f%%** | | %.1f%% | %.3f / %.3f | %.1f%% / %.1f%% |%n%n",
+                    classes.stream().mapToInt(ClassResult::generated).sum(), 100 * accuracy(), 100 * realAccuracy(),
+                    generatedPixels().mean(), realPixels().mean(), 100 * generatedPixels().brightShare(),
+                    100 * realPixels().brightShare()));
             md.append(String.format(Locale.ROOT, "Fréchet distance in the classifier's %d-dimensional feature space: "
                             + "generated vs %d real test images **%.2f**; floor (%d vs %d disjoint real test images) %.2f.%n",
                     featureDim, referenceImages, frechetDistance, referenceImages, floorImages, frechetFloor));

@@ -16,6 +16,7 @@ import java.awt.image.BufferedImage;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
@@ -153,6 +154,12 @@ class FashionEvaluationTest {
             assertTrue(Math.abs(result.frechetDistance()) < 1e-6 * result.frechetFloor(),
                     result.frechetDistance() + " vs floor " + result.frechetFloor());
             assertTrue(result.toMarkdown().contains("| ankle boot | a photo of an ankle boot | 3 |"), result.toMarkdown());
+            // the generator hands back the reference images themselves, so the set's brightness is the real one's
+            assertEquals(result.realPixels(), result.generatedPixels());
+            assertTrue(result.realPixels().mean() > 0.05, "real garments have ink: " + result.realPixels());
+            assertTrue(result.toMarkdown().contains(String.format(Locale.ROOT, "| **all** | | 30 | **%.1f%%** | | %.1f%% | %.3f / %.3f |",
+                    100 * result.accuracy(), 100 * result.realAccuracy(), result.realPixels().mean(),
+                    result.realPixels().mean())), result.toMarkdown());
         }
     }
 
