@@ -217,8 +217,12 @@ def ddim(model, cond, sample_shape, steps, guidance, prediction, clip, generator
         a, a_prev = alpha_bar[t], (alpha_bar[ts[i + 1]] if i + 1 < len(ts) else 1.0)
         if prediction == "epsilon":
             x0 = (x - math.sqrt(1 - a) * out) / math.sqrt(a)
-        else:
+        elif prediction == "v":
+            x0 = math.sqrt(a) * x - math.sqrt(1 - a) * out
+        elif prediction == "sample":
             x0 = out
+        else:
+            raise ValueError("unknown prediction " + prediction)
         if clip:
             x0 = x0.clamp(-1, 1)
         eps = (x - math.sqrt(a) * x0) / math.sqrt(1 - a)

@@ -13,6 +13,7 @@ data="${DATA:-$root/data}"
 clip_steps="${CLIP_STEPS:-1000}"
 prior_steps="${PRIOR_STEPS:-1500}"
 decoder_steps="${DECODER_STEPS:-9000}"
+decoder_v_steps="${DECODER_V_STEPS:-3000}"
 upsampler_steps="${UPSAMPLER_STEPS:-4000}"
 
 source "$root/scripts/lib/retry.sh"
@@ -32,14 +33,23 @@ retry ./dalle2 train decoder --data-dir "$data" --clip "$runs/clip/model" --embe
   --base-channels 32 --channel-mult 1,2,2 --blocks 1 --attention 8 --condition-scale 16 --scale-shift \
   --checkpoint-every 250 --log-interval 50 --sample-every 1000 --resume
 
+# the decoder's last stage: the same network fine-tuned to predict v instead of the noise, so its estimate of the
+# image stays bounded at the schedule's last step, where the noise's gave an amplified guess clamped to +-1 that left
+# the garments too bright (SAMPLERS.md, "Brightness"); the shipped decoder is this one
+retry ./dalle2 train decoder --data-dir "$data" --clip "$runs/clip/model" --embeddings "$runs/embeddings" \
+  --out "$runs/decoder-v" --init-from "$runs/decoder/model" --prediction v --steps "$decoder_v_steps" --batch-size 32 \
+  --lr 2e-4 --min-lr 3e-5 --warmup 100 --ema 0.998 --seed 1 --base-channels 32 --channel-mult 1,2,2 --blocks 1 \
+  --attention 8 --condition-scale 16 --scale-shift --checkpoint-every 250 --log-interval 50 --sample-every 1000 --resume
+
 # the 32 -> 256 super-resolution stage, on random 64 px crops of the emoji drawn at 256 px (openmoji held out)
 retry ./dalle2 train upsampler --data-dir "$data" --out "$runs/upsampler" --steps "$upsampler_steps" --batch-size 16 \
   --crop 64 --lr 3e-4 --min-lr 3e-5 --warmup 200 --base-channels 16 --channel-mult 1,2,4,8 --blocks 1 \
   --checkpoint-every 250 --log-interval 50 --sample-every 500 --resume
 
 for model in clip prior decoder upsampler; do
+  run="$model"; [ "$model" = decoder ] && run=decoder-v
   rm -rf "trained_models/$model.new"
-  cp -r "$runs/$model/model" "trained_models/$model.new"
+  cp -r "$runs/$run/model" "trained_models/$model.new"
   rm -rf "trained_models/$model"
   mv "trained_models/$model.new" "trained_models/$model"
 done

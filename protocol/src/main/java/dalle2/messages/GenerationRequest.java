@@ -84,7 +84,7 @@ public record GenerationRequest(
     public static final int DEFAULT_DECODER_STEPS = SamplerKind.DEFAULT.defaultDecoderSteps();
     public static final double DEFAULT_ETA = 0.0;
     public static final double DEFAULT_PRIOR_GUIDANCE = 2.0;
-    public static final double DEFAULT_DECODER_GUIDANCE = 5.0;
+    public static final double DEFAULT_DECODER_GUIDANCE = 2.0;
     public static final int MAX_IDEMPOTENCY_KEY_CHARS = 200;
     /** The base decoder's image side: a job of this size needs no upsampler. */
     public static final int BASE_SIZE = 32;
