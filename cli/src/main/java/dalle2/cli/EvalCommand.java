@@ -96,7 +96,11 @@ public final class EvalCommand implements Callable<Integer> {
 
     @Option(names = "--upsampler-sampling", split = ",", paramLabel = "AUG,STEPS,START",
             description = "measure the upsampler with these sampling settings instead of its config's: augmentation "
-                    + "level, DDIM steps, start step (999 = from pure noise)") List<Integer> upsamplerSampling;
+                    + "level, sampler steps, start step (999 = from pure noise)") List<Integer> upsamplerSampling;
+
+    @Option(names = "--upsampler-sampler", converter = SamplerOption.class,
+            description = "the upsampler's sampler for the upsampler and cascade sections, ddim or dpmpp-2m "
+                    + "(default: its config's)") SamplerKind upsamplerSampler;
 
     @Option(names = "--sections", split = ",", defaultValue = "clip,emoji,fashion,stages,upsampler,cascade",
             description = "which parts to run, of ${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE})")
@@ -279,12 +283,12 @@ public final class EvalCommand implements Callable<Integer> {
         ImageCaptionDataset highRes = DatasetSpec.parse("emoji;resolution=" + size).open(dataDir, DatasetOptions.of(size));
         UpsamplerEvaluation evaluation = new UpsamplerEvaluation(upsampler,
                 tiles -> DallE2.encodeImages(clip, manager, tiles));
-        StringBuilder section = new StringBuilder(String.format(Locale.ROOT, "Upsampler alone (%s, %d→%d px, %d DDIM "
+        StringBuilder section = new StringBuilder(String.format(Locale.ROOT, "Upsampler alone (%s, %d→%d px, %d %s "
                         + "steps from t = %d, augmentation level %d): held-out real images area-averaged to %d px and brought back by "
                         + "the upsampler and by bicubic interpolation. Tile Fréchet distance: CLIP image features of the "
                         + "%d×%d tiles with content, against the originals' tiles at the same places (0 = the originals).%n%n",
                 dir, upsampler.config().lowResSize(), size, upsampler.config().samplingSteps(),
-                upsampler.config().samplingStartStep(), upsampler.config().samplingAugmentationStep(), upsampler.config().lowResSize(), UpsamplerEvaluation.PATCH,
+                samplerName(upsampler.config().samplerKind()), upsampler.config().samplingStartStep(), upsampler.config().samplingAugmentationStep(), upsampler.config().lowResSize(), UpsamplerEvaluation.PATCH,
                 UpsamplerEvaluation.PATCH));
         section.append(UpsamplerEvaluation.Result.header());
         List<ImageCaptionDataset> sets = List.of(highRes.heldOutVendor(HeldOutSplit.DEFAULT),
@@ -343,10 +347,11 @@ public final class EvalCommand implements Callable<Integer> {
         Upsampler upsampler = withSamplingOption(Upsampler.load(ModelFactory.resolve(models).resolve(UPSAMPLER_DIR),
                 manager));
         StringBuilder section = new StringBuilder(String.format(Locale.ROOT, "Cascade (prior, decoder, upsampler %d→%d "
-                        + "px, %d steps): emoji prompts, top-1-of-10 retrieval of the prompt from the final image against "
+                        + "px, %d %s steps): emoji prompts, top-1-of-10 retrieval of the prompt from the final image against "
                         + "the base image of the same run (chance 10%%):%n%n| names | prompts | base %d px | final %d px |"
                         + "%n|---|---:|---:|---:|%n", upsampler.config().lowResSize(), upsampler.config().imageSize(),
-                upsampler.config().samplingSteps(), upsampler.config().lowResSize(), upsampler.config().imageSize()));
+                upsampler.config().samplingSteps(), samplerName(upsampler.config().samplerKind()),
+                upsampler.config().lowResSize(), upsampler.config().imageSize()));
         long start = System.nanoTime();
         int upsampled = 0;
         for (CascadeNames split : List.of(heldIn, heldOut)) {
@@ -398,14 +403,19 @@ public final class EvalCommand implements Callable<Integer> {
 
     static final int UPSAMPLE_BATCH = 8;
 
+    private static String samplerName(SamplerKind kind) {
+        return kind == SamplerKind.DDIM ? "DDIM" : "DPM-Solver++(2M)";
+    }
+
     private Upsampler withSamplingOption(Upsampler upsampler) {
+        Upsampler chosen = upsamplerSampler == null ? upsampler : upsampler.sampledWith(upsamplerSampler);
         if (upsamplerSampling == null) {
-            return upsampler;
+            return chosen;
         }
         if (upsamplerSampling.size() != 3) {
             throw new IllegalArgumentException("--upsampler-sampling takes AUG,STEPS,START, got " + upsamplerSampling);
         }
-        return upsampler.sampledWith(upsamplerSampling.get(0), upsamplerSampling.get(1), upsamplerSampling.get(2));
+        return chosen.sampledWith(upsamplerSampling.get(0), upsamplerSampling.get(1), upsamplerSampling.get(2));
     }
 
     /** Wall time spent generating (prior and decoder, not judging), with the load that shared the CPU. */

@@ -9,6 +9,7 @@ import dalle2.djl.DjlRuntime;
 import dalle2.json.Json;
 import dalle2.messages.ModelLineage;
 import dalle2.messages.ModelVersion;
+import dalle2.messages.SamplerKind;
 import dalle2.models.ClipConfig;
 import dalle2.models.ClipEncoder;
 import dalle2.models.ClipTokenizer;
@@ -376,9 +377,12 @@ public final class TrainCommand implements Runnable {
         @Option(names = "--sampling-augmentation-step", defaultValue = "50",
                 description = "the level s sampling uses, stored in the model's config (default: ${DEFAULT-VALUE})")
         int samplingAugmentationStep;
-        @Option(names = "--sampling-steps", defaultValue = "10",
-                description = "DDIM steps, stored in the model's config (default: ${DEFAULT-VALUE})")
+        @Option(names = "--sampling-steps", defaultValue = "" + UpsamplerConfig.DEFAULT_SAMPLING_STEPS,
+                description = "sampler steps, stored in the model's config (default: ${DEFAULT-VALUE})")
         int samplingSteps;
+        @Option(names = "--sampling-sampler", converter = SamplerOption.class, defaultValue = "dpmpp-2m",
+                description = "ddim or dpmpp-2m, stored in the model's config (default: ${DEFAULT-VALUE})")
+        SamplerKind samplingSampler;
 
         @Override
         public Integer call() throws IOException {
@@ -394,7 +398,8 @@ public final class TrainCommand implements Runnable {
                 UpsamplerConfig config = runConfig(common.out, "upsampler-config.json",
                         UpsamplerConfig.of(lowResSize, common.imageSize, baseChannels, channelMult, blocks)
                                 .withMaxAugmentationStep(maxAugmentationStep)
-                                .withSampling(samplingAugmentationStep, samplingSteps),
+                                .withSampling(samplingAugmentationStep, samplingSteps)
+                                .withSampler(samplingSampler),
                         UpsamplerConfig.class, common.resume);
                 if (crop % config.sizeMultiple() != 0 || crop > config.imageSize()) {
                     throw new IllegalArgumentException("--crop must be a multiple of " + config.sizeMultiple()

@@ -9,11 +9,13 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.ParameterList;
 import ai.djl.training.ParameterStore;
 import dalle2.djl.DjlRuntime;
+import dalle2.messages.SamplerKind;
 import dalle2.sampling.DdimSampler;
 import dalle2.sampling.Denoiser;
 import dalle2.sampling.NoiseScheduler;
 import dalle2.sampling.NoiseStreams;
 import dalle2.sampling.Sampler;
+import dalle2.sampling.Samplers;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -49,13 +51,13 @@ public final class Upsampler {
     private final UpsamplerConfig config;
     private final DecoderUNet unet;
     private final NoiseScheduler scheduler;
-    private final DdimSampler sampler;
+    private final Sampler sampler;
 
     private Upsampler(UpsamplerConfig config, DecoderUNet unet) {
         this.config = config;
         this.unet = unet;
         this.scheduler = new NoiseScheduler(config.noiseSchedule(), config.timesteps());
-        this.sampler = new DdimSampler(scheduler, config.predictionType(), Decoder.CLIP_SAMPLE);
+        this.sampler = Samplers.create(config.samplerKind(), scheduler, config.predictionType(), Decoder.CLIP_SAMPLE);
     }
 
     public static Upsampler create(UpsamplerConfig config, NDManager manager, long seed) {
@@ -124,6 +126,11 @@ public final class Upsampler {
      */
     public Upsampler sampledWith(int augmentationStep, int steps, int startStep) {
         return new Upsampler(config.withSampling(augmentationStep, steps, startStep), unet);
+    }
+
+    /** The same network and settings, sampled with another sampler. */
+    public Upsampler sampledWith(SamplerKind sampler) {
+        return new Upsampler(config.withSampler(sampler), unet);
     }
 
     public NoiseScheduler scheduler() {
@@ -247,12 +254,14 @@ public final class Upsampler {
     }
 
     /**
-     * Draws full-size images from low-resolution ones with deterministic DDIM.
+     * Draws full-size images from low-resolution ones with the config's sampler (deterministic: DDIM at η = 0 or
+     * DPM-Solver++(2M)).
      *
      * @param lowRes           (B, C, l, l) in [−1, 1], l = {@code low_res_size}; the result lives in its manager
-     * @param steps            DDIM steps
+     * @param steps            sampler steps (network evaluations)
      * @param augmentationStep the corruption level s given to the network (0 … max_augmentation_step)
      * @param startStep        T − 1: start from pure noise; lower: from the bicubic interpolation noised to that level
+     *                         (DDIM only: the config refuses another sampler with it)
      * @param seeds            one per image: its starting and augmentation noise depend only on it, not on the batch
      * @return (B, C, S, S) in [−1, 1]
      */
@@ -277,6 +286,10 @@ public final class Upsampler {
         for (int b = 0; b < batch; b++) {
             augmentationSeeds[b] = seeds[b] ^ AUGMENTATION_STREAM;
         }
+        if (startStep < config.timesteps() - 1 && !(sampler instanceof DdimSampler)) {
+            throw new IllegalArgumentException("a start step below T − 1 (" + startStep + ") needs the ddim sampler, not "
+                    + config.samplingSampler());
+        }
         int size = config.imageSize();
         return DjlRuntime.withoutGradients(() -> {
             NDManager manager = lowRes.getManager();
@@ -289,9 +302,10 @@ public final class Upsampler {
             if (startStep >= config.timesteps() - 1) {
                 return sampler.sample(network, conditioning, imageShape, steps, 0f, 1f, seeds, progress);
             }
+            DdimSampler ddim = (DdimSampler) sampler;
             NDArray noise = new NoiseStreams(seeds).next(manager, imageShape);
             NDArray start = scheduler.addNoise(bicubic(lowRes, size), noise, manager.full(new Shape(batch), (long) startStep));
-            return sampler.denoise(network, conditioning, start, Sampler.trailingTimesteps(startStep + 1, steps), 1f,
+            return ddim.denoise(network, conditioning, start, Sampler.trailingTimesteps(startStep + 1, steps), 1f,
                     progress);
         });
     }

@@ -2,6 +2,7 @@ package dalle2.models;
 
 import com.fasterxml.jackson.annotation.JsonIgnore;
 import dalle2.json.Json;
+import dalle2.messages.SamplerKind;
 import dalle2.sampling.NoiseScheduler;
 import dalle2.sampling.PredictionType;
 import java.nio.file.Path;
@@ -26,10 +27,12 @@ import java.util.List;
  * @param maxAugmentationStep      training corrupts the low-resolution image with q(z_s | x) for s drawn
  *                                 uniformly from 0 … this (noise-conditioning augmentation, Ho et al. 2022)
  * @param samplingAugmentationStep the s the sampler corrupts its low-resolution input with, and tells the network
- * @param samplingSteps            DDIM steps a worker uses unless the job asks for others
+ * @param samplingSteps            sampler steps (network evaluations) a worker uses
  * @param samplingStartStep        the timestep sampling starts at: T − 1 starts from pure noise; a lower one starts
  *                                 from the bicubic interpolation noised to that level (SDEdit), so the few steps
  *                                 refine an image instead of drawing one. Absent in older files: T − 1
+ * @param samplingSampler          {@code ddim} or {@code dpmpp-2m} ({@link SamplerKind}); a start below T − 1 needs
+ *                                 {@code ddim}. Absent in older files: {@code ddim}
  */
 public record UpsamplerConfig(
         String modelType,
@@ -47,11 +50,16 @@ public record UpsamplerConfig(
         int maxAugmentationStep,
         int samplingAugmentationStep,
         int samplingSteps,
-        Integer samplingStartStep) {
+        Integer samplingStartStep,
+        String samplingSampler) {
 
     public static final String MODEL_TYPE = "upsampler";
     public static final int FORMAT_VERSION = 1;
     public static final String FILE_NAME = "config.json";
+    /** The sampler {@link #of} writes into a new model's config. */
+    public static final SamplerKind DEFAULT_SAMPLER = SamplerKind.DPMPP_2M;
+    /** The sampler steps {@link #of} writes into a new model's config. */
+    public static final int DEFAULT_SAMPLING_STEPS = 7;
 
     public UpsamplerConfig {
         if (!MODEL_TYPE.equals(modelType)) {
@@ -91,6 +99,16 @@ public record UpsamplerConfig(
             throw new IllegalArgumentException("sampling_steps must be in 1.." + (samplingStartStep + 1) + ", got "
                     + samplingSteps);
         }
+        try {
+            samplingSampler = SamplerKind.fromConfigName(samplingSampler == null ? SamplerKind.DDIM.configName()
+                    : samplingSampler).configName();
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("sampling_sampler: " + e.getMessage(), e);
+        }
+        if (samplingStartStep < timesteps - 1 && !SamplerKind.DDIM.configName().equals(samplingSampler)) {
+            throw new IllegalArgumentException("sampling_start_step " + samplingStartStep + " (below T − 1) needs "
+                    + "sampling_sampler ddim, got " + samplingSampler);
+        }
         // the rest (channels, levels, schedule, prediction) is checked by the network's own config
         networkConfig(baseChannels, channelMultipliers, blocksPerLevel, imageSize, imageChannels, timeEmbedDim,
                 timesteps, schedule, prediction);
@@ -99,14 +117,15 @@ public record UpsamplerConfig(
     /**
      * An upsampler with the defaults: RGB, time embedding 4 × base channels, T = 1000, cosine schedule,
      * v-prediction (well conditioned at every t, where ε-prediction amplifies the network's error by 1/√ᾱ_t near
-     * t = T), augmentation up to s = 250 in training and s = 50 when sampling, 10 DDIM steps.
+     * t = T), augmentation up to s = 250 in training and s = 50 when sampling, 7 DPM-Solver++(2M) steps (on the
+     * shipped upsampler as good as 10 DDIM steps by the tile Fréchet distance, in 0.7 of the time: its model card).
      */
     public static UpsamplerConfig of(int lowResSize, int imageSize, int baseChannels, List<Integer> channelMultipliers,
                                      int blocksPerLevel) {
         return new UpsamplerConfig(MODEL_TYPE, FORMAT_VERSION, lowResSize, imageSize, 3, baseChannels,
                 channelMultipliers, blocksPerLevel, 4 * baseChannels, NoiseScheduler.DEFAULT_TIMESTEPS,
-                NoiseScheduler.Schedule.COSINE.configName(), PredictionType.V.configName(), 250, 50, 10,
-                NoiseScheduler.DEFAULT_TIMESTEPS - 1);
+                NoiseScheduler.Schedule.COSINE.configName(), PredictionType.V.configName(), 250, 50, DEFAULT_SAMPLING_STEPS,
+                NoiseScheduler.DEFAULT_TIMESTEPS - 1, DEFAULT_SAMPLER.configName());
     }
 
     /** Small enough for unit tests: 8 → 32 px, channels 8-16. */
@@ -117,20 +136,27 @@ public record UpsamplerConfig(
     public UpsamplerConfig withSampling(int augmentationStep, int steps) {
         return new UpsamplerConfig(modelType, formatVersion, lowResSize, imageSize, imageChannels, baseChannels,
                 channelMultipliers, blocksPerLevel, timeEmbedDim, timesteps, schedule, prediction, maxAugmentationStep,
-                augmentationStep, steps, samplingStartStep);
+                augmentationStep, steps, samplingStartStep, samplingSampler);
     }
 
-    /** Sampling settings: the augmentation level, the DDIM steps and the timestep they start at. */
+    /** Sampling settings: the augmentation level, the sampler steps and the timestep they start at. */
     public UpsamplerConfig withSampling(int augmentationStep, int steps, int startStep) {
         return new UpsamplerConfig(modelType, formatVersion, lowResSize, imageSize, imageChannels, baseChannels,
                 channelMultipliers, blocksPerLevel, timeEmbedDim, timesteps, schedule, prediction, maxAugmentationStep,
-                augmentationStep, steps, startStep);
+                augmentationStep, steps, startStep, samplingSampler);
+    }
+
+    /** The same settings with another sampler. */
+    public UpsamplerConfig withSampler(SamplerKind sampler) {
+        return new UpsamplerConfig(modelType, formatVersion, lowResSize, imageSize, imageChannels, baseChannels,
+                channelMultipliers, blocksPerLevel, timeEmbedDim, timesteps, schedule, prediction, maxAugmentationStep,
+                samplingAugmentationStep, samplingSteps, samplingStartStep, sampler.configName());
     }
 
     public UpsamplerConfig withMaxAugmentationStep(int value) {
         return new UpsamplerConfig(modelType, formatVersion, lowResSize, imageSize, imageChannels, baseChannels,
                 channelMultipliers, blocksPerLevel, timeEmbedDim, timesteps, schedule, prediction, value,
-                Math.min(samplingAugmentationStep, value), samplingSteps, samplingStartStep);
+                Math.min(samplingAugmentationStep, value), samplingSteps, samplingStartStep, samplingSampler);
     }
 
     /** The upsampling factor, e.g. 8 for 32 → 256. */
@@ -172,6 +198,11 @@ public record UpsamplerConfig(
     @JsonIgnore
     public NoiseScheduler.Schedule noiseSchedule() {
         return NoiseScheduler.Schedule.fromConfigName(schedule);
+    }
+
+    @JsonIgnore
+    public SamplerKind samplerKind() {
+        return SamplerKind.fromConfigName(samplingSampler);
     }
 
     @JsonIgnore

@@ -13,6 +13,7 @@ import ai.djl.training.GradientCollector;
 import ai.djl.training.ParameterStore;
 import ai.djl.util.Pair;
 import dalle2.djl.DjlRuntime;
+import dalle2.messages.SamplerKind;
 import dalle2.sampling.Sampler;
 import java.nio.file.Path;
 import java.util.List;
@@ -45,7 +46,7 @@ class UpsamplerTest {
     @Test
     void aLowerStartStepRefinesTheNoisedInterpolationDeterministically() {
         try (NDManager manager = DjlRuntime.newManager()) {
-            Upsampler upsampler = withRandomWeights(Upsampler.create(TINY, manager), 6);
+            Upsampler upsampler = withRandomWeights(Upsampler.create(TINY.withSampler(SamplerKind.DDIM), manager), 6);
             NDArray low = manager.randomUniform(-1f, 1f, new Shape(2, 3, 8, 8));
             long[] seeds = {3, 4};
             NDArray fromNoise = upsampler.upsample(low, 4, 0, 999, seeds, Sampler.Progress.NONE);
@@ -58,6 +59,46 @@ class UpsamplerTest {
             Upsampler configured = upsampler.sampledWith(0, 4, 400);
             assertEquals(0f, maxDifference(refined, configured.upsample(low, seeds, Sampler.Progress.NONE)));
             assertThrows(IllegalArgumentException.class, () -> upsampler.sampledWith(0, 402, 400));
+        }
+    }
+
+    @Test
+    void samplesWithTheConfiguredSamplerKeptInTheConfigAndOlderConfigsMeanDdim(@TempDir Path dir) throws Exception {
+        try (NDManager manager = DjlRuntime.newManager()) {
+            assertEquals(UpsamplerConfig.DEFAULT_SAMPLER, TINY.samplerKind());
+            Upsampler ddim = withRandomWeights(Upsampler.create(TINY.withSampler(SamplerKind.DDIM), manager), 5);
+            assertEquals(SamplerKind.DDIM, ddim.config().samplerKind());
+            Upsampler dpm = ddim.sampledWith(SamplerKind.DPMPP_2M);
+            NDArray low = manager.randomUniform(-1f, 1f, new Shape(2, 3, 8, 8));
+            long[] seeds = {3, 4};
+            NDArray byDdim = ddim.upsample(low, 4, 20, seeds, Sampler.Progress.NONE);
+            NDArray byDpm = dpm.upsample(low, 4, 20, seeds, Sampler.Progress.NONE);
+            assertEquals(new Shape(2, 3, 32, 32), byDpm.getShape());
+            assertTrue(byDpm.max().getFloat() <= 1f && byDpm.min().getFloat() >= -1f);
+            assertTrue(maxDifference(byDdim, byDpm) > 1e-3f, "the sampler must be the one configured");
+            assertEquals(0f, maxDifference(byDpm.get("1:2"),
+                    dpm.upsample(low.get("1:2"), 4, 20, new long[] {4}, Sampler.Progress.NONE)), 1e-5f);
+
+            dpm.save(dir.resolve("dpm"));
+            String written = java.nio.file.Files.readString(dir.resolve("dpm").resolve(UpsamplerConfig.FILE_NAME));
+            assertTrue(written.contains("\"sampling_sampler\" : \"dpmpp-2m\""), written);
+            assertEquals(0f, maxDifference(byDpm, Upsampler.load(dir.resolve("dpm"), manager)
+                    .upsample(low, 4, 20, seeds, Sampler.Progress.NONE)));
+            // a config written before the field existed samples with DDIM
+            java.nio.file.Files.writeString(dir.resolve("dpm").resolve(UpsamplerConfig.FILE_NAME),
+                    written.replaceAll(",\\s*\"sampling_sampler\" : \"dpmpp-2m\"", ""));
+            assertEquals(SamplerKind.DDIM, UpsamplerConfig.read(dir.resolve("dpm")).samplerKind());
+
+            IllegalArgumentException sdedit = assertThrows(IllegalArgumentException.class,
+                    () -> dpm.upsample(low, 4, 0, 400, seeds, Sampler.Progress.NONE));
+            assertTrue(sdedit.getMessage().contains("ddim"), sdedit.getMessage());
+            IllegalArgumentException refused = assertThrows(IllegalArgumentException.class,
+                    () -> dpm.sampledWith(0, 4, 400));
+            assertTrue(refused.getMessage().contains("sampling_sampler ddim"), refused.getMessage());
+            java.nio.file.Files.writeString(dir.resolve("dpm").resolve(UpsamplerConfig.FILE_NAME),
+                    written.replace("dpmpp-2m", "euler"));
+            Exception unknown = assertThrows(Exception.class, () -> UpsamplerConfig.read(dir.resolve("dpm")));
+            assertTrue(String.valueOf(unknown.getMessage()).contains("sampling_sampler"), unknown.getMessage());
         }
     }
 

@@ -60,7 +60,7 @@ public final class HyperParameters {
             "upsampler", Map.of("low_res_size", Kind.INTEGER, "base_channels", Kind.INTEGER,
                     "channel_mult", Kind.INTEGER_LIST, "blocks", Kind.INTEGER, "crop", Kind.INTEGER,
                     "max_augmentation_step", Kind.INTEGER, "sampling_augmentation_step", Kind.INTEGER,
-                    "sampling_steps", Kind.INTEGER));
+                    "sampling_steps", Kind.INTEGER, "sampling_sampler", Kind.STRING));
 
     private HyperParameters() {
     }

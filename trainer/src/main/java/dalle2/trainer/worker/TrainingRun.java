@@ -211,7 +211,8 @@ final class TrainingRun {
                         settings.integer("blocks"))
                         .withMaxAugmentationStep(settings.integer("max_augmentation_step"))
                         .withSampling(settings.integer("sampling_augmentation_step"),
-                                settings.integer("sampling_steps")),
+                                settings.integer("sampling_steps"))
+                        .withSampler(settings.sampler("sampling_sampler")),
                 UpsamplerConfig.class, resume);
         int crop = settings.integer("crop");
         if (crop % config.sizeMultiple() != 0 || crop > config.imageSize()) {

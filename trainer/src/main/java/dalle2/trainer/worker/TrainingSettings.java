@@ -1,6 +1,8 @@
 package dalle2.trainer.worker;
 
 import dalle2.messages.InvalidMessageException;
+import dalle2.messages.SamplerKind;
+import dalle2.models.UpsamplerConfig;
 import dalle2.sampling.PredictionType;
 import dalle2.trainer.TrainerOptions;
 import java.util.LinkedHashMap;
@@ -30,7 +32,8 @@ public final class TrainingSettings {
             // the upsampler trains at its output size, 256 px, unless told otherwise
             "upsampler", Map.of("image_size", 256L, "low_res_size", 32L, "base_channels", 16L,
                     "channel_mult", List.of(1, 2, 4, 8), "blocks", 1L, "crop", 64L, "max_augmentation_step", 250L,
-                    "sampling_augmentation_step", 50L, "sampling_steps", 10L));
+                    "sampling_augmentation_step", 50L, "sampling_steps", (long) UpsamplerConfig.DEFAULT_SAMPLING_STEPS,
+                    "sampling_sampler", UpsamplerConfig.DEFAULT_SAMPLER.configName()));
 
     private final Map<String, Object> values;
     private final long steps;
@@ -77,6 +80,15 @@ public final class TrainingSettings {
     }
 
     /** {@code prediction}: what the network is trained to predict, refused naming the hyper-parameter if unknown. */
+    /** A sampler by its API name, refused naming the hyper-parameter if unknown. */
+    SamplerKind sampler(String name) {
+        try {
+            return SamplerKind.fromConfigName(text(name));
+        } catch (IllegalArgumentException e) {
+            throw new InvalidMessageException("hyper_parameters." + name, e.getMessage());
+        }
+    }
+
     PredictionType prediction() {
         try {
             return PredictionType.fromConfigName(text("prediction"));
