@@ -286,10 +286,7 @@ public final class Upsampler {
         for (int b = 0; b < batch; b++) {
             augmentationSeeds[b] = seeds[b] ^ AUGMENTATION_STREAM;
         }
-        if (startStep < config.timesteps() - 1 && !(sampler instanceof DdimSampler)) {
-            throw new IllegalArgumentException("a start step below T − 1 (" + startStep + ") needs the ddim sampler, not "
-                    + config.samplingSampler());
-        }
+        UpsamplerConfig.requireDdimForPartialStart(startStep, config.timesteps(), config.samplerKind());
         int size = config.imageSize();
         return DjlRuntime.withoutGradients(() -> {
             NDManager manager = lowRes.getManager();

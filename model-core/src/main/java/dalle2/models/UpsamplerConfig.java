@@ -105,10 +105,7 @@ public record UpsamplerConfig(
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("sampling_sampler: " + e.getMessage(), e);
         }
-        if (samplingStartStep < timesteps - 1 && !SamplerKind.DDIM.configName().equals(samplingSampler)) {
-            throw new IllegalArgumentException("sampling_start_step " + samplingStartStep + " (below T − 1) needs "
-                    + "sampling_sampler ddim, got " + samplingSampler);
-        }
+        requireDdimForPartialStart(samplingStartStep, timesteps, SamplerKind.fromConfigName(samplingSampler));
         // the rest (channels, levels, schedule, prediction) is checked by the network's own config
         networkConfig(baseChannels, channelMultipliers, blocksPerLevel, imageSize, imageChannels, timeEmbedDim,
                 timesteps, schedule, prediction);
@@ -157,6 +154,17 @@ public record UpsamplerConfig(
         return new UpsamplerConfig(modelType, formatVersion, lowResSize, imageSize, imageChannels, baseChannels,
                 channelMultipliers, blocksPerLevel, timeEmbedDim, timesteps, schedule, prediction, value,
                 Math.min(samplingAugmentationStep, value), samplingSteps, samplingStartStep, samplingSampler);
+    }
+
+    /**
+     * Refuses a start below T − 1 (from the noised interpolation, SDEdit) with a sampler other than DDIM, the only
+     * one that can start part-way; the config and {@link Upsampler#upsample} hold to the same rule.
+     */
+    static void requireDdimForPartialStart(int startStep, int timesteps, SamplerKind sampler) {
+        if (startStep < timesteps - 1 && sampler != SamplerKind.DDIM) {
+            throw new IllegalArgumentException("sampling_start_step " + startStep + " (below T − 1) needs "
+                    + "sampling_sampler ddim, got " + sampler.configName());
+        }
     }
 
     /** The upsampling factor, e.g. 8 for 32 → 256. */
