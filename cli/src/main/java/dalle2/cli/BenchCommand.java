@@ -38,8 +38,8 @@ import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 
 /**
- * {@code dalle2 bench}: one prior and one decoder evaluation, full DDIM sampling and one decoder training step,
- * each timed in Java and — interleaved with it, row by row — in the PyTorch eager twin of the same networks
+ * {@code dalle2 bench}: one prior and one decoder evaluation (as the product runs it, one compiled TorchScript
+ * call, and op by op from Java), full DDIM sampling and one decoder training step, each timed in Java and — interleaved with it, row by row — in the PyTorch eager twin of the same networks
  * ({@code bench/torch_reference.py}, the same weights), printed as Java ÷ PyTorch time ratios, next to the
  * matrix-multiply peak of this machine measured in the same run.
  */
@@ -156,28 +156,18 @@ public final class BenchCommand implements Callable<Integer> {
                              Denoiser network, NDManager manager, double peak) throws IOException {
         System.out.printf(Locale.ROOT, "%n%s (%s): %.3f GFLOP per sample (conv + linear)%n", name, shape,
                 flopsPerSample / 1e9);
-        warmUp(network, sampleShape, conditionDim, manager);
+        warmUp(network, sampleShape, conditionDim, manager, true);
+        warmUp(network, sampleShape, conditionDim, manager, false);
         for (int batch : batches) {
             List<Double> java = new ArrayList<>();
+            List<Double> opByOp = new ArrayList<>();
             List<Double> eager = new ArrayList<>();
             float[] javaOutput = null;
             JsonNode torchOutput = null;
             for (int round = 0; round < rounds; round++) {
-                List<Double> millis = new ArrayList<>();
-                for (int i = 0; i < repeats + 2; i++) {
-                    // the inputs are made in the evaluation's own manager because every intermediate array goes
-                    // to the manager of the input: freed after each evaluation, as a sampling step frees its own
-                    try (NDManager step = manager.newSubManager()) {
-                        NDArray[] inputs = fixedInputs(step, batch, sampleShape, conditionDim);
-                        long t0 = System.nanoTime();
-                        float[] values = firstSampleOfPrediction(network, inputs);
-                        if (i >= 2) { // two warm-up evaluations
-                            millis.add((System.nanoTime() - t0) / 1e6);
-                        }
-                        javaOutput = values;
-                    }
-                }
-                java.add(median(millis));
+                java.add(medianEvaluationMillis(network, batch, sampleShape, conditionDim, manager, true));
+                javaOutput = lastOutput;
+                opByOp.add(medianEvaluationMillis(network, batch, sampleShape, conditionDim, manager, false));
                 if (torch != null) {
                     JsonNode answer = torch.call(command("forward", "model", name, "batch", batch, "repeats", repeats));
                     eager.add(answer.get("ms").asDouble());
@@ -185,12 +175,57 @@ public final class BenchCommand implements Callable<Integer> {
                 }
             }
             double ms = median(java);
+            double opByOpMs = median(opByOp);
             double gflops = flopsPerSample * batch / (ms / 1e3) / 1e9;
             System.out.printf(Locale.ROOT, "  batch %2d: %8.2f ms per evaluation (%.2f ms per sample), %6.1f GFLOP/s"
-                    + " = %2.0f%% of the matmul peak%s%n", batch, ms, ms / batch, gflops, 100 * gflops / peak,
+                    + " = %2.0f%% of the matmul peak; op by op %8.2f ms%s%n", batch, ms, ms / batch, gflops,
+                    100 * gflops / peak, opByOpMs,
                     eager.isEmpty() ? "" : String.format(Locale.ROOT, "; PyTorch %8.2f ms, Java/PyTorch %.2f"
-                            + " (max |Δ| of the outputs %.1e)", median(eager), ms / median(eager),
-                            maxAbsDifference(javaOutput, torchOutput)));
+                            + " (op by op %.2f; max |Δ| of the outputs %.1e)", median(eager), ms / median(eager),
+                            opByOpMs / median(eager), maxAbsDifference(javaOutput, torchOutput)));
+        }
+    }
+
+    /** The output of the last evaluation {@link #medianEvaluationMillis} timed, for the comparison with the twin. */
+    private float[] lastOutput;
+
+    /**
+     * The median of {@link #repeats} evaluations after two untimed ones, as one compiled TorchScript call
+     * ({@code scripted}, what the product runs) or op by op from Java ({@link DjlRuntime#SCRIPTED_FORWARD}).
+     */
+    private double medianEvaluationMillis(Denoiser network, int batch, Shape sampleShape, int conditionDim,
+                                          NDManager manager, boolean scripted) {
+        return withForward(scripted, () -> {
+            List<Double> millis = new ArrayList<>();
+            for (int i = 0; i < repeats + 2; i++) {
+                // the inputs are made in the evaluation's own manager because every intermediate array goes
+                // to the manager of the input: freed after each evaluation, as a sampling step frees its own
+                try (NDManager step = manager.newSubManager()) {
+                    NDArray[] inputs = fixedInputs(step, batch, sampleShape, conditionDim);
+                    long t0 = System.nanoTime();
+                    float[] values = firstSampleOfPrediction(network, inputs);
+                    if (i >= 2) { // two warm-up evaluations
+                        millis.add((System.nanoTime() - t0) / 1e6);
+                    }
+                    lastOutput = values;
+                }
+            }
+            return median(millis);
+        });
+    }
+
+    /** Runs {@code work} with every network's forward pass scripted or op by op. */
+    private static <T> T withForward(boolean scripted, java.util.function.Supplier<T> work) {
+        String was = System.getProperty(DjlRuntime.SCRIPTED_FORWARD);
+        System.setProperty(DjlRuntime.SCRIPTED_FORWARD, Boolean.toString(scripted));
+        try {
+            return work.get();
+        } finally {
+            if (was == null) {
+                System.clearProperty(DjlRuntime.SCRIPTED_FORWARD);
+            } else {
+                System.setProperty(DjlRuntime.SCRIPTED_FORWARD, was);
+            }
         }
     }
 
@@ -199,12 +234,16 @@ public final class BenchCommand implements Callable<Integer> {
      * forward is hundreds of DJL calls) as it has in a worker that served a few jobs: with two warm-up
      * evaluations only, the first row read up to three times its steady time.
      */
-    private static void warmUp(Denoiser network, Shape sampleShape, int conditionDim, NDManager manager) {
-        for (int i = 0; i < WARM_UP_EVALUATIONS; i++) {
-            try (NDManager step = manager.newSubManager()) {
-                firstSampleOfPrediction(network, fixedInputs(step, 1, sampleShape, conditionDim));
+    private static void warmUp(Denoiser network, Shape sampleShape, int conditionDim, NDManager manager,
+                               boolean scripted) {
+        withForward(scripted, () -> {
+            for (int i = 0; i < WARM_UP_EVALUATIONS; i++) {
+                try (NDManager step = manager.newSubManager()) {
+                    firstSampleOfPrediction(network, fixedInputs(step, 1, sampleShape, conditionDim));
+                }
             }
-        }
+            return null;
+        });
     }
 
     /** One evaluation with autograd off; reading the first sample's values waits for the result. */

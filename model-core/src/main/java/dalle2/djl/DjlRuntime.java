@@ -22,6 +22,12 @@ public final class DjlRuntime {
     /** Inter-op threads of libtorch; 1 is best for the small graphs this project runs. */
     public static final String NUM_INTEROP_THREADS = "ai.djl.pytorch.num_interop_threads";
 
+    /**
+     * System property: {@code false} runs every network's inference op by op from Java instead of as one
+     * compiled TorchScript call ({@link dalle2.script.ScriptedForward}); for measuring the difference.
+     */
+    public static final String SCRIPTED_FORWARD = "dalle2.scripted_forward";
+
     private static volatile boolean configured;
 
     private DjlRuntime() {
@@ -81,6 +87,16 @@ public final class DjlRuntime {
         if ("PyTorch".equals(engine().getEngineName())) {
             ai.djl.pytorch.jni.JniUtils.setNumThreads(threads);
         }
+    }
+
+    /**
+     * Whether an inference forward pass may run as compiled TorchScript now: on by default
+     * ({@link #SCRIPTED_FORWARD}), and only with autograd off on this thread, so a pass whose result is
+     * differentiated always runs op by op.
+     */
+    public static boolean scriptedForwardNow() {
+        return !"false".equals(System.getProperty(SCRIPTED_FORWARD))
+                && "PyTorch".equals(engine().getEngineName()) && !ai.djl.pytorch.jni.JniUtils.isGradMode();
     }
 
     /** The PyTorch engine, configured first. */

@@ -136,6 +136,12 @@ public final class GroupNorm extends AbstractBlock {
         return derivedFromParameter;
     }
 
+    /** This norm of {@code x} as a TorchScript expression: libtorch's group norm, one kernel. */
+    public String script(dalle2.script.ScriptWriter code, String x) {
+        return "torch.group_norm(" + x + ", " + groups + ", " + code.weight(gamma) + ", " + code.weight(beta) + ", "
+                + dalle2.script.ScriptWriter.literal(EPSILON) + ", False)";
+    }
+
     @Override
     public Shape[] getOutputShapes(Shape[] inputShapes) {
         return new Shape[] {inputShapes[0]};

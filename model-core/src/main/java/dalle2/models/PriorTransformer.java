@@ -13,6 +13,10 @@ import ai.djl.nn.norm.LayerNorm;
 import ai.djl.training.ParameterStore;
 import ai.djl.training.initializer.NormalInitializer;
 import ai.djl.util.PairList;
+import dalle2.djl.DjlRuntime;
+import dalle2.script.ScriptWriter;
+import dalle2.script.ScriptedForward;
+import dalle2.script.TorchScriptArchive;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -52,6 +56,8 @@ public final class PriorTransformer extends AbstractBlock {
     private final Parameter nullText;
     private final Parameter query;
     private final Parameter positions;
+    /** {@link #torchScript()} compiled, made at the first inference call that may use it. */
+    private volatile ScriptedForward scripted;
 
     public PriorTransformer(PriorConfig config) {
         super(VERSION);
@@ -87,9 +93,52 @@ public final class PriorTransformer extends AbstractBlock {
     @Override
     protected NDList forwardInternal(ParameterStore ps, NDList inputs, boolean training,
                                      PairList<String, Object> params) {
+        if (!training && DjlRuntime.scriptedForwardNow()) {
+            return new NDList(scripted().forward(inputs.get(0), inputs.get(1), inputs.get(2), inputs.get(3)));
+        }
         NDArray tokens = tokens(ps, inputs, training);                                  // (B, 4, W)
         NDArray queryOut = tokens.get(":, " + QUERY + ", :");                           // (B, W)
         return outProjection.forward(ps, new NDList(queryOut), training);              // (B, D)
+    }
+
+    private ScriptedForward scripted() {
+        ScriptedForward compiled = scripted;
+        if (compiled == null) {
+            synchronized (this) {
+                compiled = scripted;
+                if (compiled == null) {
+                    NDManager owner = query.getArray().getManager();            // lives as long as the weights
+                    compiled = ScriptedForward.compile(owner, TorchScriptArchive.of("PriorTransformer", torchScript()),
+                            this);
+                    scripted = compiled;
+                }
+            }
+        }
+        return compiled;
+    }
+
+    /**
+     * This network's inference forward pass as a TorchScript method for {@link ScriptedForward}: the ops of
+     * {@link #forwardInternal} in the same order; {@code forward(noisy, t, text, keep, w)}.
+     */
+    public String torchScript() {
+        ScriptWriter code = new ScriptWriter(this);
+        code.line("keep_column = torch.reshape(keep.float(), [-1, 1])");
+        code.line("condition = text * keep_column + (1.0 - keep_column) * " + code.weight(nullText));
+        String textToken = code.let("torch.linear(condition, " + code.weightAndBias(textProjection) + ")");
+        String timeToken = timeEmbedding.script(code, "t");
+        String imageToken = code.let("torch.linear(noisy, " + code.weightAndBias(imageProjection) + ")");
+        String queryToken = code.let("torch.zeros_like(" + imageToken + ") + " + code.weight(query));
+        String x = code.let("torch.stack([" + textToken + ", " + timeToken + ", " + imageToken + ", " + queryToken
+                + "], 1) + " + code.weight(positions));                                          // (B, 4, W)
+        String mask = code.let("torch.reshape(torch.triu(torch.full([" + TOKENS + ", " + TOKENS + "], "
+                + ScriptWriter.literal(TransformerBlock.MASKED) + "), 1), [1, 1, " + TOKENS + ", " + TOKENS + "])");
+        for (TransformerBlock block : blocks) {
+            x = block.script(code, x, mask);
+        }
+        x = code.let(TransformerBlock.layerNorm(code, finalNorm, x));
+        code.line("return torch.linear(" + x + "[:, " + QUERY + "], " + code.weightAndBias(outProjection) + ")");
+        return code.forwardMethod("noisy: Tensor, t: Tensor, text: Tensor, keep: Tensor");
     }
 
     /** Every token's output after the final LayerNorm, (B, 4, W); package-private for the causality test. */

@@ -68,6 +68,21 @@ public final class TimestepEmbedder extends AbstractBlock {
         return forward(parameterStore, new NDList(timesteps), training).singletonOrThrow();
     }
 
+    /**
+     * {@link #forwardInternal} on the timesteps {@code t} as TorchScript statements; returns the name of the
+     * embedding (B, D).
+     */
+    public String script(dalle2.script.ScriptWriter code, String t) {
+        int half = FREQUENCY_DIM / 2;
+        String frequencies = code.let("torch.exp(torch.arange(" + half + ").float() * "
+                + dalle2.script.ScriptWriter.literal((float) (-Math.log(MAX_PERIOD) / half)) + ")");
+        String angles = code.let("torch.reshape(" + t + ".float(), [-1, 1]) * torch.reshape(" + frequencies
+                + ", [1, " + half + "])");
+        String features = "torch.cat([torch.cos(" + angles + "), torch.sin(" + angles + ")], 1)";
+        String hidden = code.let("torch.silu(torch.linear(" + features + ", " + code.weightAndBias(in) + "))");
+        return code.let("torch.linear(" + hidden + ", " + code.weightAndBias(out) + ")");
+    }
+
     @Override
     public Shape[] getOutputShapes(Shape[] inputShapes) {
         return new Shape[] {new Shape(inputShapes[0].get(0), dim)};

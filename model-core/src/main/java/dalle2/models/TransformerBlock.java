@@ -12,6 +12,7 @@ import ai.djl.nn.norm.LayerNorm;
 import ai.djl.training.ParameterStore;
 import ai.djl.util.PairList;
 import dalle2.djl.Differentiable;
+import dalle2.script.ScriptWriter;
 
 /**
  * A pre-LayerNorm transformer block (GPT-2 style): x + Attn(LN(x)), then x + MLP(LN(x)).
@@ -93,6 +94,35 @@ public final class TransformerBlock extends AbstractBlock {
         attended = attended.transpose(0, 2, 1, 3).reshape(batch, tokens, width);            // (B, T, E)
         return attentionOut.forward(ps, new NDList(attended), training).singletonOrThrow();
     }
+
+    /**
+     * {@link #forwardInternal} on {@code x} (B, T, E) with the additive {@code mask} as TorchScript statements;
+     * returns the output's name.
+     */
+    public String script(ScriptWriter code, String x, String mask) {
+        long headDim = width / heads;
+        String qkv = code.let("torch.reshape(torch.linear(" + layerNorm(code, attentionNorm, x) + ", "
+                + code.weightAndBias(queryKeyValue) + "), [" + x + ".size(0), " + x + ".size(1), 3, " + heads + ", "
+                + headDim + "]).permute([2, 0, 3, 1, 4])");                                     // (3, B, H, T, hd)
+        String scores = code.let("torch.matmul(" + qkv + "[0], " + qkv + "[1].transpose(2, 3)) / "
+                + ScriptWriter.literal((float) Math.sqrt(headDim)) + " + " + mask);            // (B, H, T, T)
+        String attended = code.let("torch.reshape(torch.matmul(torch.softmax(" + scores + ", -1), " + qkv
+                + "[2]).transpose(1, 2), [" + x + ".size(0), " + x + ".size(1), " + width + "])"); // (B, T, E)
+        String h = code.let(x + " + torch.linear(" + attended + ", " + code.weightAndBias(attentionOut) + ")");
+        String hidden = code.let("torch.gelu(torch.linear(" + layerNorm(code, mlpNorm, h) + ", "
+                + code.weightAndBias(mlpIn) + "))");
+        return code.let(h + " + torch.linear(" + hidden + ", " + code.weightAndBias(mlpOut) + ")");
+    }
+
+    /** DJL's {@link LayerNorm} over the last axis ({@code axis(2)} here) as a TorchScript expression. */
+    static String layerNorm(ScriptWriter code, LayerNorm norm, String x) {
+        return "torch.layer_norm(" + x + ", [" + x + ".size(-1)], " + code.weight(norm.getParameters().get("gamma"))
+                + ", " + code.weight(norm.getParameters().get("beta")) + ", " + ScriptWriter.literal(LAYER_NORM_EPSILON)
+                + ", False)";
+    }
+
+    /** DJL's LayerNorm default ε, which every layer norm of the prior and CLIP's text tower uses. */
+    static final float LAYER_NORM_EPSILON = 1e-5f;
 
     @Override
     public Shape[] getOutputShapes(Shape[] inputShapes) {
