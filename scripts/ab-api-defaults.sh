@@ -6,7 +6,8 @@
 #
 #   scripts/ab-api-defaults.sh /tmp/base/dalle2.jar     # a jar with its lib/ beside it
 #
-# Environment: JOBS (6), SIZES ("32 256").
+# Environment: JOBS (6), SIZES ("32 256"), BASELINE_JAVA_OPTS (the baseline's DALLE2_JAVA_OPTS: with this build's
+# own jar as the baseline, "-Ddalle2.scripted_forward=false" compares the networks run op by op).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 baseline="${1:?usage: scripts/ab-api-defaults.sh BASELINE_JAR}"
@@ -19,9 +20,10 @@ trap stack_stop EXIT INT TERM
 results="$(mktemp)"
 for build in baseline this; do
   jar="$baseline"; [ "$build" = this ] && jar="$this"
-  stack_start "$jar" --open
+  opts="${DALLE2_JAVA_OPTS:-}"; [ "$build" = baseline ] && opts="${BASELINE_JAVA_OPTS:-$opts}"
+  DALLE2_JAVA_OPTS="$opts" stack_start "$jar" --open
   base="$stack_url"
-  echo "== $build ($jar), $(date -u +%H:%M:%S), load $(cut -d' ' -f1-3 /proc/loadavg)"
+  echo "== $build ($jar${opts:+, $opts}), $(date -u +%H:%M:%S), load $(cut -d' ' -f1-3 /proc/loadavg)"
   for size in $sizes; do
     for k in $(seq 0 "$jobs"); do
       id=$(curl -sf -XPOST "$base/v1/generations" -H 'Content-Type: application/json' \

@@ -15,6 +15,10 @@ import ai.djl.training.ParameterStore;
 import ai.djl.training.initializer.NormalInitializer;
 import ai.djl.util.PairList;
 import dalle2.djl.Differentiable;
+import dalle2.djl.DjlRuntime;
+import dalle2.script.ScriptWriter;
+import dalle2.script.ScriptedForward;
+import dalle2.script.TorchScriptArchive;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -38,6 +42,8 @@ public final class ClipTextTower extends AbstractBlock {
     private final List<TransformerBlock> blocks = new ArrayList<>();
     private final LayerNorm finalNorm;
     private final Linear projection;
+    /** {@link #torchScript()} compiled, made at the first inference call that may use it. */
+    private volatile ScriptedForward scripted;
 
     public ClipTextTower(ClipConfig config) {
         super(VERSION);
@@ -63,6 +69,9 @@ public final class ClipTextTower extends AbstractBlock {
     @Override
     protected NDList forwardInternal(ParameterStore ps, NDList inputs, boolean training,
                                      PairList<String, Object> params) {
+        if (!training && DjlRuntime.scriptedForwardNow()) {
+            return new NDList(scripted().forward(inputs.get(0), inputs.get(1)));
+        }
         NDArray ids = inputs.get(0);                                                       // (B, T)
         NDArray eos = inputs.get(1);                                                       // (B)
         long batch = ids.getShape().get(0);
@@ -81,6 +90,45 @@ public final class ClipTextTower extends AbstractBlock {
         NDArray pooled = x.gather(index, 1).reshape(batch, width);                         // (B, E)
         NDArray projected = projection.forward(ps, new NDList(pooled), training).singletonOrThrow(); // (B, D)
         return new NDList(l2Normalize(projected));
+    }
+
+    private ScriptedForward scripted() {
+        ScriptedForward compiled = scripted;
+        if (compiled == null) {
+            synchronized (this) {
+                compiled = scripted;
+                if (compiled == null) {
+                    NDManager owner = tokenEmbedding.getArray().getManager();   // lives as long as the weights
+                    compiled = ScriptedForward.compile(owner, TorchScriptArchive.of("ClipTextTower", torchScript()),
+                            this);
+                    scripted = compiled;
+                }
+            }
+        }
+        return compiled;
+    }
+
+    /**
+     * This tower's inference forward pass as a TorchScript method for {@link ScriptedForward}: the ops of
+     * {@link #forwardInternal} in the same order; {@code forward(ids, eos, w)}.
+     */
+    public String torchScript() {
+        ScriptWriter code = new ScriptWriter(this);
+        String x = code.let("torch.embedding(" + code.weight(tokenEmbedding) + ", ids) + "
+                + code.weight(positionEmbedding));                                               // (B, T, E)
+        String mask = code.let("torch.reshape(torch.triu(torch.full([" + contextLength + ", " + contextLength
+                + "], " + ScriptWriter.literal(TransformerBlock.MASKED) + "), 1), [1, 1, " + contextLength + ", "
+                + contextLength + "])");
+        for (TransformerBlock block : blocks) {
+            x = block.script(code, x, mask);
+        }
+        x = code.let(TransformerBlock.layerNorm(code, finalNorm, x));
+        String pooled = code.let(x + "[torch.arange(" + x + ".size(0)), eos.long()]");              // (B, E)
+        String projected = code.let("torch.linear(" + pooled + ", "
+                + code.weight(projection.getParameters().get("weight")) + ")");                    // (B, D)
+        code.line("return " + projected + " / torch.clamp_min(torch.sqrt(torch.sum(" + projected + " * " + projected
+                + ", [-1], True)), " + ScriptWriter.literal(1e-12f) + ")");
+        return code.forwardMethod("ids: Tensor, eos: Tensor");
     }
 
     /** Rows scaled to unit length (a zero row stays zero). */
