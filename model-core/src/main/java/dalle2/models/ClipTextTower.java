@@ -17,8 +17,7 @@ import ai.djl.util.PairList;
 import dalle2.djl.Differentiable;
 import dalle2.djl.DjlRuntime;
 import dalle2.script.ScriptWriter;
-import dalle2.script.ScriptedForward;
-import dalle2.script.TorchScriptArchive;
+import dalle2.script.CompiledOnFirstUse;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -42,8 +41,8 @@ public final class ClipTextTower extends AbstractBlock {
     private final List<TransformerBlock> blocks = new ArrayList<>();
     private final LayerNorm finalNorm;
     private final Linear projection;
-    /** {@link #torchScript()} compiled, made at the first inference call that may use it. */
-    private volatile ScriptedForward scripted;
+    /** {@link #torchScript()} compiled, at the first inference call that may use it. */
+    private final CompiledOnFirstUse scripted = new CompiledOnFirstUse(this, "ClipTextTower", this::torchScript);
 
     public ClipTextTower(ClipConfig config) {
         super(VERSION);
@@ -70,7 +69,7 @@ public final class ClipTextTower extends AbstractBlock {
     protected NDList forwardInternal(ParameterStore ps, NDList inputs, boolean training,
                                      PairList<String, Object> params) {
         if (!training && DjlRuntime.scriptedForwardNow()) {
-            return new NDList(scripted().forward(inputs.get(0), inputs.get(1)));
+            return new NDList(scripted.get().forward(inputs.get(0), inputs.get(1)));
         }
         NDArray ids = inputs.get(0);                                                       // (B, T)
         NDArray eos = inputs.get(1);                                                       // (B)
@@ -92,24 +91,8 @@ public final class ClipTextTower extends AbstractBlock {
         return new NDList(l2Normalize(projected));
     }
 
-    private ScriptedForward scripted() {
-        ScriptedForward compiled = scripted;
-        if (compiled == null) {
-            synchronized (this) {
-                compiled = scripted;
-                if (compiled == null) {
-                    NDManager owner = tokenEmbedding.getArray().getManager();   // lives as long as the weights
-                    compiled = ScriptedForward.compile(owner, TorchScriptArchive.of("ClipTextTower", torchScript()),
-                            this);
-                    scripted = compiled;
-                }
-            }
-        }
-        return compiled;
-    }
-
     /**
-     * This tower's inference forward pass as a TorchScript method for {@link ScriptedForward}: the ops of
+     * This tower's inference forward pass as a TorchScript method for {@link dalle2.script.ScriptedForward}: the ops of
      * {@link #forwardInternal} in the same order; {@code forward(ids, eos, w)}.
      */
     public String torchScript() {

@@ -18,8 +18,7 @@ import ai.djl.util.PairList;
 import dalle2.djl.Differentiable;
 import dalle2.djl.DjlRuntime;
 import dalle2.script.ScriptWriter;
-import dalle2.script.ScriptedForward;
-import dalle2.script.TorchScriptArchive;
+import dalle2.script.CompiledOnFirstUse;
 import java.nio.FloatBuffer;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -65,8 +64,8 @@ public final class DecoderUNet extends AbstractBlock {
     private final Conv2d outputConv;
     /** Layers initialised to zero by {@link #initializeWeights(long)}. */
     private final List<Block> zeroInitialised = new ArrayList<>();
-    /** {@link #torchScript()} compiled, made at the first inference call that may use it. */
-    private volatile ScriptedForward scripted;
+    /** {@link #torchScript()} compiled, at the first inference call that may use it. */
+    private final CompiledOnFirstUse scripted = new CompiledOnFirstUse(this, "DecoderUNet", this::torchScript);
 
     public DecoderUNet(DecoderConfig config) {
         this(config, true);
@@ -129,7 +128,7 @@ public final class DecoderUNet extends AbstractBlock {
     protected NDList forwardInternal(ParameterStore ps, NDList inputs, boolean training,
                                      PairList<String, Object> params) {
         if (!training && DjlRuntime.scriptedForwardNow()) {
-            return new NDList(scripted().forward(inputs.get(0), inputs.get(1), inputs.get(2), inputs.get(3)));
+            return new NDList(scripted.get().forward(inputs.get(0), inputs.get(1), inputs.get(2), inputs.get(3)));
         }
         NDArray x = inputs.get(0);                                                    // (B, C, S, S)
         NDArray timesteps = inputs.get(1);                                            // (B)
@@ -168,21 +167,6 @@ public final class DecoderUNet extends AbstractBlock {
         }
         h = Differentiable.silu(forward1(outputNorm, ps, h, training));
         return new NDList(Convolutions.forward(outputConv, ps, h, training));        // (B, C_img, S, S)
-    }
-
-    private ScriptedForward scripted() {
-        ScriptedForward compiled = scripted;
-        if (compiled == null) {
-            synchronized (this) {
-                compiled = scripted;
-                if (compiled == null) {
-                    NDManager owner = nullCondition.getArray().getManager();   // lives as long as the weights
-                    compiled = ScriptedForward.compile(owner, TorchScriptArchive.of("DecoderUNet", torchScript()), this);
-                    scripted = compiled;
-                }
-            }
-        }
-        return compiled;
     }
 
     /**

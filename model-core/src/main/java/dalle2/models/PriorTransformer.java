@@ -15,8 +15,7 @@ import ai.djl.training.initializer.NormalInitializer;
 import ai.djl.util.PairList;
 import dalle2.djl.DjlRuntime;
 import dalle2.script.ScriptWriter;
-import dalle2.script.ScriptedForward;
-import dalle2.script.TorchScriptArchive;
+import dalle2.script.CompiledOnFirstUse;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -56,8 +55,8 @@ public final class PriorTransformer extends AbstractBlock {
     private final Parameter nullText;
     private final Parameter query;
     private final Parameter positions;
-    /** {@link #torchScript()} compiled, made at the first inference call that may use it. */
-    private volatile ScriptedForward scripted;
+    /** {@link #torchScript()} compiled, at the first inference call that may use it. */
+    private final CompiledOnFirstUse scripted = new CompiledOnFirstUse(this, "PriorTransformer", this::torchScript);
 
     public PriorTransformer(PriorConfig config) {
         super(VERSION);
@@ -94,31 +93,15 @@ public final class PriorTransformer extends AbstractBlock {
     protected NDList forwardInternal(ParameterStore ps, NDList inputs, boolean training,
                                      PairList<String, Object> params) {
         if (!training && DjlRuntime.scriptedForwardNow()) {
-            return new NDList(scripted().forward(inputs.get(0), inputs.get(1), inputs.get(2), inputs.get(3)));
+            return new NDList(scripted.get().forward(inputs.get(0), inputs.get(1), inputs.get(2), inputs.get(3)));
         }
         NDArray tokens = tokens(ps, inputs, training);                                  // (B, 4, W)
         NDArray queryOut = tokens.get(":, " + QUERY + ", :");                           // (B, W)
         return outProjection.forward(ps, new NDList(queryOut), training);              // (B, D)
     }
 
-    private ScriptedForward scripted() {
-        ScriptedForward compiled = scripted;
-        if (compiled == null) {
-            synchronized (this) {
-                compiled = scripted;
-                if (compiled == null) {
-                    NDManager owner = query.getArray().getManager();            // lives as long as the weights
-                    compiled = ScriptedForward.compile(owner, TorchScriptArchive.of("PriorTransformer", torchScript()),
-                            this);
-                    scripted = compiled;
-                }
-            }
-        }
-        return compiled;
-    }
-
     /**
-     * This network's inference forward pass as a TorchScript method for {@link ScriptedForward}: the ops of
+     * This network's inference forward pass as a TorchScript method for {@link dalle2.script.ScriptedForward}: the ops of
      * {@link #forwardInternal} in the same order; {@code forward(noisy, t, text, keep, w)}.
      */
     public String torchScript() {
