@@ -52,20 +52,35 @@ class ScriptedDecoderUNetTest {
     }
 
     @Test
+    void aLargeImageRunsChannelsLastInsideTheScriptAndComesBackInTheUsualLayout() {
+        UpsamplerConfig config = UpsamplerConfig.of(32, DecoderUNet.CHANNELS_LAST_MIN_IMAGE_SIZE, 8, List.of(1, 2), 1);
+        try (NDManager manager = DjlRuntime.newManager()) {
+            Upsampler upsampler = Upsampler.create(config, manager, 8);
+            DecoderUNetTest.addRandomValues(upsampler.block().getParameters(), 8);
+            assertTrue(upsampler.block().torchScript().contains("memory_format"), "the channels-last path is exercised");
+            assertUpsamplerScriptedEqualsOpByOp(manager, upsampler, config.imageSize(), "256 px upsampler");
+        }
+    }
+
+    @Test
     void theUpsamplersNetworkWithoutAttentionGivesTheOpByOpOutput() {
         try (NDManager manager = DjlRuntime.newManager()) {
             UpsamplerConfig config = UpsamplerConfig.tiny();
             Upsampler upsampler = Upsampler.create(config, manager, 5);
             DecoderUNetTest.addRandomValues(upsampler.block().getParameters(), 5);
-            int size = config.imageSize();
-            NDArray noisy = manager.randomNormal(new Shape(2, 3, size, size));
-            NDArray conditioning = manager.randomNormal(new Shape(2, 3, size, size));
-            NDArray t = manager.create(new long[] {999, 10});
-            NDArray level = manager.create(new long[] {50, 0});
-            Supplier<NDArray> pass = () -> upsampler.forward(new ParameterStore(manager, false), noisy, t,
-                    conditioning, level, false);
-            assertClose(withGradients(pass), DjlRuntime.withoutGradients(pass), "tiny upsampler");
+            assertUpsamplerScriptedEqualsOpByOp(manager, upsampler, config.imageSize(), "tiny upsampler");
         }
+    }
+
+    private static void assertUpsamplerScriptedEqualsOpByOp(NDManager manager, Upsampler upsampler, int size,
+                                                            String what) {
+        NDArray noisy = manager.randomNormal(new Shape(2, 3, size, size));
+        NDArray conditioning = manager.randomNormal(new Shape(2, 3, size, size));
+        NDArray t = manager.create(new long[] {999, 10});
+        NDArray level = manager.create(new long[] {50, 0});
+        Supplier<NDArray> pass = () -> upsampler.forward(new ParameterStore(manager, false), noisy, t,
+                conditioning, level, false);
+        assertClose(withGradients(pass), DjlRuntime.withoutGradients(pass), what);
     }
 
     @Test
