@@ -39,7 +39,8 @@ import picocli.CommandLine.Spec;
 
 /**
  * {@code dalle2 bench}: one prior and one decoder evaluation (as the product runs it, one compiled TorchScript
- * call, and op by op from Java), full DDIM sampling and one decoder training step, each timed in Java and — interleaved with it, row by row — in the PyTorch eager twin of the same networks
+ * call, and op by op from Java), full DDIM sampling and one decoder training step, each timed in Java and —
+ * interleaved with it, row by row — in the PyTorch eager twin of the same networks
  * ({@code bench/torch_reference.py}, the same weights), printed as Java ÷ PyTorch time ratios, next to the
  * matrix-multiply peak of this machine measured in the same run.
  */

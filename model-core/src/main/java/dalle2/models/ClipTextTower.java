@@ -16,8 +16,8 @@ import ai.djl.training.initializer.NormalInitializer;
 import ai.djl.util.PairList;
 import dalle2.djl.Differentiable;
 import dalle2.djl.DjlRuntime;
-import dalle2.script.ScriptWriter;
 import dalle2.script.CompiledOnFirstUse;
+import dalle2.script.ScriptWriter;
 import java.util.ArrayList;
 import java.util.List;
 

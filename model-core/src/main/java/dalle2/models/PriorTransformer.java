@@ -14,8 +14,8 @@ import ai.djl.training.ParameterStore;
 import ai.djl.training.initializer.NormalInitializer;
 import ai.djl.util.PairList;
 import dalle2.djl.DjlRuntime;
-import dalle2.script.ScriptWriter;
 import dalle2.script.CompiledOnFirstUse;
+import dalle2.script.ScriptWriter;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -101,8 +101,8 @@ public final class PriorTransformer extends AbstractBlock {
     }
 
     /**
-     * This network's inference forward pass as a TorchScript method for {@link dalle2.script.ScriptedForward}: the ops of
-     * {@link #forwardInternal} in the same order; {@code forward(noisy, t, text, keep, w)}.
+     * This network's inference forward pass as a TorchScript method for {@link dalle2.script.ScriptedForward}:
+     * the ops of {@link #forwardInternal} in the same order; {@code forward(noisy, t, text, keep, w)}.
      */
     public String torchScript() {
         ScriptWriter code = new ScriptWriter(this);

@@ -4,8 +4,8 @@ import ai.djl.nn.Block;
 import ai.djl.nn.Parameter;
 import ai.djl.util.Pair;
 import java.util.IdentityHashMap;
-import java.util.Map;
 import java.util.Locale;
+import java.util.Map;
 
 /**
  * Collects the body of a TorchScript {@code forward} method that a DJL block writes out as straight-line
@@ -34,7 +34,8 @@ public final class ScriptWriter {
     public String weight(Parameter parameter) {
         Integer i = index.get(parameter);
         if (i == null) {
-            throw new IllegalArgumentException("parameter " + parameter.getName() + " is not one of the scripted block's");
+            throw new IllegalArgumentException("parameter " + parameter.getName()
+                    + " is not one of the scripted block's");
         }
         return WEIGHTS + "[" + i + "]";
     }
