@@ -166,9 +166,10 @@ public final class BenchCommand implements Callable<Integer> {
             float[] javaOutput = null;
             JsonNode torchOutput = null;
             for (int round = 0; round < rounds; round++) {
-                java.add(medianEvaluationMillis(network, batch, sampleShape, conditionDim, manager, true));
-                javaOutput = lastOutput;
-                opByOp.add(medianEvaluationMillis(network, batch, sampleShape, conditionDim, manager, false));
+                Evaluations scripted = evaluations(network, batch, sampleShape, conditionDim, manager, true);
+                java.add(scripted.medianMillis());
+                javaOutput = scripted.lastOutput();
+                opByOp.add(evaluations(network, batch, sampleShape, conditionDim, manager, false).medianMillis());
                 if (torch != null) {
                     JsonNode answer = torch.call(command("forward", "model", name, "batch", batch, "repeats", repeats));
                     eager.add(answer.get("ms").asDouble());
@@ -187,17 +188,19 @@ public final class BenchCommand implements Callable<Integer> {
         }
     }
 
-    /** The output of the last evaluation {@link #medianEvaluationMillis} timed, for the comparison with the twin. */
-    private float[] lastOutput;
+    /** A row's timed evaluations: their median, and the last one's first sample for the comparison with the twin. */
+    private record Evaluations(double medianMillis, float[] lastOutput) {
+    }
 
     /**
-     * The median of {@link #repeats} evaluations after two untimed ones, as one compiled TorchScript call
-     * ({@code scripted}, what the product runs) or op by op from Java ({@link DjlRuntime#SCRIPTED_FORWARD}).
+     * {@link #repeats} evaluations after two untimed ones, as one compiled TorchScript call ({@code scripted},
+     * what the product runs) or op by op from Java ({@link DjlRuntime#SCRIPTED_FORWARD}).
      */
-    private double medianEvaluationMillis(Denoiser network, int batch, Shape sampleShape, int conditionDim,
-                                          NDManager manager, boolean scripted) {
+    private Evaluations evaluations(Denoiser network, int batch, Shape sampleShape, int conditionDim,
+                                    NDManager manager, boolean scripted) {
         return withForward(scripted, () -> {
             List<Double> millis = new ArrayList<>();
+            float[] output = null;
             for (int i = 0; i < repeats + 2; i++) {
                 // the inputs are made in the evaluation's own manager because every intermediate array goes
                 // to the manager of the input: freed after each evaluation, as a sampling step frees its own
@@ -208,10 +211,10 @@ public final class BenchCommand implements Callable<Integer> {
                     if (i >= 2) { // two warm-up evaluations
                         millis.add((System.nanoTime() - t0) / 1e6);
                     }
-                    lastOutput = values;
+                    output = values;
                 }
             }
-            return median(millis);
+            return new Evaluations(median(millis), output);
         });
     }
 

@@ -99,9 +99,7 @@ public final class ClipTextTower extends AbstractBlock {
         ScriptWriter code = new ScriptWriter(this);
         String x = code.let("torch.embedding(" + code.weight(tokenEmbedding) + ", ids) + "
                 + code.weight(positionEmbedding));                                               // (B, T, E)
-        String mask = code.let("torch.reshape(torch.triu(torch.full([" + contextLength + ", " + contextLength
-                + "], " + ScriptWriter.literal(TransformerBlock.MASKED) + "), 1), [1, 1, " + contextLength + ", "
-                + contextLength + "])");
+        String mask = code.let(TransformerBlock.causalMaskScript(contextLength));              // (1, 1, T, T)
         for (TransformerBlock block : blocks) {
             x = block.script(code, x, mask);
         }

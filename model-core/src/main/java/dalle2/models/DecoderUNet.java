@@ -170,7 +170,7 @@ public final class DecoderUNet extends AbstractBlock {
     }
 
     /**
-     * This network's inference forward pass as the methods of a TorchScript class, for
+     * This network's inference forward pass as a TorchScript method, for
      * {@link dalle2.script.ScriptedForward}: the same ops in the same order as {@link #forwardInternal} with
      * autograd off (dropout is off in inference), written out statement by statement for this config, with
      * libtorch's fused {@code group_norm} and {@code silu} where the Java pass composes them from smaller ops.
@@ -207,10 +207,10 @@ public final class DecoderUNet extends AbstractBlock {
             }
             h = ((Scripted) block).script(code, h, activatedEmb);
         }
-        h = code.let("torch.silu(" + groupNorm(code, outputNorm, h) + ")");
+        h = code.let("torch.silu(" + outputNorm.script(code, h) + ")");
         // back to the layout of the sampler's other arrays, so the step's elementwise ops do not mix two layouts
         code.line("return " + convolution(code, outputConv, h, 1, 1) + (channelsLast ? ".contiguous()" : ""));
-        return code.forwardMethod("x: Tensor, t: Tensor, condition: Tensor, keep: Tensor") + SCRIPT_CONVOLUTION;
+        return code.forwardMethod("x: Tensor, t: Tensor, condition: Tensor, keep: Tensor");
     }
 
     /**
@@ -224,20 +224,14 @@ public final class DecoderUNet extends AbstractBlock {
     private static final int CHANNELS_LAST = 2;
 
     /**
-     * The script's convolution. No rerouting of single images as {@link Convolutions} does for the op-by-op
-     * pass: inside a TorchScript call libtorch's own choice of kernel was as fast or faster (batch 1, the shipped
-     * decoder, interleaved medians of 80 calls: 13.1 against 15.0 ms on one thread, 15.6 against 18.6 on two).
+     * A convolution as a TorchScript expression. No rerouting of single images as {@link Convolutions} does for
+     * the op-by-op pass: inside a TorchScript call libtorch's own choice of kernel was as fast or faster (batch 1,
+     * the shipped decoder, interleaved medians of 80 calls: 13.1 against 15.0 ms on one thread, 15.6 against 18.6
+     * on two).
      */
-    private static final String SCRIPT_CONVOLUTION = ""
-            + "  def conv(self, x: Tensor, weight: Tensor, bias: Tensor, stride: int, padding: int) -> Tensor:\n"
-            + "    return torch.conv2d(x, weight, bias, [stride, stride], [padding, padding])\n";
-
     private static String convolution(ScriptWriter code, Conv2d conv, String x, int stride, int padding) {
-        return "self.conv(" + x + ", " + code.weightAndBias(conv) + ", " + stride + ", " + padding + ")";
-    }
-
-    private static String groupNorm(ScriptWriter code, GroupNorm norm, String x) {
-        return norm.script(code, x);
+        return "torch.conv2d(" + x + ", " + code.weightAndBias(conv) + ", [" + stride + ", " + stride + "], ["
+                + padding + ", " + padding + "])";
     }
 
     /** A block of this U-Net that writes its forward pass as script statements; returns its output's name. */
@@ -434,14 +428,14 @@ public final class DecoderUNet extends AbstractBlock {
 
         @Override
         public String script(ScriptWriter code, String x, String activatedEmb) {
-            String h = code.let(convolution(code, conv1, "torch.silu(" + groupNorm(code, norm1, x) + ")", 1, 1));
+            String h = code.let(convolution(code, conv1, "torch.silu(" + norm1.script(code, x) + ")", 1, 1));
             String e = code.let("torch.linear(" + activatedEmb + ", " + code.weightAndBias(embProjection) + ")");
             if (config.scaleShift()) {
                 String scaleShift = code.let("torch.reshape(" + e + ", [-1, " + 2L * out + ", 1, 1])");
-                h = code.let("torch.silu(" + groupNorm(code, norm2, h) + " * (" + scaleShift + "[:, :" + out
+                h = code.let("torch.silu(" + norm2.script(code, h) + " * (" + scaleShift + "[:, :" + out
                         + "] + 1.0) + " + scaleShift + "[:, " + out + ":])");
             } else {
-                h = code.let("torch.silu(" + groupNorm(code, norm2, h + " + torch.reshape(" + e + ", [-1, " + out
+                h = code.let("torch.silu(" + norm2.script(code, h + " + torch.reshape(" + e + ", [-1, " + out
                         + ", 1, 1])") + ")");
             }
             h = code.let(convolution(code, conv2, h, 1, 1));
@@ -517,7 +511,7 @@ public final class DecoderUNet extends AbstractBlock {
         @Override
         public String script(ScriptWriter code, String x, String activatedEmb) {
             long headDim = channels / heads;
-            String h = code.let("torch.reshape(" + groupNorm(code, norm, x) + ", [" + x + ".size(0), " + channels
+            String h = code.let("torch.reshape(" + norm.script(code, x) + ", [" + x + ".size(0), " + channels
                     + ", -1]).transpose(1, 2)");                                                 // (B, T, C)
             String qkvAll = code.let("torch.reshape(torch.linear(" + h + ", " + code.weightAndBias(qkv) + "), ["
                     + x + ".size(0), -1, 3, " + heads + ", " + headDim + "]).permute([2, 0, 3, 1, 4])");

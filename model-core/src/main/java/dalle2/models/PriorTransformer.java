@@ -114,8 +114,7 @@ public final class PriorTransformer extends AbstractBlock {
         String queryToken = code.let("torch.zeros_like(" + imageToken + ") + " + code.weight(query));
         String x = code.let("torch.stack([" + textToken + ", " + timeToken + ", " + imageToken + ", " + queryToken
                 + "], 1) + " + code.weight(positions));                                          // (B, 4, W)
-        String mask = code.let("torch.reshape(torch.triu(torch.full([" + TOKENS + ", " + TOKENS + "], "
-                + ScriptWriter.literal(TransformerBlock.MASKED) + "), 1), [1, 1, " + TOKENS + ", " + TOKENS + "])");
+        String mask = code.let(TransformerBlock.causalMaskScript(TOKENS));                     // (1, 1, 4, 4)
         for (TransformerBlock block : blocks) {
             x = block.script(code, x, mask);
         }

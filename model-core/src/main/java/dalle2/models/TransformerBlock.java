@@ -64,6 +64,12 @@ public final class TransformerBlock extends AbstractBlock {
         return manager.create(values, new Shape(1, 1, tokens, tokens));
     }
 
+    /** {@link #causalMask} as a TorchScript expression, (1, 1, T, T). */
+    public static String causalMaskScript(int tokens) {
+        return "torch.reshape(torch.triu(torch.full([" + tokens + ", " + tokens + "], "
+                + ScriptWriter.literal(MASKED) + "), 1), [1, 1, " + tokens + ", " + tokens + "])";
+    }
+
     @Override
     protected NDList forwardInternal(ParameterStore ps, NDList inputs, boolean training,
                                      PairList<String, Object> params) {
