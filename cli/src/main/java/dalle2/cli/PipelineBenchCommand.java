@@ -343,9 +343,11 @@ public final class PipelineBenchCommand implements Callable<Integer> {
             }
             DecoderWorker decoder = workers.decoderWorkers().get(0);
             StageWorker.Stats before = decoder.stats();
+            double modelBefore = decoder.batchStats().snapshot().modelSeconds();
             List<Timeline> jobs = run(base, gatewayView, recorder, burst, 2_000_000 + 1000L * maxBatch, "burst");
             StageWorker.Stats after = decoder.stats();
-            report(jobs, maxBatch, after.images() - before.images(), after.batches() - before.batches());
+            report(jobs, maxBatch, after.images() - before.images(), after.batches() - before.batches(),
+                    decoder.batchStats().snapshot().modelSeconds() - modelBefore);
             return singleId;
         }
     }
@@ -416,7 +418,7 @@ public final class PipelineBenchCommand implements Callable<Integer> {
         return sorted.get(sorted.size() / 2);
     }
 
-    private void report(List<Timeline> jobs, int maxBatch, long images, long batches) {
+    private void report(List<Timeline> jobs, int maxBatch, long images, long batches, double modelSeconds) {
         String p = "burst.b" + maxBatch + ".";
         out.printf(Locale.ROOT, "%nburst of %d jobs (n=1), decoder max batch %d:%n", jobs.size(), maxBatch);
         out.printf(Locale.ROOT, "  %-44s %9s %9s %9s%n", "stage", "p50 ms", "p95 ms", "max ms");
@@ -436,6 +438,10 @@ public final class PipelineBenchCommand implements Callable<Integer> {
         out.printf(Locale.ROOT, "  whole burst: %.0f ms from first submit to last image; decoder worker %.2f images/s "
                         + "(first decoder start -> last image), %d images in %d batches (mean %.2f)%n", makespan,
                 perSecond, images, batches, batches == 0 ? 0.0 : (double) images / batches);
+        out.printf(Locale.ROOT, "  the decoder's model calls took %.0f ms of those %.0f (%.0f%%): %.2f images per second of "
+                + "model call%n", 1000 * modelSeconds, decoderSpan, 100_000 * modelSeconds / decoderSpan,
+                images / Math.max(1e-9, modelSeconds));
+        figure(p + "decoder_model_ms", 1000 * modelSeconds);
         figure(p + "makespan_ms", makespan);
         figure(p + "decoder_images_per_s", perSecond);
         figure(p + "mean_decoder_batch", batches == 0 ? 0.0 : (double) images / batches);

@@ -31,6 +31,8 @@ import dalle2.pipeline.StatusView;
 import dalle2.sampling.DdimSampler;
 import dalle2.storage.ObjectStore;
 import java.awt.image.BufferedImage;
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -39,6 +41,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
 import java.util.UUID;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BooleanSupplier;
@@ -291,6 +294,43 @@ class DecoderWorkerTest {
     // ---- helpers -----------------------------------------------------------------------------------------------
 
     /** A decoder worker, its store and its model, closed together. */
+    // ---- a saturated worker -----------------------------------------------------------------------------------
+
+    @Test
+    void aSaturatedWorkerWaitsForItsModelWithoutSpinningAndLosesNoJobWhenItResumes() throws Exception {
+        // produced before the worker starts: its first fetch holds more records than one poll hands over, so the
+        // consumer still buffers records of the partitions it pauses (where the consumer's own poll would spin)
+        List<String> ids = new ArrayList<>();
+        for (int i = 0; i < 40; i++) {
+            String id = "saturated-" + i + "-" + UUID.randomUUID();
+            ids.add(id);
+            producer.send(new ProducerRecord<>(Topics.EMBEDDINGS, id, Messages.encode(embeddings(id, 1, 2))));
+        }
+        producer.flush();
+        CountDownLatch gate = new CountDownLatch(1);
+        try (Worker w = worker("saturated", bucket("saturated"), RetryPolicy.NONE, 1, Duration.ofMillis(20), gate)) {
+            await("the worker holds more images than its in-flight limit (2)", () -> w.worker.inFlightImages() > 2,
+                    Duration.ofSeconds(30));
+            String pollName = Topics.DECODER_GROUP + "-saturated-poll";
+            Thread poll = Thread.getAllStackTraces().keySet().stream().filter(t -> t.getName().equals(pollName))
+                    .findFirst().orElseThrow(() -> new AssertionError("no thread " + pollName));
+            ThreadMXBean threads = ManagementFactory.getThreadMXBean();
+            long cpuBefore = threads.getThreadCpuTime(poll.getId());
+            long wallBefore = System.nanoTime();
+            Thread.sleep(2000);
+            double share = (threads.getThreadCpuTime(poll.getId()) - cpuBefore)
+                    / (double) (System.nanoTime() - wallBefore);
+            System.out.printf("saturated worker's poll thread: %.1f%% of a core over 2 s%n", 100 * share);
+            assertTrue(share < 0.2, String.format("the paused poll loop used %.0f%% of a core", 100 * share));
+
+            gate.countDown();
+            for (String id : ids) {
+                awaitState(id, JobState.SUCCEEDED);
+                assertTrue(w.store.stat(id + "/0.png").isPresent(), id + "'s image is stored");
+            }
+        }
+    }
+
     private final class Worker implements AutoCloseable {
         final DecoderWorker worker;
         final ObjectStore store;
@@ -312,11 +352,17 @@ class DecoderWorkerTest {
     /** A worker storing into {@code bucket}, which exists unless its name says "missing". */
     private Worker worker(String id, String bucket, RetryPolicy retry, int maxBatch, Duration maxWait)
             throws Exception {
+        return worker(id, bucket, retry, maxBatch, maxWait, new CountDownLatch(0));
+    }
+
+    /** A worker whose model calls wait until {@code gate} opens. */
+    private Worker worker(String id, String bucket, RetryPolicy retry, int maxBatch, Duration maxWait,
+                          CountDownLatch gate) throws Exception {
         ObjectStore store = new ObjectStore(servers.storage(bucket));
         if (!bucket.startsWith("missing")) {
             store.ensureBucket();
         }
-        StepWatch model = new StepWatch(models.decoderModel(Device.cpu()));
+        StepWatch model = new StepWatch(models.decoderModel(Device.cpu()), gate);
         StageWorker.Config config = StageWorker.Config.defaults(servers.bootstrap(), id, maxBatch)
                 .withMaxWait(maxWait).withRetry(retry);
         DecoderWorker worker = new DecoderWorker(config, model, store);
@@ -333,9 +379,11 @@ class DecoderWorkerTest {
         final AtomicInteger batchSize = new AtomicInteger();
         volatile long firstStepNanos;
         volatile long lastStepNanos;
+        private final CountDownLatch gate;
 
-        StepWatch(ImageDecoderModel model) {
+        StepWatch(ImageDecoderModel model, CountDownLatch gate) {
             this.model = model;
+            this.gate = gate;
         }
 
         @Override
@@ -356,6 +404,12 @@ class DecoderWorkerTest {
         @Override
         public List<BufferedImage> decode(SamplingParams params, List<DecodeTask> tasks,
                                           DdimSampler.Progress progress) {
+            try {
+                gate.await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException("interrupted at the gate", e);
+            }
             step.set(0);
             batchSize.set(tasks.size());
             return model.decode(params, tasks, (done, total) -> {

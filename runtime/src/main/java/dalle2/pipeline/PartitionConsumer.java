@@ -34,6 +34,8 @@ final class PartitionConsumer {
     /** How long the poll loop waits before it restarts after a failure, doubling up to the cap. */
     static final Duration POLL_RESTART_BACKOFF = Duration.ofMillis(500);
     static final Duration POLL_RESTART_BACKOFF_CAP = Duration.ofSeconds(15);
+    /** The longest one poll waits for records; also how long a paused loop waits for the stage to finish some. */
+    static final Duration POLL_TIMEOUT = Duration.ofMillis(50);
 
     /** A record the stage has finished with (processed, skipped or dead-lettered): its offset may be committed. */
     record Done(TopicPartition partition, long offset) {
@@ -60,6 +62,8 @@ final class PartitionConsumer {
     private final int maxInFlightImages;
     private final OffsetTracker tracker = new OffsetTracker();
     private final ConcurrentLinkedQueue<Done> done = new ConcurrentLinkedQueue<>();
+    /** Notified when the stage finishes records: a paused loop waits on it instead of in the consumer's poll. */
+    private final Object finished = new Object();
     private final AtomicInteger assigned = new AtomicInteger();
     /** Records of the assigned partitions not yet fetched, as of the last poll (no broker call). */
     private final AtomicLong lag = new AtomicLong();
@@ -101,10 +105,18 @@ final class PartitionConsumer {
     /** Marks a record finished; thread-safe. Its offset is committed once every earlier one is finished too. */
     void done(Done record) {
         done.add(record);
+        wakePausedLoop();
     }
 
     void done(Collection<Done> records) {
         done.addAll(records);
+        wakePausedLoop();
+    }
+
+    private void wakePausedLoop() {
+        synchronized (finished) {
+            finished.notifyAll();
+        }
     }
 
     int assignedPartitions() {
@@ -186,7 +198,9 @@ final class PartitionConsumer {
                 drainDone();
                 commit(c, false);
                 adjustPause(c);
-                ConsumerRecords<String, byte[]> polled = c.poll(Duration.ofMillis(50));
+                // saturated (every partition paused), the loop waits here for the stage, not inside poll
+                Duration wait = KafkaClients.pollWait(c, POLL_TIMEOUT);
+                ConsumerRecords<String, byte[]> polled = c.poll(wait);
                 if (!polled.isEmpty()) {
                     // a batch started while these are handed over waits for the rest of them
                     arrivals.expectMore(true);
@@ -197,6 +211,9 @@ final class PartitionConsumer {
                 }
                 arrivals.expectMore(backlogged(c));
                 lag.set(lagOf(c));
+                if (wait.isZero()) {
+                    awaitFinished(POLL_TIMEOUT);
+                }
             }
             long deadline = System.nanoTime() + drainTimeout.toNanos();
             c.pause(c.assignment());
@@ -205,10 +222,24 @@ final class PartitionConsumer {
                 if (tracker.unfinished() == 0) {
                     break;
                 }
-                c.poll(Duration.ofMillis(20));
+                c.poll(KafkaClients.pollWait(c, Duration.ZERO)); // paused: the wait is the next line
+                awaitFinished(Duration.ofMillis(20));
             }
             drainDone();
             commit(c, true);
+        }
+    }
+
+    /** Waits up to {@code max} unless the stage has finished records not yet taken in. */
+    private void awaitFinished(Duration max) {
+        synchronized (finished) {
+            if (done.isEmpty()) {
+                try {
+                    finished.wait(max.toMillis());
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
         }
     }
 

@@ -17,6 +17,7 @@ import java.time.Instant;
 import java.util.Collection;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CancellationException;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -232,13 +233,18 @@ public final class TrainerWorker implements AutoCloseable {
                 } else if (!c.paused().isEmpty()) {
                     c.resume(c.paused());
                 }
-                for (ConsumerRecord<String, byte[]> record : c.poll(POLL_TIMEOUT)) {
+                // paused while a training runs, the loop waits here, not inside poll (KafkaClients.pollWait)
+                Duration wait = KafkaClients.pollWait(c, POLL_TIMEOUT);
+                for (ConsumerRecord<String, byte[]> record : c.poll(wait)) {
                     if (current != null || retry != null) {
                         // fetched before the pause took effect: read it again once this worker is free
                         c.seek(new TopicPartition(record.topic(), record.partition()), record.offset());
                         continue;
                     }
                     take(c, record);
+                }
+                if (wait.isZero()) {
+                    awaitTrainingOrTimeout();
                 }
             }
             Current stopping = current;
@@ -247,6 +253,22 @@ public final class TrainerWorker implements AutoCloseable {
                 awaitQuietly(stopping.outcome());
                 finishIfDone(c);
             }
+        }
+    }
+
+    /** Up to one poll timeout, less when the running training ends first. */
+    private void awaitTrainingOrTimeout() {
+        Current job = current;
+        try {
+            if (job != null) {
+                job.outcome().get(POLL_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+            } else {
+                Thread.sleep(POLL_TIMEOUT.toMillis());
+            }
+        } catch (java.util.concurrent.TimeoutException | ExecutionException | CancellationException e) {
+            // still running, or ended with a failure that finishIfDone reads on the next turn
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
     }
 

@@ -321,6 +321,41 @@ class TrainerWorkerTest {
         assertTrue(committedJobs() > jobOffset, "both records are committed: no worker takes them again");
     }
 
+    @Test
+    @Order(9)
+    void aWorkerTrainingWithTheNextJobQueuedWaitsWithoutSpinningAndThenTakesIt() throws Exception {
+        // both queued before the worker starts: its first fetch holds the second job's record too, which the
+        // consumer keeps buffered while the partition is paused (where the consumer's own poll would spin)
+        TrainingRequest first = TrainingFixtures.clipJob("clip-long-first", 400, 100);
+        TrainingRequest second = TrainingFixtures.clipJob("clip-queued-second", 2, 2);
+        TrainingFixtures.submit(producer, first);
+        long secondOffset = TrainingFixtures.submit(producer, second);
+        try (TrainerWorker busy = new TrainerWorker(new TrainerWorker.Config(servers.bootstrap(), "trainer-e",
+                dir.resolve("data"), dir.resolve("work-e"), null, Duration.ofSeconds(30)), store).start()) {
+            TrainingFixtures.await(view, first.trainingId(), s -> s.state() == TrainingState.RUNNING && s.step() >= 2,
+                    Duration.ofMinutes(2));
+            Thread poll = Thread.getAllStackTraces().keySet().stream()
+                    .filter(t -> t.getName().equals("trainer-trainer-e-poll")).findFirst().orElseThrow();
+            java.lang.management.ThreadMXBean threads = java.lang.management.ManagementFactory.getThreadMXBean();
+            long cpuBefore = threads.getThreadCpuTime(poll.getId());
+            long wallBefore = System.nanoTime();
+            Thread.sleep(2000);
+            double share = (threads.getThreadCpuTime(poll.getId()) - cpuBefore)
+                    / (double) (System.nanoTime() - wallBefore);
+            System.out.printf("training trainer's poll thread: %.1f%% of a core over 2 s%n", 100 * share);
+            assertTrue(share < 0.2, String.format("the paused poll loop used %.0f%% of a core", 100 * share));
+            assertEquals(TrainingState.QUEUED, view.get(second.trainingId()).orElseThrow().state(),
+                    "one job at a time");
+
+            cancel(first.trainingId());
+            TrainingStatus done = TrainingFixtures.await(view, second.trainingId(), s -> s.state().terminal(),
+                    Duration.ofMinutes(1));
+            assertEquals(TrainingState.SUCCEEDED, done.state(), String.valueOf(done.error()));
+            assertEquals("trainer-e", done.worker());
+        }
+        assertTrue(committedJobs() > secondOffset);
+    }
+
     /** What DELETE /v1/trainings/{id} writes. */
     private static void cancel(String trainingId) throws Exception {
         TrainingStatus known = TrainingFixtures.await(view, trainingId, s -> true, Duration.ofSeconds(10));
