@@ -63,7 +63,9 @@ import picocli.CommandLine;
  * <ul>
  *   <li>per-stage latency of one job, and p50/p95 over a burst, once per decoder max batch;</li>
  *   <li>pipeline overhead = end to end minus the model time of the same models called directly, same settings;</li>
- *   <li>decoder images/s per worker at each max batch (from first decoder start to last finished image);</li>
+ *   <li>decoder images/s per worker at each max batch (from first decoder start to last finished image), after an
+ *   untimed burst of the same size, against the decoder alone before the stack started and right after the burst,
+ *   with the share of the span in model calls and the JIT's compile time meanwhile;</li>
  *   <li>gateway submits/s and polls/s over loopback HTTP.</li>
  * </ul>
  *
@@ -102,12 +104,19 @@ public final class PipelineBenchCommand implements Callable<Integer> {
     @Option(names = "--model-repeats", defaultValue = "3", description = "direct model calls per figure; the median is shown")
     int modelRepeats;
 
-    @Option(names = "--warm-up-jobs", defaultValue = "50",
+    @Option(names = "--warm-up-jobs", defaultValue = "300",
             description = "jobs run through each new set of workers before anything is timed, so that the figures "
                     + "are a running service's: until the JIT has compiled the Kafka client's and broker's paths, "
-                    + "every hop of a job takes about twice as long (BENCHMARKS.md, \"Pipeline\"); 5 gives the "
-                    + "first jobs after a start (default ${DEFAULT-VALUE})")
+                    + "every hop of a job takes about twice as long, and on 2 cores the compilers still take half a "
+                    + "core after 50 jobs (BENCHMARKS.md, \"Pipeline\"); 5 gives the first jobs after a start "
+                    + "(default ${DEFAULT-VALUE})")
     int warmUpJobs;
+
+    @Option(names = "--warm-up-bursts", defaultValue = "2",
+            description = "untimed bursts of --burst jobs before each timed one: a burst runs code one job at a time "
+                    + "does not (bigger batches, paused partitions), which the JIT compiles during the first "
+                    + "(default ${DEFAULT-VALUE})")
+    int warmUpBursts;
 
     @Option(names = "--singles", defaultValue = "5",
             description = "one-job runs on the idle pipeline; each stage's median is shown (default ${DEFAULT-VALUE})")
@@ -342,12 +351,22 @@ public final class PipelineBenchCommand implements Callable<Integer> {
                 singleId = singleJobs(base, gatewayView, recorder, workers, direct, maxBatch);
             }
             DecoderWorker decoder = workers.decoderWorkers().get(0);
+            for (int i = 0; i < warmUpBursts; i++) {
+                run(base, gatewayView, recorder, burst, 3_000_000 + 100_000L * i + 1000L * maxBatch, "warm-up burst");
+            }
             StageWorker.Stats before = decoder.stats();
             double modelBefore = decoder.batchStats().snapshot().modelSeconds();
+            long compileBefore = compileMillis();
             List<Timeline> jobs = run(base, gatewayView, recorder, burst, 2_000_000 + 1000L * maxBatch, "burst");
             StageWorker.Stats after = decoder.stats();
-            report(jobs, maxBatch, after.images() - before.images(), after.batches() - before.batches(),
-                    decoder.batchStats().snapshot().modelSeconds() - modelBefore);
+            BurstFigures figures = new BurstFigures(after.images() - before.images(),
+                    after.batches() - before.batches(), decoder.batchStats().snapshot().modelSeconds() - modelBefore,
+                    compileMillis() - compileBefore);
+            // the same calls right after the burst, the stack idle: with the JIT's and the idle stack's load the
+            // burst had, unlike the figure taken before the stack started
+            List<DecodeTask> tasks = direct.decodeTasks(maxBatch);
+            double aloneAfterMs = median(modelRepeats, () -> direct.decode(tasks));
+            report(jobs, maxBatch, figures, aloneAfterMs);
             return singleId;
         }
     }
@@ -367,6 +386,7 @@ public final class PipelineBenchCommand implements Callable<Integer> {
         List<Double> priorDirect = new ArrayList<>();
         List<Double> decoderDirect = new ArrayList<>();
         List<DecodeTask> oneImage = direct.decodeTasks(1);
+        long compileBefore = compileMillis();
         for (int i = 0; i < Math.max(1, singles); i++) {
             // the models alone right before each job: on a shared machine both then see about the same load
             priorDirect.add(median(1, direct::prior));
@@ -377,6 +397,7 @@ public final class PipelineBenchCommand implements Callable<Integer> {
             priorCalls.add(1000 * (prior.batchStats().snapshot().modelSeconds() - priorBefore));
             decoderCalls.add(1000 * (decoder.batchStats().snapshot().modelSeconds() - decoderBefore));
         }
+        long compiledMs = compileMillis() - compileBefore;
         double priorAlone = median(priorDirect);
         double decoderAlone = median(decoderDirect);
         double modelMs = priorAlone + decoderAlone;
@@ -405,6 +426,10 @@ public final class PipelineBenchCommand implements Callable<Integer> {
                 + "to end)%n", e2eClient, modelMs, overhead, 100 * overhead / e2eClient);
         out.printf(Locale.ROOT, "  * called directly on the bench's thread right before each job (the stack idle), "
                 + "median%n");
+        if (compileBefore >= 0) {
+            out.printf(Locale.ROOT, "  JIT compilation during these jobs: %d ms of compiler-thread time%n", compiledMs);
+            figure("single.jit_compile_ms", compiledMs);
+        }
         figure("single.e2e_client_ms", e2eClient);
         figure("single.model_ms", modelMs);
         figure("single.overhead_ms", overhead);
@@ -418,7 +443,20 @@ public final class PipelineBenchCommand implements Callable<Integer> {
         return sorted.get(sorted.size() / 2);
     }
 
-    private void report(List<Timeline> jobs, int maxBatch, long images, long batches, double modelSeconds) {
+    /** What the decoder worker did during a burst, from its own counters and the JVM's compilation time. */
+    private record BurstFigures(long images, long batches, double modelSeconds, long compileMillis) {
+    }
+
+    /** Milliseconds the JIT compilers have spent so far (-1 where the JVM does not say). */
+    private static long compileMillis() {
+        java.lang.management.CompilationMXBean jit = java.lang.management.ManagementFactory.getCompilationMXBean();
+        return jit != null && jit.isCompilationTimeMonitoringSupported() ? jit.getTotalCompilationTime() : -1;
+    }
+
+    private void report(List<Timeline> jobs, int maxBatch, BurstFigures burstFigures, double aloneAfterMs) {
+        long images = burstFigures.images();
+        long batches = burstFigures.batches();
+        double modelSeconds = burstFigures.modelSeconds();
         String p = "burst.b" + maxBatch + ".";
         out.printf(Locale.ROOT, "%nburst of %d jobs (n=1), decoder max batch %d:%n", jobs.size(), maxBatch);
         out.printf(Locale.ROOT, "  %-44s %9s %9s %9s%n", "stage", "p50 ms", "p95 ms", "max ms");
@@ -442,6 +480,19 @@ public final class PipelineBenchCommand implements Callable<Integer> {
                 + "model call%n", 1000 * modelSeconds, decoderSpan, 100_000 * modelSeconds / decoderSpan,
                 images / Math.max(1e-9, modelSeconds));
         figure(p + "decoder_model_ms", 1000 * modelSeconds);
+        Double aloneBefore = figures.get("model.decoder_b" + maxBatch + "_images_per_s");
+        double aloneAfter = maxBatch * 1000.0 / aloneAfterMs;
+        out.printf(Locale.ROOT, "  decoder alone at batch %d: %.2f images/s before the stack started, %.2f right after "
+                        + "this burst (stack idle); the worker made %.2f and %.2f of those%n", maxBatch,
+                aloneBefore == null ? Double.NaN : aloneBefore, aloneAfter,
+                aloneBefore == null ? Double.NaN : perSecond / aloneBefore, perSecond / aloneAfter);
+        figure(p + "decoder_alone_after_images_per_s", aloneAfter);
+        figure(p + "worker_over_alone_after", perSecond / aloneAfter);
+        if (burstFigures.compileMillis() >= 0) {
+            out.printf(Locale.ROOT, "  JIT compilation during the burst: %d ms of compiler-thread time%n",
+                    burstFigures.compileMillis());
+            figure(p + "jit_compile_ms", burstFigures.compileMillis());
+        }
         figure(p + "makespan_ms", makespan);
         figure(p + "decoder_images_per_s", perSecond);
         figure(p + "mean_decoder_batch", batches == 0 ? 0.0 : (double) images / batches);

@@ -36,6 +36,8 @@ class PipelineBenchCommandTest {
                 "single.decoder_model_call_ms", "single.prior_direct_ms", "single.decoder_direct_ms",
                 "burst.b1.e2e_p50_ms", "burst.b1.e2e_p95_ms", "burst.b1.decoder_images_per_s",
                 "burst.b4.e2e_p95_ms", "burst.b4.decoder_images_per_s", "burst.b4.mean_decoder_batch",
+                "burst.b1.decoder_model_ms", "burst.b4.decoder_alone_after_images_per_s",
+                "burst.b4.worker_over_alone_after",
                 "gateway.polls_per_s", "gateway.submits_per_s")) {
             Double v = figures.get(name);
             assertTrue(v != null && Double.isFinite(v) && v > 0, name + " = " + v + "\n" + report);
@@ -45,7 +47,8 @@ class PipelineBenchCommandTest {
         assertTrue(figures.get("burst.b1.e2e_p95_ms") >= figures.get("burst.b1.e2e_p50_ms"), report);
         for (String line : List.of("command: ./dalle2 bench-pipeline --tiny", "machine: ", "one job",
                 "burst of 3 jobs (n=1), decoder max batch 4", "pipeline overhead = end to end - model time",
-                "of which the model call in the worker", "polls   (GET status)")) {
+                "of which the model call in the worker", "polls   (GET status)", "the decoder's model calls took",
+                "decoder alone at batch 4: ")) {
             assertTrue(report.contains(line), "report shows '" + line + "'\n" + report);
         }
     }
