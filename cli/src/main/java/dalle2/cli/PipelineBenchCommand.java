@@ -366,7 +366,16 @@ public final class PipelineBenchCommand implements Callable<Integer> {
             // burst had, unlike the figure taken before the stack started
             List<DecodeTask> tasks = direct.decodeTasks(maxBatch);
             double aloneAfterMs = median(modelRepeats, () -> direct.decode(tasks));
-            report(jobs, maxBatch, figures, aloneAfterMs);
+            // the prior hands embeddings over a few at a time, so the worker's batches can be smaller than its max
+            int meanBatch = (int) Math.max(1, Math.round(figures.batches() == 0 ? maxBatch
+                    : (double) figures.images() / figures.batches()));
+            double aloneAtMeanMs = aloneAfterMs;
+            if (meanBatch != maxBatch) {
+                List<DecodeTask> meanTasks = direct.decodeTasks(meanBatch);
+                direct.decode(meanTasks); // warm-up of this shape
+                aloneAtMeanMs = median(modelRepeats, () -> direct.decode(meanTasks));
+            }
+            report(jobs, maxBatch, figures, aloneAfterMs, meanBatch, meanBatch * 1000.0 / aloneAtMeanMs);
             return singleId;
         }
     }
@@ -453,7 +462,8 @@ public final class PipelineBenchCommand implements Callable<Integer> {
         return jit != null && jit.isCompilationTimeMonitoringSupported() ? jit.getTotalCompilationTime() : -1;
     }
 
-    private void report(List<Timeline> jobs, int maxBatch, BurstFigures burstFigures, double aloneAfterMs) {
+    private void report(List<Timeline> jobs, int maxBatch, BurstFigures burstFigures, double aloneAfterMs,
+                        int meanBatch, double aloneAtMeanPerSecond) {
         long images = burstFigures.images();
         long batches = burstFigures.batches();
         double modelSeconds = burstFigures.modelSeconds();
@@ -486,6 +496,13 @@ public final class PipelineBenchCommand implements Callable<Integer> {
                         + "this burst (stack idle); the worker made %.2f and %.2f of those%n", maxBatch,
                 aloneBefore == null ? Double.NaN : aloneBefore, aloneAfter,
                 aloneBefore == null ? Double.NaN : perSecond / aloneBefore, perSecond / aloneAfter);
+        if (meanBatch != maxBatch) {
+            out.printf(Locale.ROOT, "  decoder alone at the burst's mean batch rounded (%d), right after it: %.2f "
+                    + "images/s; the worker made %.2f of that%n", meanBatch, aloneAtMeanPerSecond,
+                    perSecond / aloneAtMeanPerSecond);
+        }
+        figure(p + "decoder_alone_at_mean_batch_images_per_s", aloneAtMeanPerSecond);
+        figure(p + "worker_over_alone_at_mean_batch", perSecond / aloneAtMeanPerSecond);
         figure(p + "decoder_alone_after_images_per_s", aloneAfter);
         figure(p + "worker_over_alone_after", perSecond / aloneAfter);
         if (burstFigures.compileMillis() >= 0) {
