@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.Device;
 import dalle2.embedded.EmbeddedServersExtension;
+import dalle2.embedded.ThreadCpu;
 import dalle2.embedded.TopicRecords;
 import dalle2.inference.DallE2;
 import dalle2.inference.DecodeTask;
@@ -31,8 +32,6 @@ import dalle2.pipeline.StatusView;
 import dalle2.sampling.DdimSampler;
 import dalle2.storage.ObjectStore;
 import java.awt.image.BufferedImage;
-import java.lang.management.ManagementFactory;
-import java.lang.management.ThreadMXBean;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -311,15 +310,7 @@ class DecoderWorkerTest {
         try (Worker w = worker("saturated", bucket("saturated"), RetryPolicy.NONE, 1, Duration.ofMillis(20), gate)) {
             await("the worker holds more images than its in-flight limit (2)", () -> w.worker.inFlightImages() > 2,
                     Duration.ofSeconds(30));
-            String pollName = Topics.DECODER_GROUP + "-saturated-poll";
-            Thread poll = Thread.getAllStackTraces().keySet().stream().filter(t -> t.getName().equals(pollName))
-                    .findFirst().orElseThrow(() -> new AssertionError("no thread " + pollName));
-            ThreadMXBean threads = ManagementFactory.getThreadMXBean();
-            long cpuBefore = threads.getThreadCpuTime(poll.getId());
-            long wallBefore = System.nanoTime();
-            Thread.sleep(2000);
-            double share = (threads.getThreadCpuTime(poll.getId()) - cpuBefore)
-                    / (double) (System.nanoTime() - wallBefore);
+            double share = ThreadCpu.shareOfACore(Topics.DECODER_GROUP + "-saturated-poll", Duration.ofSeconds(2));
             System.out.printf("saturated worker's poll thread: %.1f%% of a core over 2 s%n", 100 * share);
             assertTrue(share < 0.2, String.format("the paused poll loop used %.0f%% of a core", 100 * share));
 

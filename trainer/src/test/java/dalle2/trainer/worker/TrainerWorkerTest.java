@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dalle2.embedded.EmbeddedServersExtension;
+import dalle2.embedded.ThreadCpu;
 import dalle2.kafka.KafkaClients;
 import dalle2.kafka.Topics;
 import dalle2.messages.TrainingRequest;
@@ -334,14 +335,7 @@ class TrainerWorkerTest {
                 dir.resolve("data"), dir.resolve("work-e"), null, Duration.ofSeconds(30)), store).start()) {
             TrainingFixtures.await(view, first.trainingId(), s -> s.state() == TrainingState.RUNNING && s.step() >= 2,
                     Duration.ofMinutes(2));
-            Thread poll = Thread.getAllStackTraces().keySet().stream()
-                    .filter(t -> t.getName().equals("trainer-trainer-e-poll")).findFirst().orElseThrow();
-            java.lang.management.ThreadMXBean threads = java.lang.management.ManagementFactory.getThreadMXBean();
-            long cpuBefore = threads.getThreadCpuTime(poll.getId());
-            long wallBefore = System.nanoTime();
-            Thread.sleep(2000);
-            double share = (threads.getThreadCpuTime(poll.getId()) - cpuBefore)
-                    / (double) (System.nanoTime() - wallBefore);
+            double share = ThreadCpu.shareOfACore("trainer-trainer-e-poll", Duration.ofSeconds(2));
             System.out.printf("training trainer's poll thread: %.1f%% of a core over 2 s%n", 100 * share);
             assertTrue(share < 0.2, String.format("the paused poll loop used %.0f%% of a core", 100 * share));
             assertEquals(TrainingState.QUEUED, view.get(second.trainingId()).orElseThrow().state(),
