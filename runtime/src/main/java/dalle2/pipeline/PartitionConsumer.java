@@ -222,7 +222,7 @@ final class PartitionConsumer {
                 if (tracker.unfinished() == 0) {
                     break;
                 }
-                c.poll(KafkaClients.pollWait(c, Duration.ZERO)); // paused: the wait is the next line
+                c.poll(Duration.ZERO); // every partition is paused: waiting inside poll would spin (pollWait)
                 awaitFinished(Duration.ofMillis(20));
             }
             drainDone();
