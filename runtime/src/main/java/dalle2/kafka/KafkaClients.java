@@ -89,8 +89,8 @@ public final class KafkaClients {
     /**
      * How long a poll of {@code c} may wait now: {@code timeout}, or nothing while every assigned partition is
      * paused. The KIP-848 consumer (kafka-clients 4.4) spins inside {@code poll(timeout)} while its partitions are
-     * paused and its fetch buffer still holds records of them: 1.8-2.0 s of CPU on the polling thread in 3 s, against
-     * 0.01 s when it polls without waiting (CONTRIBUTING.md). A loop that gets zero waits on its own terms.
+     * paused and its fetch buffer still holds records of them: half a core on the polling thread, against 2-4 % when
+     * it polls without waiting (CONTRIBUTING.md). A loop that gets zero waits on its own terms.
      */
     public static Duration pollWait(Consumer<?, ?> c, Duration timeout) {
         Set<TopicPartition> assignment = c.assignment();
