@@ -269,6 +269,13 @@ public final class PipelineBenchCommand implements Callable<Integer> {
             return tasks;
         }
 
+        /** The median of {@code --model-repeats} decodes of {@code batch} images, after an untimed one. */
+        double decodeMillis(int batch) {
+            List<DecodeTask> tasks = decodeTasks(batch);
+            decode(tasks); // warm-up of this shape
+            return median(modelRepeats, () -> decode(tasks));
+        }
+
         /** On the threads a decoder worker gives this batch ({@link DecoderWorker#threadsFor}). */
         void decode(List<DecodeTask> tasks) {
             onThreads(DecoderWorker.threadsFor(tasks.size()),
@@ -301,9 +308,7 @@ public final class PipelineBenchCommand implements Callable<Integer> {
             figure("model.prior_ms", priorMs);
             // batch 1 always: the one-job overhead is measured against it
             for (int batch : Stream.concat(Stream.of(1), decoderBatches.stream()).distinct().sorted().toList()) {
-                List<DecodeTask> tasks = direct.decodeTasks(batch);
-                direct.decode(tasks); // warm-up of this shape
-                double ms = median(modelRepeats, () -> direct.decode(tasks));
+                double ms = direct.decodeMillis(batch);
                 out.printf(Locale.ROOT, "  decoder (%d DDIM steps), batch %-2d               %9.1f ms = %.2f images/s%n",
                         decoderSteps, batch, ms, batch * 1000.0 / ms);
                 figure("model.decoder_b" + batch + "_ms", ms);
@@ -361,20 +366,14 @@ public final class PipelineBenchCommand implements Callable<Integer> {
             StageWorker.Stats after = decoder.stats();
             BurstFigures figures = new BurstFigures(after.images() - before.images(),
                     after.batches() - before.batches(), decoder.batchStats().snapshot().modelSeconds() - modelBefore,
-                    compileMillis() - compileBefore);
+                    compiledSince(compileBefore));
             // the same calls right after the burst, the stack idle: with the JIT's and the idle stack's load the
             // burst had, unlike the figure taken before the stack started
-            List<DecodeTask> tasks = direct.decodeTasks(maxBatch);
-            double aloneAfterMs = median(modelRepeats, () -> direct.decode(tasks));
+            double aloneAfterMs = direct.decodeMillis(maxBatch);
             // the prior hands embeddings over a few at a time, so the worker's batches can be smaller than its max
             int meanBatch = (int) Math.max(1, Math.round(figures.batches() == 0 ? maxBatch
                     : (double) figures.images() / figures.batches()));
-            double aloneAtMeanMs = aloneAfterMs;
-            if (meanBatch != maxBatch) {
-                List<DecodeTask> meanTasks = direct.decodeTasks(meanBatch);
-                direct.decode(meanTasks); // warm-up of this shape
-                aloneAtMeanMs = median(modelRepeats, () -> direct.decode(meanTasks));
-            }
+            double aloneAtMeanMs = meanBatch == maxBatch ? aloneAfterMs : direct.decodeMillis(meanBatch);
             report(jobs, maxBatch, figures, aloneAfterMs, meanBatch, meanBatch * 1000.0 / aloneAtMeanMs);
             return singleId;
         }
@@ -406,7 +405,7 @@ public final class PipelineBenchCommand implements Callable<Integer> {
             priorCalls.add(1000 * (prior.batchStats().snapshot().modelSeconds() - priorBefore));
             decoderCalls.add(1000 * (decoder.batchStats().snapshot().modelSeconds() - decoderBefore));
         }
-        long compiledMs = compileMillis() - compileBefore;
+        long compiledMs = compiledSince(compileBefore);
         double priorAlone = median(priorDirect);
         double decoderAlone = median(decoderDirect);
         double modelMs = priorAlone + decoderAlone;
@@ -435,7 +434,7 @@ public final class PipelineBenchCommand implements Callable<Integer> {
                 + "to end)%n", e2eClient, modelMs, overhead, 100 * overhead / e2eClient);
         out.printf(Locale.ROOT, "  * called directly on the bench's thread right before each job (the stack idle), "
                 + "median%n");
-        if (compileBefore >= 0) {
+        if (compiledMs >= 0) {
             out.printf(Locale.ROOT, "  JIT compilation during these jobs: %d ms of compiler-thread time%n", compiledMs);
             figure("single.jit_compile_ms", compiledMs);
         }
@@ -460,6 +459,11 @@ public final class PipelineBenchCommand implements Callable<Integer> {
     private static long compileMillis() {
         java.lang.management.CompilationMXBean jit = java.lang.management.ManagementFactory.getCompilationMXBean();
         return jit != null && jit.isCompilationTimeMonitoringSupported() ? jit.getTotalCompilationTime() : -1;
+    }
+
+    /** Milliseconds the JIT compilers have spent since {@link #compileMillis} read {@code before} (-1: unknown). */
+    private static long compiledSince(long before) {
+        return before < 0 ? -1 : compileMillis() - before;
     }
 
     private void report(List<Timeline> jobs, int maxBatch, BurstFigures burstFigures, double aloneAfterMs,

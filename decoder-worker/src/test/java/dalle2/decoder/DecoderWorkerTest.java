@@ -290,9 +290,6 @@ class DecoderWorkerTest {
         }
     }
 
-    // ---- helpers -----------------------------------------------------------------------------------------------
-
-    /** A decoder worker, its store and its model, closed together. */
     // ---- a saturated worker -----------------------------------------------------------------------------------
 
     @Test
@@ -322,6 +319,9 @@ class DecoderWorkerTest {
         }
     }
 
+    // ---- helpers -----------------------------------------------------------------------------------------------
+
+    /** A decoder worker, its store and its model, closed together. */
     private final class Worker implements AutoCloseable {
         final DecoderWorker worker;
         final ObjectStore store;

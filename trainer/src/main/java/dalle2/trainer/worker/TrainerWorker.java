@@ -23,6 +23,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
@@ -265,7 +266,7 @@ public final class TrainerWorker implements AutoCloseable {
             } else {
                 Thread.sleep(POLL_TIMEOUT.toMillis());
             }
-        } catch (java.util.concurrent.TimeoutException | ExecutionException | CancellationException e) {
+        } catch (TimeoutException | ExecutionException | CancellationException e) {
             // still running, or ended with a failure that finishIfDone reads on the next turn
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
