@@ -66,6 +66,8 @@ import picocli.CommandLine;
  *   <li>decoder images/s per worker at each max batch (from first decoder start to last finished image), after an
  *   untimed burst of the same size, against the decoder alone before the stack started and right after the burst,
  *   with the share of the span in model calls and the JIT's compile time meanwhile;</li>
+ *   <li>the same with the burst's embeddings all queued before a decoder worker starts ({@code --backlog}), so
+ *   that the prior's model does not share the cores with the decoder's;</li>
  *   <li>gateway submits/s and polls/s over loopback HTTP.</li>
  * </ul>
  *
@@ -117,6 +119,12 @@ public final class PipelineBenchCommand implements Callable<Integer> {
                     + "does not (bigger batches, paused partitions), which the JIT compiles during the first "
                     + "(default ${DEFAULT-VALUE})")
     int warmUpBursts;
+
+    @Option(names = "--backlog", negatable = true, defaultValue = "true", fallbackValue = "true",
+            description = "after each burst, another one with the decoder's input queued before a decoder worker "
+                    + "starts (the prior done, its worker idle): the decoder worker then shares the cores with "
+                    + "nothing of the pipeline but its own I/O (default: on; --no-backlog skips it)")
+    boolean backlog;
 
     @Option(names = "--singles", defaultValue = "5",
             description = "one-job runs on the idle pipeline; each stage's median is shown (default ${DEFAULT-VALUE})")
@@ -345,13 +353,13 @@ public final class PipelineBenchCommand implements Callable<Integer> {
         PipelineServices.Settings settings = new PipelineServices.Settings(stack.kafkaBootstrap(), storage,
                 "127.0.0.1", -1, 1, 1, DeviceChoice.CPU, priorMaxBatch, maxBatch, Duration.ofMillis(20));
         String base = stack.gatewayUrl();
+        String singleId = null;
         try (PipelineServices workers = PipelineServices.start(settings, provider)) {
             awaitPartitions(workers);
             StatusView gatewayView = stack.services().gateway().verticle().statusView();
             for (int i = 0; i < Math.max(1, warmUpJobs); i++) {
                 run(base, gatewayView, recorder, 1, 1_000_000 + i, "warm-up");
             }
-            String singleId = null;
             if (single) {
                 singleId = singleJobs(base, gatewayView, recorder, workers, direct, maxBatch);
             }
@@ -374,8 +382,83 @@ public final class PipelineBenchCommand implements Callable<Integer> {
             int meanBatch = (int) Math.max(1, Math.round(figures.batches() == 0 ? maxBatch
                     : (double) figures.images() / figures.batches()));
             double aloneAtMeanMs = meanBatch == maxBatch ? aloneAfterMs : direct.decodeMillis(meanBatch);
-            report(jobs, maxBatch, figures, aloneAfterMs, meanBatch, meanBatch * 1000.0 / aloneAtMeanMs);
-            return singleId;
+            report("burst of " + jobs.size() + " jobs (n=1), decoder max batch " + maxBatch, "burst.b" + maxBatch + ".",
+                    jobs, maxBatch, figures, aloneAfterMs, meanBatch, meanBatch * 1000.0 / aloneAtMeanMs);
+        }
+        if (backlog) {
+            backlogBurst(stack, settings, provider, recorder, direct, maxBatch);
+        }
+        return singleId;
+    }
+
+    /**
+     * A burst whose embeddings are all on the decoder's topic before a decoder worker starts: the jobs go through
+     * a prior worker alone, then a decoder worker (its model warmed up on this burst's batch shapes first) joins
+     * the group and works the backlog off, as when a decoder pool is scaled up under a queue.
+     */
+    private void backlogBurst(EmbeddedStack stack, PipelineServices.Settings settings, ModelProvider provider,
+                              StatusRecorder recorder, DirectModels direct, int maxBatch) throws Exception {
+        PipelineServices.Settings priorOnly = new PipelineServices.Settings(settings.bootstrap(), settings.storage(),
+                settings.host(), -1, 1, 0, settings.device(), settings.priorMaxBatch(), maxBatch, settings.maxWait());
+        StageWorker.Config decoderConfig = PipelineServices.workerConfig(settings.bootstrap(), "decoder-0", maxBatch,
+                settings.maxWait());
+        StatusView gatewayView = stack.services().gateway().verticle().statusView();
+        try (PipelineServices prior = PipelineServices.start(priorOnly, provider)) {
+            awaitPartitions(prior);
+            List<DecoderWorker> started = new ArrayList<>();
+            long[] compileBefore = new long[1];
+            try {
+                List<Timeline> jobs = run(stack.gatewayUrl(), gatewayView, recorder, burst,
+                        5_000_000 + 1000L * maxBatch, "backlog burst", ids -> {
+                            awaitPriorFinished(recorder, ids);
+                            ImageDecoderModel model = provider.decoderModel(settings.device().resolve());
+                            warmUp(model, direct, maxBatch);
+                            compileBefore[0] = compileMillis();
+                            started.add(PipelineServices.startDecoderWorker(decoderConfig, settings.storage(), model));
+                        });
+                DecoderWorker decoder = started.get(0);
+                StageWorker.Stats stats = decoder.stats();
+                BurstFigures figures = new BurstFigures(stats.images(), stats.batches(),
+                        decoder.batchStats().snapshot().modelSeconds(), compiledSince(compileBefore[0]));
+                double aloneAfterMs = direct.decodeMillis(maxBatch);
+                int meanBatch = (int) Math.max(1, Math.round(figures.batches() == 0 ? maxBatch
+                        : (double) figures.images() / figures.batches()));
+                double aloneAtMeanMs = meanBatch == maxBatch ? aloneAfterMs : direct.decodeMillis(meanBatch);
+                report("backlog burst of " + jobs.size() + " jobs (n=1), decoder max batch " + maxBatch
+                                + ": every embedding queued before the decoder worker started",
+                        "backlog.b" + maxBatch + ".", jobs, maxBatch, figures, aloneAfterMs, meanBatch,
+                        meanBatch * 1000.0 / aloneAtMeanMs);
+            } finally {
+                for (DecoderWorker worker : started) {
+                    worker.close();
+                }
+            }
+        }
+    }
+
+    /** The decoder calls a backlog of {@code --burst} jobs makes, once each: full batches and the remainder. */
+    private void warmUp(ImageDecoderModel model, DirectModels direct, int maxBatch) {
+        int rest = burst % maxBatch;
+        for (int batch : rest == 0 || burst < maxBatch ? List.of(Math.min(burst, maxBatch)) : List.of(maxBatch, rest)) {
+            List<DecodeTask> tasks = direct.decodeTasks(batch);
+            direct.onThreads(DecoderWorker.threadsFor(batch),
+                    () -> model.decode(new SamplingParams(decoderSteps, 0f, decoderGuidance), tasks,
+                            DdimSampler.Progress.NONE));
+        }
+    }
+
+    /** Waits until the prior has finished every job of {@code ids} (their status records say so). */
+    private void awaitPriorFinished(StatusRecorder recorder, List<String> ids) throws InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        for (String id : ids) {
+            while (recorder.records(id).stream().noneMatch(s -> s.timestamps() != null
+                    && s.timestamps().priorFinishedAt() != null)) {
+                if (System.nanoTime() > deadline) {
+                    throw new IllegalStateException("backlog burst: the prior did not finish job " + id + " within "
+                            + timeout);
+                }
+                Thread.sleep(10);
+            }
         }
     }
 
@@ -466,13 +549,12 @@ public final class PipelineBenchCommand implements Callable<Integer> {
         return before < 0 ? -1 : compileMillis() - before;
     }
 
-    private void report(List<Timeline> jobs, int maxBatch, BurstFigures burstFigures, double aloneAfterMs,
-                        int meanBatch, double aloneAtMeanPerSecond) {
+    private void report(String title, String p, List<Timeline> jobs, int maxBatch, BurstFigures burstFigures,
+                        double aloneAfterMs, int meanBatch, double aloneAtMeanPerSecond) {
         long images = burstFigures.images();
         long batches = burstFigures.batches();
         double modelSeconds = burstFigures.modelSeconds();
-        String p = "burst.b" + maxBatch + ".";
-        out.printf(Locale.ROOT, "%nburst of %d jobs (n=1), decoder max batch %d:%n", jobs.size(), maxBatch);
+        out.printf(Locale.ROOT, "%n%s:%n", title);
         out.printf(Locale.ROOT, "  %-44s %9s %9s %9s%n", "stage", "p50 ms", "p95 ms", "max ms");
         for (Stage s : STAGES) {
             double[] v = jobs.stream().mapToDouble(s.ms()).sorted().toArray();
@@ -544,6 +626,16 @@ public final class PipelineBenchCommand implements Callable<Integer> {
      */
     private List<Timeline> run(String base, StatusView gatewayView, StatusRecorder recorder, int count,
                                long firstSeed, String what) throws Exception {
+        return run(base, gatewayView, recorder, count, firstSeed, what, ids -> { });
+    }
+
+    /** What a run does between submitting its jobs and waiting for them (given their ids). */
+    private interface AfterSubmitting {
+        void accept(List<String> ids) throws Exception;
+    }
+
+    private List<Timeline> run(String base, StatusView gatewayView, StatusRecorder recorder, int count,
+                               long firstSeed, String what, AfterSubmitting afterSubmitting) throws Exception {
         Map<String, Instant> clientSubmit = new ConcurrentHashMap<>();
         Map<String, Instant> visible = new ConcurrentHashMap<>();
         Map<String, JobStatus> refused = new ConcurrentHashMap<>();
@@ -581,6 +673,7 @@ public final class PipelineBenchCommand implements Callable<Integer> {
                 clientSubmit.put(id, t0);
                 ids.add(id);
             }
+            afterSubmitting.accept(ids);
             synchronized (visible) {
                 while (!visible.keySet().containsAll(ids)) {
                     for (String id : ids) {

@@ -178,6 +178,22 @@ public final class PipelineServices implements AutoCloseable {
                 : new DecoderWorker(config, following.decoders(local, device), store));
     }
 
+    /**
+     * A decoder worker around a model the caller loaded (and may have warmed up), started; the worker owns the
+     * model from here and frees it when it closes.
+     */
+    static DecoderWorker startDecoderWorker(StageWorker.Config config, ObjectStore.Config storage,
+                                            ImageDecoderModel model) throws InterruptedException {
+        ObjectStore store;
+        try {
+            store = bucketReady(storage);
+        } catch (RuntimeException | Error e) {
+            model.close();
+            throw e;
+        }
+        return started(new DecoderWorker(config, model, store));
+    }
+
     /** One upsampler worker on {@code device} with its own model and object store, started. */
     static UpsamplerWorker startUpsamplerWorker(StageWorker.Config config, ObjectStore.Config storage, Device device,
                                                 ModelProvider models) throws InterruptedException {

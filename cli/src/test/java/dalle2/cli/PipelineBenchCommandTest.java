@@ -37,7 +37,9 @@ class PipelineBenchCommandTest {
                 "burst.b1.e2e_p50_ms", "burst.b1.e2e_p95_ms", "burst.b1.decoder_images_per_s",
                 "burst.b4.e2e_p95_ms", "burst.b4.decoder_images_per_s", "burst.b4.mean_decoder_batch",
                 "burst.b1.decoder_model_ms", "burst.b4.decoder_alone_after_images_per_s",
-                "burst.b4.worker_over_alone_after",
+                "burst.b4.worker_over_alone_after", "backlog.b1.decoder_images_per_s",
+                "backlog.b4.decoder_images_per_s", "backlog.b4.worker_over_alone_after",
+                "backlog.b4.decoder_model_ms",
                 "gateway.polls_per_s", "gateway.submits_per_s")) {
             Double v = figures.get(name);
             assertTrue(v != null && Double.isFinite(v) && v > 0, name + " = " + v + "\n" + report);
@@ -45,10 +47,13 @@ class PipelineBenchCommandTest {
         assertTrue(Double.isFinite(figures.get("single.overhead_ms")), report);
         assertTrue(figures.get("burst.b1.mean_decoder_batch") == 1.0, "max batch 1 means batches of 1\n" + report);
         assertTrue(figures.get("burst.b1.e2e_p95_ms") >= figures.get("burst.b1.e2e_p50_ms"), report);
+        // the backlog's 3 embeddings were all queued when its decoder worker started: one batch of all three
+        assertEquals(3.0, figures.get("backlog.b4.mean_decoder_batch"), "backlog batches\n" + report);
         for (String line : List.of("command: ./dalle2 bench-pipeline --tiny", "machine: ", "one job",
                 "burst of 3 jobs (n=1), decoder max batch 4", "pipeline overhead = end to end - model time",
                 "of which the model call in the worker", "polls   (GET status)", "the decoder's model calls took",
-                "decoder alone at batch 4: ")) {
+                "decoder alone at batch 4: ",
+                "backlog burst of 3 jobs (n=1), decoder max batch 4: every embedding queued before the decoder")) {
             assertTrue(report.contains(line), "report shows '" + line + "'\n" + report);
         }
     }
