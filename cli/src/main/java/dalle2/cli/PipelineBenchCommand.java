@@ -4,6 +4,7 @@ import ai.djl.Device;
 import com.fasterxml.jackson.databind.JsonNode;
 import dalle2.cli.bench.Measurements;
 import dalle2.cli.bench.StatusRecorder;
+import dalle2.cli.bench.ThreadCpuByName;
 import dalle2.decoder.DecoderWorker;
 import dalle2.djl.DeviceChoice;
 import dalle2.djl.DjlRuntime;
@@ -370,11 +371,15 @@ public final class PipelineBenchCommand implements Callable<Integer> {
             StageWorker.Stats before = decoder.stats();
             double modelBefore = decoder.batchStats().snapshot().modelSeconds();
             long compileBefore = compileMillis();
+            ThreadCpuByName cpuBefore = ThreadCpuByName.now();
+            long t0 = System.nanoTime();
             List<Timeline> jobs = run(base, gatewayView, recorder, burst, 2_000_000 + 1000L * maxBatch, "burst");
+            Map<String, Double> cpu = ThreadCpuByName.now().secondsSince(cpuBefore);
+            double window = (System.nanoTime() - t0) / 1e9;
             StageWorker.Stats after = decoder.stats();
             BurstFigures figures = new BurstFigures(after.images() - before.images(),
                     after.batches() - before.batches(), decoder.batchStats().snapshot().modelSeconds() - modelBefore,
-                    compiledSince(compileBefore));
+                    compiledSince(compileBefore), cpu, window);
             // the same calls right after the burst, the stack idle: with the JIT's and the idle stack's load the
             // burst had, unlike the figure taken before the stack started
             double aloneAfterMs = direct.decodeMillis(maxBatch);
@@ -383,7 +388,7 @@ public final class PipelineBenchCommand implements Callable<Integer> {
                     : (double) figures.images() / figures.batches()));
             double aloneAtMeanMs = meanBatch == maxBatch ? aloneAfterMs : direct.decodeMillis(meanBatch);
             report("burst of " + jobs.size() + " jobs (n=1), decoder max batch " + maxBatch, "burst.b" + maxBatch + ".",
-                    jobs, maxBatch, figures, aloneAfterMs, meanBatch, meanBatch * 1000.0 / aloneAtMeanMs);
+                    jobs, maxBatch, figures, aloneAfterMs, meanBatch, meanBatch * 1000.0 / aloneAtMeanMs, -1);
         }
         if (backlog) {
             backlogBurst(stack, settings, provider, recorder, direct, maxBatch);
@@ -407,6 +412,8 @@ public final class PipelineBenchCommand implements Callable<Integer> {
             awaitPartitions(prior);
             List<DecoderWorker> started = new ArrayList<>();
             long[] compileBefore = new long[1];
+            ThreadCpuByName[] cpuBefore = new ThreadCpuByName[1];
+            long[] t0 = new long[1];
             try {
                 List<Timeline> jobs = run(stack.gatewayUrl(), gatewayView, recorder, burst,
                         5_000_000 + 1000L * maxBatch, "backlog burst", ids -> {
@@ -414,20 +421,32 @@ public final class PipelineBenchCommand implements Callable<Integer> {
                             ImageDecoderModel model = provider.decoderModel(settings.device().resolve());
                             warmUp(model, direct, maxBatch);
                             compileBefore[0] = compileMillis();
+                            cpuBefore[0] = ThreadCpuByName.now();
+                            t0[0] = System.nanoTime();
                             started.add(PipelineServices.startDecoderWorker(decoderConfig, settings.storage(), model));
                         });
+                Map<String, Double> cpu = ThreadCpuByName.now().secondsSince(cpuBefore[0]);
+                double window = (System.nanoTime() - t0[0]) / 1e9;
                 DecoderWorker decoder = started.get(0);
                 StageWorker.Stats stats = decoder.stats();
                 BurstFigures figures = new BurstFigures(stats.images(), stats.batches(),
-                        decoder.batchStats().snapshot().modelSeconds(), compiledSince(compileBefore[0]));
+                        decoder.batchStats().snapshot().modelSeconds(), compiledSince(compileBefore[0]), cpu, window);
                 double aloneAfterMs = direct.decodeMillis(maxBatch);
                 int meanBatch = (int) Math.max(1, Math.round(figures.batches() == 0 ? maxBatch
                         : (double) figures.images() / figures.batches()));
                 double aloneAtMeanMs = meanBatch == maxBatch ? aloneAfterMs : direct.decodeMillis(meanBatch);
+                // a backlog is worked off in full batches and one remainder: the decoder alone on those same calls
+                int full = burst / maxBatch;
+                int rest = burst % maxBatch;
+                double sameBatchesPerSecond = -1;
+                if (figures.batches() == full + (rest > 0 ? 1 : 0)) {
+                    double ms = full * aloneAfterMs + (rest > 0 ? direct.decodeMillis(rest) : 0);
+                    sameBatchesPerSecond = burst * 1000.0 / ms;
+                }
                 report("backlog burst of " + jobs.size() + " jobs (n=1), decoder max batch " + maxBatch
                                 + ": every embedding queued before the decoder worker started",
                         "backlog.b" + maxBatch + ".", jobs, maxBatch, figures, aloneAfterMs, meanBatch,
-                        meanBatch * 1000.0 / aloneAtMeanMs);
+                        meanBatch * 1000.0 / aloneAtMeanMs, sameBatchesPerSecond);
             } finally {
                 for (DecoderWorker worker : started) {
                     worker.close();
@@ -534,8 +553,12 @@ public final class PipelineBenchCommand implements Callable<Integer> {
         return sorted.get(sorted.size() / 2);
     }
 
-    /** What the decoder worker did during a burst, from its own counters and the JVM's compilation time. */
-    private record BurstFigures(long images, long batches, double modelSeconds, long compileMillis) {
+    /**
+     * What the decoder worker did during a burst, from its own counters and the JVM's compilation time, and the CPU
+     * seconds each kind of thread used over {@code cpuSeconds} of wall clock.
+     */
+    private record BurstFigures(long images, long batches, double modelSeconds, long compileMillis,
+                                Map<String, Double> cpuByThread, double cpuWindowSeconds) {
     }
 
     /** Milliseconds the JIT compilers have spent so far (-1 where the JVM does not say). */
@@ -549,8 +572,9 @@ public final class PipelineBenchCommand implements Callable<Integer> {
         return before < 0 ? -1 : compileMillis() - before;
     }
 
+    /** @param sameBatchesPerSecond the decoder alone on the burst's very batch sizes, right after it; -1: not known */
     private void report(String title, String p, List<Timeline> jobs, int maxBatch, BurstFigures burstFigures,
-                        double aloneAfterMs, int meanBatch, double aloneAtMeanPerSecond) {
+                        double aloneAfterMs, int meanBatch, double aloneAtMeanPerSecond, double sameBatchesPerSecond) {
         long images = burstFigures.images();
         long batches = burstFigures.batches();
         double modelSeconds = burstFigures.modelSeconds();
@@ -586,6 +610,29 @@ public final class PipelineBenchCommand implements Callable<Integer> {
             out.printf(Locale.ROOT, "  decoder alone at the burst's mean batch rounded (%d), right after it: %.2f "
                     + "images/s; the worker made %.2f of that%n", meanBatch, aloneAtMeanPerSecond,
                     perSecond / aloneAtMeanPerSecond);
+        }
+        if (sameBatchesPerSecond > 0) {
+            int full = burst / maxBatch;
+            int rest = burst % maxBatch;
+            String calls = full == 0 ? "one of batch " + rest
+                    : full + " of batch " + maxBatch + (rest > 0 ? " and one of " + rest : "");
+            out.printf(Locale.ROOT, "  decoder alone on the same calls (%s), right after it: %.2f images/s; the worker "
+                    + "made %.2f of that%n", calls, sameBatchesPerSecond, perSecond / sameBatchesPerSecond);
+            figure(p + "decoder_alone_same_calls_images_per_s", sameBatchesPerSecond);
+            figure(p + "worker_over_alone_same_calls", perSecond / sameBatchesPerSecond);
+        }
+        Map<String, Double> cpu = burstFigures.cpuByThread();
+        if (!cpu.isEmpty() && burstFigures.cpuWindowSeconds() > 0) {
+            double window = burstFigures.cpuWindowSeconds();
+            double all = cpu.values().stream().mapToDouble(Double::doubleValue).sum();
+            StringBuilder busiest = new StringBuilder();
+            cpu.entrySet().stream().limit(6).forEach(e -> busiest.append(String.format(Locale.ROOT, ", %s %.2f",
+                    e.getKey(), e.getValue() / window)));
+            out.printf(Locale.ROOT, "  CPU of this process meanwhile (%.1f s), in cores: all threads %.2f%s%n", window,
+                    all / window, busiest);
+            figure(p + "cpu_cores_all", all / window);
+            cpu.entrySet().stream().limit(6).forEach(e -> figure(p + "cpu_cores." + e.getKey(),
+                    e.getValue() / window));
         }
         figure(p + "decoder_alone_at_mean_batch_images_per_s", aloneAtMeanPerSecond);
         figure(p + "worker_over_alone_at_mean_batch", perSecond / aloneAtMeanPerSecond);
