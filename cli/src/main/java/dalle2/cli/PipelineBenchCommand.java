@@ -431,7 +431,11 @@ public final class PipelineBenchCommand implements Callable<Integer> {
                 StageWorker.Stats stats = decoder.stats();
                 BurstFigures figures = new BurstFigures(stats.images(), stats.batches(),
                         decoder.batchStats().snapshot().modelSeconds(), compiledSince(compileBefore[0]), cpu, window);
+                ThreadCpuByName aloneCpuBefore = ThreadCpuByName.now();
+                long aloneStart = System.nanoTime();
                 double aloneAfterMs = direct.decodeMillis(maxBatch);
+                double aloneCores = ThreadCpuByName.now().secondsSince(aloneCpuBefore).values().stream()
+                        .mapToDouble(Double::doubleValue).sum() / ((System.nanoTime() - aloneStart) / 1e9);
                 int meanBatch = (int) Math.max(1, Math.round(figures.batches() == 0 ? maxBatch
                         : (double) figures.images() / figures.batches()));
                 double aloneAtMeanMs = meanBatch == maxBatch ? aloneAfterMs : direct.decodeMillis(meanBatch);
@@ -447,6 +451,12 @@ public final class PipelineBenchCommand implements Callable<Integer> {
                                 + ": every embedding queued before the decoder worker started",
                         "backlog.b" + maxBatch + ".", jobs, maxBatch, figures, aloneAfterMs, meanBatch,
                         meanBatch * 1000.0 / aloneAtMeanMs, sameBatchesPerSecond);
+                if (aloneCores > 0) {
+                    // how many cores a call at this batch keeps busy at best: the worker's threads can use no more
+                    out.printf(Locale.ROOT, "  while the decoder alone ran at batch %d right after, this process used "
+                            + "%.2f cores%n", maxBatch, aloneCores);
+                    figure("backlog.b" + maxBatch + ".decoder_alone_cpu_cores", aloneCores);
+                }
             } finally {
                 for (DecoderWorker worker : started) {
                     worker.close();
