@@ -388,7 +388,7 @@ public final class PipelineBenchCommand implements Callable<Integer> {
                     : (double) figures.images() / figures.batches()));
             double aloneAtMeanMs = meanBatch == maxBatch ? aloneAfterMs : direct.decodeMillis(meanBatch);
             report("burst of " + jobs.size() + " jobs (n=1), decoder max batch " + maxBatch, "burst.b" + maxBatch + ".",
-                    jobs, maxBatch, figures, aloneAfterMs, meanBatch, meanBatch * 1000.0 / aloneAtMeanMs, -1);
+                    jobs, maxBatch, figures, aloneAfterMs, meanBatch, meanBatch * 1000.0 / aloneAtMeanMs, null);
         }
         if (backlog) {
             backlogBurst(stack, settings, provider, recorder, direct, maxBatch);
@@ -412,6 +412,7 @@ public final class PipelineBenchCommand implements Callable<Integer> {
             awaitPartitions(prior);
             List<DecoderWorker> started = new ArrayList<>();
             long[] compileBefore = new long[1];
+            double[] sameCallsBeforeMs = new double[1];
             ThreadCpuByName[] cpuBefore = new ThreadCpuByName[1];
             long[] t0 = new long[1];
             try {
@@ -420,6 +421,8 @@ public final class PipelineBenchCommand implements Callable<Integer> {
                             awaitPriorFinished(recorder, ids);
                             ImageDecoderModel model = provider.decoderModel(settings.device().resolve());
                             warmUp(model, direct, maxBatch);
+                            // the baseline drifts on this machine: taken right before and right after the worker
+                            sameCallsBeforeMs[0] = sameCallsMillis(direct, maxBatch);
                             compileBefore[0] = compileMillis();
                             cpuBefore[0] = ThreadCpuByName.now();
                             t0[0] = System.nanoTime();
@@ -442,15 +445,15 @@ public final class PipelineBenchCommand implements Callable<Integer> {
                 // a backlog is worked off in full batches and one remainder: the decoder alone on those same calls
                 int full = burst / maxBatch;
                 int rest = burst % maxBatch;
-                double sameBatchesPerSecond = -1;
+                double[] sameCallsPerSecond = null;
                 if (figures.batches() == full + (rest > 0 ? 1 : 0)) {
-                    double ms = full * aloneAfterMs + (rest > 0 ? direct.decodeMillis(rest) : 0);
-                    sameBatchesPerSecond = burst * 1000.0 / ms;
+                    double afterMs = full * aloneAfterMs + (rest > 0 ? direct.decodeMillis(rest) : 0);
+                    sameCallsPerSecond = new double[] {burst * 1000.0 / sameCallsBeforeMs[0], burst * 1000.0 / afterMs};
                 }
                 report("backlog burst of " + jobs.size() + " jobs (n=1), decoder max batch " + maxBatch
                                 + ": every embedding queued before the decoder worker started",
                         "backlog.b" + maxBatch + ".", jobs, maxBatch, figures, aloneAfterMs, meanBatch,
-                        meanBatch * 1000.0 / aloneAtMeanMs, sameBatchesPerSecond);
+                        meanBatch * 1000.0 / aloneAtMeanMs, sameCallsPerSecond);
                 if (aloneCores > 0) {
                     // how many cores a call at this batch keeps busy at best: the worker's threads can use no more
                     out.printf(Locale.ROOT, "  while the decoder alone ran at batch %d right after, this process used "
@@ -463,6 +466,12 @@ public final class PipelineBenchCommand implements Callable<Integer> {
                 }
             }
         }
+    }
+
+    /** The decoder alone on the calls a backlog of {@code --burst} jobs makes: its full batches and the remainder. */
+    private double sameCallsMillis(DirectModels direct, int maxBatch) {
+        int rest = burst % maxBatch;
+        return burst / maxBatch * direct.decodeMillis(maxBatch) + (rest > 0 ? direct.decodeMillis(rest) : 0);
     }
 
     /** The decoder calls a backlog of {@code --burst} jobs makes, once each: full batches and the remainder. */
@@ -582,9 +591,12 @@ public final class PipelineBenchCommand implements Callable<Integer> {
         return before < 0 ? -1 : compileMillis() - before;
     }
 
-    /** @param sameBatchesPerSecond the decoder alone on the burst's very batch sizes, right after it; -1: not known */
+    /**
+     * @param sameCallsPerSecond the decoder alone on the burst's very batch sizes, right before and right after the
+     *                           worker ran them; null: not known
+     */
     private void report(String title, String p, List<Timeline> jobs, int maxBatch, BurstFigures burstFigures,
-                        double aloneAfterMs, int meanBatch, double aloneAtMeanPerSecond, double sameBatchesPerSecond) {
+                        double aloneAfterMs, int meanBatch, double aloneAtMeanPerSecond, double[] sameCallsPerSecond) {
         long images = burstFigures.images();
         long batches = burstFigures.batches();
         double modelSeconds = burstFigures.modelSeconds();
@@ -621,15 +633,20 @@ public final class PipelineBenchCommand implements Callable<Integer> {
                     + "images/s; the worker made %.2f of that%n", meanBatch, aloneAtMeanPerSecond,
                     perSecond / aloneAtMeanPerSecond);
         }
-        if (sameBatchesPerSecond > 0) {
+        if (sameCallsPerSecond != null) {
             int full = burst / maxBatch;
             int rest = burst % maxBatch;
             String calls = full == 0 ? "one of batch " + rest
                     : full + " of batch " + maxBatch + (rest > 0 ? " and one of " + rest : "");
-            out.printf(Locale.ROOT, "  decoder alone on the same calls (%s), right after it: %.2f images/s; the worker "
-                    + "made %.2f of that%n", calls, sameBatchesPerSecond, perSecond / sameBatchesPerSecond);
-            figure(p + "decoder_alone_same_calls_images_per_s", sameBatchesPerSecond);
-            figure(p + "worker_over_alone_same_calls", perSecond / sameBatchesPerSecond);
+            double before = sameCallsPerSecond[0];
+            double after = sameCallsPerSecond[1];
+            double mean = (before + after) / 2;
+            out.printf(Locale.ROOT, "  decoder alone on the same calls (%s): %.2f images/s right before the worker "
+                            + "started, %.2f right after; the worker made %.2f and %.2f of those, %.2f of their mean%n",
+                    calls, before, after, perSecond / before, perSecond / after, perSecond / mean);
+            figure(p + "decoder_alone_same_calls_before_images_per_s", before);
+            figure(p + "decoder_alone_same_calls_after_images_per_s", after);
+            figure(p + "worker_over_alone_same_calls", perSecond / mean);
         }
         Map<String, Double> cpu = burstFigures.cpuByThread();
         if (!cpu.isEmpty() && burstFigures.cpuWindowSeconds() > 0) {

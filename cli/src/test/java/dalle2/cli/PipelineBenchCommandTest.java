@@ -39,7 +39,8 @@ class PipelineBenchCommandTest {
                 "burst.b1.decoder_model_ms", "burst.b4.decoder_alone_after_images_per_s",
                 "burst.b4.worker_over_alone_after", "backlog.b1.decoder_images_per_s",
                 "backlog.b4.decoder_images_per_s", "backlog.b4.worker_over_alone_after",
-                "backlog.b4.decoder_model_ms", "backlog.b4.worker_over_alone_same_calls", "backlog.b4.cpu_cores_all",
+                "backlog.b4.decoder_model_ms", "backlog.b4.worker_over_alone_same_calls",
+                "backlog.b4.decoder_alone_same_calls_before_images_per_s", "backlog.b4.cpu_cores_all",
                 "gateway.polls_per_s", "gateway.submits_per_s")) {
             Double v = figures.get(name);
             assertTrue(v != null && Double.isFinite(v) && v > 0, name + " = " + v + "\n" + report);
@@ -54,7 +55,7 @@ class PipelineBenchCommandTest {
                 "of which the model call in the worker", "polls   (GET status)", "the decoder's model calls took",
                 "decoder alone at batch 4: ",
                 "backlog burst of 3 jobs (n=1), decoder max batch 4: every embedding queued before the decoder",
-                "decoder alone on the same calls (one of batch 3)", "CPU of this process meanwhile")) {
+                "decoder alone on the same calls (one of batch 3): ", "of their mean", "CPU of this process meanwhile")) {
             assertTrue(report.contains(line), "report shows '" + line + "'\n" + report);
         }
     }
