@@ -68,7 +68,9 @@ import picocli.CommandLine;
  *   untimed burst of the same size, against the decoder alone before the stack started and right after the burst,
  *   with the share of the span in model calls and the JIT's compile time meanwhile;</li>
  *   <li>the same with the burst's embeddings all queued before a decoder worker starts ({@code --backlog}), so
- *   that the prior's model does not share the cores with the decoder's;</li>
+ *   that the prior's model does not share the cores with the decoder's, against the decoder alone on the same
+ *   calls right before and right after;</li>
+ *   <li>the CPU each kind of thread of this process used during each burst ({@link ThreadCpuByName});</li>
  *   <li>gateway submits/s and polls/s over loopback HTTP.</li>
  * </ul>
  *
