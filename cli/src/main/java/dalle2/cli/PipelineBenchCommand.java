@@ -374,14 +374,12 @@ public final class PipelineBenchCommand implements Callable<Integer> {
             double modelBefore = decoder.batchStats().snapshot().modelSeconds();
             long compileBefore = compileMillis();
             ThreadCpuByName cpuBefore = ThreadCpuByName.now();
-            long t0 = System.nanoTime();
             List<Timeline> jobs = run(base, gatewayView, recorder, burst, 2_000_000 + 1000L * maxBatch, "burst");
-            Map<String, Double> cpu = ThreadCpuByName.now().secondsSince(cpuBefore);
-            double window = (System.nanoTime() - t0) / 1e9;
+            ThreadCpuByName.Window cpu = ThreadCpuByName.now().since(cpuBefore);
             StageWorker.Stats after = decoder.stats();
             BurstFigures figures = new BurstFigures(after.images() - before.images(),
                     after.batches() - before.batches(), decoder.batchStats().snapshot().modelSeconds() - modelBefore,
-                    compiledSince(compileBefore), cpu, window);
+                    compiledSince(compileBefore), cpu);
             // the same calls right after the burst, the stack idle: with the JIT's and the idle stack's load the
             // burst had, unlike the figure taken before the stack started
             double aloneAfterMs = direct.decodeMillis(maxBatch);
@@ -416,7 +414,6 @@ public final class PipelineBenchCommand implements Callable<Integer> {
             long[] compileBefore = new long[1];
             double[] sameCallsBeforeMs = new double[1];
             ThreadCpuByName[] cpuBefore = new ThreadCpuByName[1];
-            long[] t0 = new long[1];
             try {
                 List<Timeline> jobs = run(stack.gatewayUrl(), gatewayView, recorder, burst,
                         5_000_000 + 1000L * maxBatch, "backlog burst", ids -> {
@@ -427,20 +424,16 @@ public final class PipelineBenchCommand implements Callable<Integer> {
                             sameCallsBeforeMs[0] = sameCallsMillis(direct, maxBatch);
                             compileBefore[0] = compileMillis();
                             cpuBefore[0] = ThreadCpuByName.now();
-                            t0[0] = System.nanoTime();
                             started.add(PipelineServices.startDecoderWorker(decoderConfig, settings.storage(), model));
                         });
-                Map<String, Double> cpu = ThreadCpuByName.now().secondsSince(cpuBefore[0]);
-                double window = (System.nanoTime() - t0[0]) / 1e9;
+                ThreadCpuByName.Window cpu = ThreadCpuByName.now().since(cpuBefore[0]);
                 DecoderWorker decoder = started.get(0);
                 StageWorker.Stats stats = decoder.stats();
                 BurstFigures figures = new BurstFigures(stats.images(), stats.batches(),
-                        decoder.batchStats().snapshot().modelSeconds(), compiledSince(compileBefore[0]), cpu, window);
+                        decoder.batchStats().snapshot().modelSeconds(), compiledSince(compileBefore[0]), cpu);
                 ThreadCpuByName aloneCpuBefore = ThreadCpuByName.now();
-                long aloneStart = System.nanoTime();
                 double aloneAfterMs = direct.decodeMillis(maxBatch);
-                double aloneCores = ThreadCpuByName.now().secondsSince(aloneCpuBefore).values().stream()
-                        .mapToDouble(Double::doubleValue).sum() / ((System.nanoTime() - aloneStart) / 1e9);
+                double aloneCores = ThreadCpuByName.now().since(aloneCpuBefore).allCores();
                 int meanBatch = (int) Math.max(1, Math.round(figures.batches() == 0 ? maxBatch
                         : (double) figures.images() / figures.batches()));
                 double aloneAtMeanMs = meanBatch == maxBatch ? aloneAfterMs : direct.decodeMillis(meanBatch);
@@ -575,11 +568,11 @@ public final class PipelineBenchCommand implements Callable<Integer> {
     }
 
     /**
-     * What the decoder worker did during a burst, from its own counters and the JVM's compilation time, and the CPU
-     * seconds each kind of thread used over {@code cpuSeconds} of wall clock.
+     * What the decoder worker did during a burst, from its own counters, the JVM's compilation time and the CPU
+     * each kind of thread of the process used meanwhile.
      */
     private record BurstFigures(long images, long batches, double modelSeconds, long compileMillis,
-                                Map<String, Double> cpuByThread, double cpuWindowSeconds) {
+                                ThreadCpuByName.Window cpu) {
     }
 
     /** Milliseconds the JIT compilers have spent so far (-1 where the JVM does not say). */
@@ -650,18 +643,17 @@ public final class PipelineBenchCommand implements Callable<Integer> {
             figure(p + "decoder_alone_same_calls_after_images_per_s", after);
             figure(p + "worker_over_alone_same_calls", perSecond / mean);
         }
-        Map<String, Double> cpu = burstFigures.cpuByThread();
-        if (!cpu.isEmpty() && burstFigures.cpuWindowSeconds() > 0) {
-            double window = burstFigures.cpuWindowSeconds();
-            double all = cpu.values().stream().mapToDouble(Double::doubleValue).sum();
-            StringBuilder busiest = new StringBuilder();
-            cpu.entrySet().stream().limit(6).forEach(e -> busiest.append(String.format(Locale.ROOT, ", %s %.2f",
-                    e.getKey(), e.getValue() / window)));
-            out.printf(Locale.ROOT, "  CPU of this process meanwhile (%.1f s), in cores: all threads %.2f%s%n", window,
-                    all / window, busiest);
-            figure(p + "cpu_cores_all", all / window);
-            cpu.entrySet().stream().limit(6).forEach(e -> figure(p + "cpu_cores." + e.getKey(),
-                    e.getValue() / window));
+        ThreadCpuByName.Window cpu = burstFigures.cpu();
+        if (!cpu.seconds().isEmpty()) {
+            List<String> busiest = cpu.seconds().keySet().stream().limit(6).toList();
+            StringBuilder line = new StringBuilder();
+            for (String kind : busiest) {
+                line.append(String.format(Locale.ROOT, ", %s %.2f", kind, cpu.cores(kind)));
+                figure(p + "cpu_cores." + kind, cpu.cores(kind));
+            }
+            out.printf(Locale.ROOT, "  CPU of this process meanwhile (%.1f s), in cores: all threads %.2f%s%n",
+                    cpu.wallSeconds(), cpu.allCores(), line);
+            figure(p + "cpu_cores_all", cpu.allCores());
         }
         figure(p + "decoder_alone_at_mean_batch_images_per_s", aloneAtMeanPerSecond);
         figure(p + "worker_over_alone_at_mean_batch", perSecond / aloneAtMeanPerSecond);

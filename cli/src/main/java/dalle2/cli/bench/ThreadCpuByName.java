@@ -27,9 +27,38 @@ public final class ThreadCpuByName {
     }
 
     private final Map<String, Reading> byThreadId;
+    private final long takenAtNanos = System.nanoTime();
 
     private ThreadCpuByName(Map<String, Reading> byThreadId) {
         this.byThreadId = byThreadId;
+    }
+
+    /**
+     * The CPU each kind of thread used between two readings.
+     *
+     * @param seconds     CPU seconds by kind of thread, busiest first
+     * @param wallSeconds the wall-clock time between the readings
+     */
+    public record Window(Map<String, Double> seconds, double wallSeconds) {
+
+        /** Cores kept busy on average by all threads together (1.0 = one core all the time). */
+        public double allCores() {
+            return cores(seconds.values().stream().mapToDouble(Double::doubleValue).sum());
+        }
+
+        /** Cores kept busy on average by one kind of thread. */
+        public double cores(String kind) {
+            return cores(seconds.getOrDefault(kind, 0.0));
+        }
+
+        private double cores(double cpuSeconds) {
+            return wallSeconds > 0 ? cpuSeconds / wallSeconds : 0;
+        }
+    }
+
+    /** What the threads used from {@code before} to this reading. */
+    public Window since(ThreadCpuByName before) {
+        return new Window(secondsSince(before), (takenAtNanos - before.takenAtNanos) / 1e9);
     }
 
     /** Every thread's CPU time now; empty where there is no {@code /proc} (the figures then read none). */
@@ -58,7 +87,7 @@ public final class ThreadCpuByName {
     }
 
     /** CPU seconds each kind of thread used since {@code before}, busiest first. */
-    public Map<String, Double> secondsSince(ThreadCpuByName before) {
+    Map<String, Double> secondsSince(ThreadCpuByName before) {
         Map<String, Double> byKind = new TreeMap<>();
         byThreadId.forEach((id, now) -> {
             Reading then = before.byThreadId.get(id);

@@ -32,7 +32,8 @@ class ThreadCpuByNameTest {
         spinner.start();
         sleeper.start();
         Thread.sleep(600);
-        Map<String, Double> used = ThreadCpuByName.now().secondsSince(before);
+        ThreadCpuByName.Window window = ThreadCpuByName.now().since(before);
+        Map<String, Double> used = window.seconds();
         stop.countDown();
         spinner.join();
         sleeper.join();
@@ -41,6 +42,9 @@ class ThreadCpuByNameTest {
         assertTrue(used.getOrDefault("bench-spinner", 0.0) >= 0.2, used.toString());
         assertTrue(used.getOrDefault("bench-sleeper", 0.0) <= 0.02, used.toString());
         assertEquals("bench-spinner", used.keySet().iterator().next(), "busiest first: " + used);
+        assertTrue(window.wallSeconds() >= 0.6, "the window spans the sleep: " + window);
+        assertTrue(window.cores("bench-spinner") <= 1.05, "one thread keeps at most one core busy: " + window);
+        assertTrue(window.allCores() >= window.cores("bench-spinner"), window.toString());
     }
 
     @Test
