@@ -51,6 +51,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.IntToDoubleFunction;
 import java.util.function.ToDoubleFunction;
 import java.util.stream.Stream;
 import picocli.CommandLine.Command;
@@ -384,8 +385,7 @@ public final class PipelineBenchCommand implements Callable<Integer> {
             // burst had, unlike the figure taken before the stack started
             double aloneAfterMs = direct.decodeMillis(maxBatch);
             // the prior hands embeddings over a few at a time, so the worker's batches can be smaller than its max
-            int meanBatch = (int) Math.max(1, Math.round(figures.batches() == 0 ? maxBatch
-                    : (double) figures.images() / figures.batches()));
+            int meanBatch = figures.meanBatchRounded(maxBatch);
             double aloneAtMeanMs = meanBatch == maxBatch ? aloneAfterMs : direct.decodeMillis(meanBatch);
             report("burst of " + jobs.size() + " jobs (n=1), decoder max batch " + maxBatch, "burst.b" + maxBatch + ".",
                     jobs, maxBatch, figures, aloneAfterMs, meanBatch, meanBatch * 1000.0 / aloneAtMeanMs, null);
@@ -408,6 +408,7 @@ public final class PipelineBenchCommand implements Callable<Integer> {
         StageWorker.Config decoderConfig = PipelineServices.workerConfig(settings.bootstrap(), "decoder-0", maxBatch,
                 settings.maxWait());
         StatusView gatewayView = stack.services().gateway().verticle().statusView();
+        BacklogCalls calls = BacklogCalls.of(burst, maxBatch);
         try (PipelineServices prior = PipelineServices.start(priorOnly, provider)) {
             awaitPartitions(prior);
             List<DecoderWorker> started = new ArrayList<>();
@@ -419,9 +420,9 @@ public final class PipelineBenchCommand implements Callable<Integer> {
                         5_000_000 + 1000L * maxBatch, "backlog burst", ids -> {
                             awaitPriorFinished(recorder, ids);
                             ImageDecoderModel model = provider.decoderModel(settings.device().resolve());
-                            warmUp(model, direct, maxBatch);
+                            warmUp(model, direct, calls);
                             // the baseline drifts on this machine: taken right before and right after the worker
-                            sameCallsBeforeMs[0] = sameCallsMillis(direct, maxBatch);
+                            sameCallsBeforeMs[0] = calls.millis(direct::decodeMillis);
                             compileBefore[0] = compileMillis();
                             cpuBefore[0] = ThreadCpuByName.now();
                             started.add(PipelineServices.startDecoderWorker(decoderConfig, settings.storage(), model));
@@ -434,21 +435,17 @@ public final class PipelineBenchCommand implements Callable<Integer> {
                 ThreadCpuByName aloneCpuBefore = ThreadCpuByName.now();
                 double aloneAfterMs = direct.decodeMillis(maxBatch);
                 double aloneCores = ThreadCpuByName.now().since(aloneCpuBefore).allCores();
-                int meanBatch = (int) Math.max(1, Math.round(figures.batches() == 0 ? maxBatch
-                        : (double) figures.images() / figures.batches()));
+                int meanBatch = figures.meanBatchRounded(maxBatch);
                 double aloneAtMeanMs = meanBatch == maxBatch ? aloneAfterMs : direct.decodeMillis(meanBatch);
-                // a backlog is worked off in full batches and one remainder: the decoder alone on those same calls
-                int full = burst / maxBatch;
-                int rest = burst % maxBatch;
-                double[] sameCallsPerSecond = null;
-                if (figures.batches() == full + (rest > 0 ? 1 : 0)) {
-                    double afterMs = full * aloneAfterMs + (rest > 0 ? direct.decodeMillis(rest) : 0);
-                    sameCallsPerSecond = new double[] {burst * 1000.0 / sameCallsBeforeMs[0], burst * 1000.0 / afterMs};
+                SameCalls sameCalls = null;
+                if (figures.batches() == calls.count()) {
+                    double afterMs = calls.millis(batch -> batch == maxBatch ? aloneAfterMs : direct.decodeMillis(batch));
+                    sameCalls = new SameCalls(calls, burst * 1000.0 / sameCallsBeforeMs[0], burst * 1000.0 / afterMs);
                 }
                 report("backlog burst of " + jobs.size() + " jobs (n=1), decoder max batch " + maxBatch
                                 + ": every embedding queued before the decoder worker started",
                         "backlog.b" + maxBatch + ".", jobs, maxBatch, figures, aloneAfterMs, meanBatch,
-                        meanBatch * 1000.0 / aloneAtMeanMs, sameCallsPerSecond);
+                        meanBatch * 1000.0 / aloneAtMeanMs, sameCalls);
                 if (aloneCores > 0) {
                     // how many cores a call at this batch keeps busy at best: the worker's threads can use no more
                     out.printf(Locale.ROOT, "  while the decoder alone ran at batch %d right after, this process used "
@@ -463,16 +460,52 @@ public final class PipelineBenchCommand implements Callable<Integer> {
         }
     }
 
-    /** The decoder alone on the calls a backlog of {@code --burst} jobs makes: its full batches and the remainder. */
-    private double sameCallsMillis(DirectModels direct, int maxBatch) {
-        int rest = burst % maxBatch;
-        return burst / maxBatch * direct.decodeMillis(maxBatch) + (rest > 0 ? direct.decodeMillis(rest) : 0);
+    /**
+     * The decoder calls a backlog of {@code jobs} one-image jobs is worked off in: {@code full} batches of
+     * {@code maxBatch} and, when it does not divide, one of {@code rest}.
+     */
+    private record BacklogCalls(int maxBatch, int full, int rest) {
+
+        static BacklogCalls of(int jobs, int maxBatch) {
+            return new BacklogCalls(maxBatch, jobs / maxBatch, jobs % maxBatch);
+        }
+
+        int count() {
+            return full + (rest > 0 ? 1 : 0);
+        }
+
+        /** The batch sizes among these calls, each once. */
+        List<Integer> sizes() {
+            List<Integer> sizes = new ArrayList<>();
+            if (full > 0) {
+                sizes.add(maxBatch);
+            }
+            if (rest > 0) {
+                sizes.add(rest);
+            }
+            return sizes;
+        }
+
+        /** The time of all these calls from the time of one call of each size (asked once per size). */
+        double millis(IntToDoubleFunction millisOfBatch) {
+            return (full > 0 ? full * millisOfBatch.applyAsDouble(maxBatch) : 0)
+                    + (rest > 0 ? millisOfBatch.applyAsDouble(rest) : 0);
+        }
+
+        /** "6 of batch 8 and one of 2". */
+        String describe() {
+            return full == 0 ? "one of batch " + rest
+                    : full + " of batch " + maxBatch + (rest > 0 ? " and one of " + rest : "");
+        }
     }
 
-    /** The decoder calls a backlog of {@code --burst} jobs makes, once each: full batches and the remainder. */
-    private void warmUp(ImageDecoderModel model, DirectModels direct, int maxBatch) {
-        int rest = burst % maxBatch;
-        for (int batch : rest == 0 || burst < maxBatch ? List.of(Math.min(burst, maxBatch)) : List.of(maxBatch, rest)) {
+    /** The decoder alone on a backlog's calls, in images per second, right before and right after the worker ran them. */
+    private record SameCalls(BacklogCalls calls, double beforePerSecond, double afterPerSecond) {
+    }
+
+    /** Runs each batch size of a backlog's calls once on {@code model}, on the threads the worker gives it. */
+    private void warmUp(ImageDecoderModel model, DirectModels direct, BacklogCalls calls) {
+        for (int batch : calls.sizes()) {
             List<DecodeTask> tasks = direct.decodeTasks(batch);
             direct.onThreads(DecoderWorker.threadsFor(batch),
                     () -> model.decode(new SamplingParams(decoderSteps, 0f, decoderGuidance), tasks,
@@ -573,6 +606,16 @@ public final class PipelineBenchCommand implements Callable<Integer> {
      */
     private record BurstFigures(long images, long batches, double modelSeconds, long compileMillis,
                                 ThreadCpuByName.Window cpu) {
+
+        /** Images per model call; 0 without calls. */
+        double meanBatch() {
+            return batches == 0 ? 0.0 : (double) images / batches;
+        }
+
+        /** The mean batch rounded to a batch size the decoder alone can be timed at; {@code maxBatch} without calls. */
+        int meanBatchRounded(int maxBatch) {
+            return batches == 0 ? maxBatch : (int) Math.max(1, Math.round(meanBatch()));
+        }
     }
 
     /** Milliseconds the JIT compilers have spent so far (-1 where the JVM does not say). */
@@ -586,12 +629,9 @@ public final class PipelineBenchCommand implements Callable<Integer> {
         return before < 0 ? -1 : compileMillis() - before;
     }
 
-    /**
-     * @param sameCallsPerSecond the decoder alone on the burst's very batch sizes, right before and right after the
-     *                           worker ran them; null: not known
-     */
+    /** @param sameCalls the decoder alone on the burst's very calls; null: not known */
     private void report(String title, String p, List<Timeline> jobs, int maxBatch, BurstFigures burstFigures,
-                        double aloneAfterMs, int meanBatch, double aloneAtMeanPerSecond, double[] sameCallsPerSecond) {
+                        double aloneAfterMs, int meanBatch, double aloneAtMeanPerSecond, SameCalls sameCalls) {
         long images = burstFigures.images();
         long batches = burstFigures.batches();
         double modelSeconds = burstFigures.modelSeconds();
@@ -612,7 +652,7 @@ public final class PipelineBenchCommand implements Callable<Integer> {
         double perSecond = jobs.size() * 1000.0 / decoderSpan;
         out.printf(Locale.ROOT, "  whole burst: %.0f ms from first submit to last image; decoder worker %.2f images/s "
                         + "(first decoder start -> last image), %d images in %d batches (mean %.2f)%n", makespan,
-                perSecond, images, batches, batches == 0 ? 0.0 : (double) images / batches);
+                perSecond, images, batches, burstFigures.meanBatch());
         out.printf(Locale.ROOT, "  the decoder's model calls took %.0f ms of those %.0f (%.0f%%): %.2f images per second of "
                 + "model call%n", 1000 * modelSeconds, decoderSpan, 100_000 * modelSeconds / decoderSpan,
                 images / Math.max(1e-9, modelSeconds));
@@ -628,17 +668,14 @@ public final class PipelineBenchCommand implements Callable<Integer> {
                     + "images/s; the worker made %.2f of that%n", meanBatch, aloneAtMeanPerSecond,
                     perSecond / aloneAtMeanPerSecond);
         }
-        if (sameCallsPerSecond != null) {
-            int full = burst / maxBatch;
-            int rest = burst % maxBatch;
-            String calls = full == 0 ? "one of batch " + rest
-                    : full + " of batch " + maxBatch + (rest > 0 ? " and one of " + rest : "");
-            double before = sameCallsPerSecond[0];
-            double after = sameCallsPerSecond[1];
+        if (sameCalls != null) {
+            double before = sameCalls.beforePerSecond();
+            double after = sameCalls.afterPerSecond();
             double mean = (before + after) / 2;
             out.printf(Locale.ROOT, "  decoder alone on the same calls (%s): %.2f images/s right before the worker "
                             + "started, %.2f right after; the worker made %.2f and %.2f of those, %.2f of their mean%n",
-                    calls, before, after, perSecond / before, perSecond / after, perSecond / mean);
+                    sameCalls.calls().describe(), before, after, perSecond / before, perSecond / after,
+                    perSecond / mean);
             figure(p + "decoder_alone_same_calls_before_images_per_s", before);
             figure(p + "decoder_alone_same_calls_after_images_per_s", after);
             figure(p + "worker_over_alone_same_calls", perSecond / mean);
@@ -666,7 +703,7 @@ public final class PipelineBenchCommand implements Callable<Integer> {
         }
         figure(p + "makespan_ms", makespan);
         figure(p + "decoder_images_per_s", perSecond);
-        figure(p + "mean_decoder_batch", batches == 0 ? 0.0 : (double) images / batches);
+        figure(p + "mean_decoder_batch", burstFigures.meanBatch());
         out.flush();
     }
 
