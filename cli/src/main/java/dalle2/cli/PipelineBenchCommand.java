@@ -442,10 +442,20 @@ public final class PipelineBenchCommand implements Callable<Integer> {
                     double afterMs = calls.millis(batch -> batch == maxBatch ? aloneAfterMs : direct.decodeMillis(batch));
                     sameCalls = new SameCalls(calls, burst * 1000.0 / sameCallsBeforeMs[0], burst * 1000.0 / afterMs);
                 }
+                // the worker joined after the prior's last job: what makes this a backlog
+                Instant lastPriorDone = jobs.stream().map(Timeline::priorFinished).max(Comparator.naturalOrder())
+                        .orElseThrow();
+                Instant firstDecoderStart = jobs.stream().map(Timeline::decoderStarted).min(Comparator.naturalOrder())
+                        .orElseThrow();
+                double queuedMs = Timeline.ms(lastPriorDone, firstDecoderStart);
                 report("backlog burst of " + jobs.size() + " jobs (n=1), decoder max batch " + maxBatch
                                 + ": every embedding queued before the decoder worker started",
                         "backlog.b" + maxBatch + ".", jobs, maxBatch, figures, aloneAfterMs, meanBatch,
                         meanBatch * 1000.0 / aloneAtMeanMs, sameCalls);
+                out.printf(Locale.ROOT, "  the decoder worker took its first job %.0f ms after the prior finished its "
+                        + "last%s%n", queuedMs, sameCalls != null ? "" : "; its " + figures.batches() + " calls were not "
+                        + "the backlog's " + calls.describe() + " (records reached it in parts), so no same-calls figure");
+                figure("backlog.b" + maxBatch + ".first_decoder_start_after_last_prior_ms", queuedMs);
                 if (aloneCores > 0) {
                     // how many cores a call at this batch keeps busy at best: the worker's threads can use no more
                     out.printf(Locale.ROOT, "  while the decoder alone ran at batch %d right after, this process used "
