@@ -18,7 +18,6 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalInt;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ConcurrentSkipListSet;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.admin.Admin;
@@ -69,9 +68,10 @@ public final class StatusView implements AutoCloseable {
     private final Map<String, JobStatus> jobs;
     /** Synthesized {@code queued} statuses of requests no status names yet; never holds a job of {@link #jobs}. */
     private final Map<String, JobStatus> requested;
-    private final ConcurrentSkipListSet<QueueEntry> queued = new ConcurrentSkipListSet<>(QUEUE_ORDER);
+    /** The queued jobs in queue order, ranked in O(log n) for every poll of a queued job; guarded by the lock. */
+    private final RankedSet<QueueEntry> queued = new RankedSet<>(QUEUE_ORDER);
     /** Each queued job's entry in {@link #queued}, so that polls and updates never parse its timestamp again. */
-    private final java.util.Map<String, QueueEntry> queueEntries = new java.util.concurrent.ConcurrentHashMap<>();
+    private final Map<String, QueueEntry> queueEntries = new HashMap<>();
     private final CountDownLatch caughtUp = new CountDownLatch(1);
     private volatile boolean running = true;
     private volatile KafkaConsumer<String, byte[]> consumer;
@@ -247,12 +247,15 @@ public final class StatusView implements AutoCloseable {
      * requests, Kafka submissions too.
      */
     public OptionalInt queuePosition(String jobId) {
-        JobStatus s = get(jobId).orElse(null);
-        if (s == null || s.state() != JobState.QUEUED || s.timestamps().submittedAt() == null) {
-            return OptionalInt.empty();
+        synchronized (lock) {
+            JobStatus s = get(jobId).orElse(null);
+            if (s == null || s.state() != JobState.QUEUED || s.timestamps().submittedAt() == null) {
+                return OptionalInt.empty();
+            }
+            QueueEntry key = queueEntries.get(jobId);
+            int rank = key == null ? -1 : queued.rank(key);
+            return rank < 0 ? OptionalInt.empty() : OptionalInt.of(rank + 1);
         }
-        QueueEntry key = queueEntries.get(jobId);
-        return key == null ? OptionalInt.empty() : OptionalInt.of(queued.headSet(key).size() + 1);
     }
 
     /**
