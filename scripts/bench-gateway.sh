@@ -120,6 +120,8 @@ run_one() {
   stack_stop
 }
 
+echo "bench-gateway $(date -u '+%Y-%m-%d %H:%M UTC'): $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), \
+$(nproc) cores; $connections connections, $duration; JAVA_OPTS=$java_opts; load average $(cut -d' ' -f1-3 /proc/loadavg)"
 if [ $# -ge 1 ]; then
   run_one baseline "$(cd "$(dirname "$1")" && pwd)/$(basename "$1")"
 fi
