@@ -491,7 +491,7 @@ public final class GatewayVerticle extends VerticleBase {
         JobStatus cursor = after;
         int pageSize = limit;
         vertx.executeBlocking(() -> {
-            List<JobStatus> page = view.newest(mine, cursor, pageSize + 1);
+            List<JobStatus> page = view.newest(owner, mine, cursor, pageSize + 1);
             List<Generation> data = new ArrayList<>();
             for (JobStatus s : page.subList(0, Math.min(pageSize, page.size()))) {
                 data.add(generation(s, s.state() == JobState.SUCCEEDED ? images(s, false) : List.of()));

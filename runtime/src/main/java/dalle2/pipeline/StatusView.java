@@ -72,6 +72,8 @@ public final class StatusView implements AutoCloseable {
     private final RankedSet<QueueEntry> queued = new RankedSet<>(QUEUE_ORDER);
     /** Each queued job's entry in {@link #queued}, so that polls and updates never parse its timestamp again. */
     private final Map<String, QueueEntry> queueEntries = new HashMap<>();
+    /** Every job of {@link #jobs} and {@link #requested} in listing order; guarded by the lock. */
+    private final JobListing listing = new JobListing();
     private final CountDownLatch caughtUp = new CountDownLatch(1);
     private volatile boolean running = true;
     private volatile KafkaConsumer<String, byte[]> consumer;
@@ -114,7 +116,7 @@ public final class StatusView implements AutoCloseable {
             @Override
             protected boolean removeEldestEntry(Map.Entry<String, JobStatus> eldest) {
                 if (size() > maxJobs) {
-                    forgetQueued(eldest.getValue());
+                    forget(eldest.getValue());
                     return true;
                 }
                 return false;
@@ -195,34 +197,30 @@ public final class StatusView implements AutoCloseable {
         }
     }
 
-    /** Newest first: by submission time (the last update for a job without one), then by id. */
-    public static final Comparator<JobStatus> NEWEST_FIRST = Comparator
-            .comparing((JobStatus s) -> Instant.parse(s.timestamps().submittedAt() != null
-                    ? s.timestamps().submittedAt() : s.timestamps().updatedAt()))
-            .thenComparing(JobStatus::jobId).reversed();
-
     /**
-     * The jobs {@code include} accepts, newest first ({@link #NEWEST_FIRST}), those after {@code after} (a job of an
-     * earlier page) only, at most {@code limit}. Copies the view under its lock and sorts outside it: a caller on
-     * an event loop should hand this to a worker thread, the view may hold {@link #DEFAULT_MAX_JOBS} jobs.
+     * The jobs {@code include} accepts, newest first (by submission time, the last update's for a job without one,
+     * then by id), those after {@code after} (a job of an earlier page) only, at most {@code limit}: O(log n) plus
+     * the jobs read, from an index kept per owner ({@link JobListing}).
+     *
+     * @param owner only this owner's jobs; null for everyone's
      */
-    public List<JobStatus> newest(java.util.function.Predicate<JobStatus> include, JobStatus after, int limit) {
-        List<JobStatus> all;
+    public List<JobStatus> newest(String owner, java.util.function.Predicate<JobStatus> include, JobStatus after,
+                                  int limit) {
+        List<JobStatus> page = new ArrayList<>(Math.min(limit, 1024));
         synchronized (lock) {
-            all = new ArrayList<>(jobs.size() + requested.size());
-            for (JobStatus s : jobs.values()) {
-                if (include.test(s)) {
-                    all.add(s);
+            for (java.util.Iterator<String> ids = listing.newestFirst(owner, after);
+                 ids.hasNext() && page.size() < limit; ) {
+                String id = ids.next();
+                JobStatus s = jobs.get(id);
+                if (s == null) {
+                    s = requested.get(id);
                 }
-            }
-            for (JobStatus s : requested.values()) {
-                if (include.test(s)) {
-                    all.add(s);
+                if (s != null && include.test(s)) {
+                    page.add(s);
                 }
             }
         }
-        return all.stream().filter(s -> after == null || NEWEST_FIRST.compare(s, after) > 0).sorted(NEWEST_FIRST)
-                .limit(limit).toList();
+        return page;
     }
 
     public boolean isCancelled(String jobId) {
@@ -288,15 +286,15 @@ public final class StatusView implements AutoCloseable {
                 return false;
             }
             if (previous != null) {
-                forgetQueued(previous);
+                forget(previous);
                 jobs.remove(status.jobId());
             }
             JobStatus synthesized = requested.remove(status.jobId());
             if (synthesized != null) {
-                forgetQueued(synthesized);
+                forget(synthesized);
             }
             jobs.put(status.jobId(), status);
-            rememberQueued(status);
+            remember(status);
             return true;
         }
     }
@@ -333,7 +331,7 @@ public final class StatusView implements AutoCloseable {
                 return;
             }
             requested.put(request.jobId(), synthesized);
-            rememberQueued(synthesized);
+            remember(synthesized);
         }
     }
 
@@ -346,7 +344,9 @@ public final class StatusView implements AutoCloseable {
         }
     }
 
-    private void rememberQueued(JobStatus s) {
+    /** Indexes a status just put into {@link #jobs} or {@link #requested}: its listing place and queue place. */
+    private void remember(JobStatus s) {
+        listing.put(s);
         if (s.state() == JobState.QUEUED && s.timestamps().submittedAt() != null) {
             QueueEntry entry = QueueEntry.of(s);
             queued.add(entry);
@@ -354,7 +354,9 @@ public final class StatusView implements AutoCloseable {
         }
     }
 
-    private void forgetQueued(JobStatus s) {
+    /** Drops the indexes of a status that leaves {@link #jobs} or {@link #requested}. */
+    private void forget(JobStatus s) {
+        listing.remove(s.jobId());
         if (s.state() == JobState.QUEUED && s.timestamps().submittedAt() != null) {
             QueueEntry entry = queueEntries.remove(s.jobId());
             queued.remove(entry != null ? entry : QueueEntry.of(s));
