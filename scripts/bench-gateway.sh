@@ -11,8 +11,9 @@
 # hey, the broker and the gateway share this machine's cores: the figures are what all three manage together, and
 # the load average printed after each run says how busy the machine was.
 #
-# Order, for each build: polls of the first job (queue position 1), submits, then polls of the last job submitted
-# (at the back of a queue of every submit before it, up to the status view's bound of 100,000 jobs). Each
+# Order, for each build: polls of the first job (queue position 1), submits, polls of the last job submitted (at
+# the back of a queue of every submit before it, up to the status view's bound of 100,000 jobs), then the newest
+# page of the job list. Each
 # measurement is preceded by warm-up rounds of 5 s: at least GET_WARM_UP_ROUNDS or POST_WARM_UP_ROUNDS, then
 # until a round is less than 10 % faster than the one before, at most MAX_WARM_UP_ROUNDS. A freshly started JVM
 # on a loaded 2-core machine took 60-90 s of submits before the JIT had compiled the path through the gateway,
@@ -117,6 +118,10 @@ run_one() {
   position="$(curl -s "$url/v1/generations/$last" | python3 -c 'import json,sys; print(json.load(sys.stdin).get("queue_position"))')"
   measure "$label: GET /v1/generations/$last (queued, position $position), $connections connections, $duration" \
       -z "$duration" -c "$connections" "$url/v1/generations/$last"
+  # the newest page of the list (the web page's gallery), with every job above in the status view
+  warm_up "list" 2 "$url/v1/generations?limit=20"
+  measure "$label: GET /v1/generations?limit=20, $connections connections, $duration" \
+      -z "$duration" -c "$connections" "$url/v1/generations?limit=20"
   stack_stop
 }
 
