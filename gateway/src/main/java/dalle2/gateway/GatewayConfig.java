@@ -10,7 +10,7 @@ import java.time.Duration;
  * @param host         interface to listen on ({@code 127.0.0.1} by default; {@code 0.0.0.0} in a container)
  * @param port         0 for any free port
  * @param presignTtl   lifetime of the presigned image URLs in status answers, 1 s to {@value #MAX_PRESIGN_TTL_TEXT}
- * @param maxJobs      bound of the in-memory status view (least recently updated jobs are forgotten first)
+ * @param maxJobs      bound of the in-memory status view (finished jobs are forgotten first, the longest finished first)
  * @param readyTimeout how long start waits for the status view to catch up
  * @param policy       access, rate limit, admission and retention
  * @param sizes        the image sizes the deployment serves (with or without an upsampler pool)

@@ -36,7 +36,9 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Updates are applied monotonically ({@link JobState#mayFollow}): a redelivered message that repeats an
  * earlier stage never moves a job back, and nothing leaves a terminal state. At most {@code maxJobs} jobs are
- * kept; the least recently updated go first.
+ * kept: past that, finished jobs go first, the longest finished first, so that a job still queued or running
+ * keeps answering while the view turns over; only a view full of unfinished jobs drops the least recently
+ * updated of them.
  *
  * <p>A view made with {@link #withQueuedRequests} (the gateway's) also follows the requests topic from the prior
  * pool's committed offsets on: a request there that no status names yet — a job produced straight to Kafka and
@@ -64,8 +66,10 @@ public final class StatusView implements AutoCloseable {
     private final String clientId;
     private final boolean followRequests;
     private final Object lock = new Object();
-    /** Statuses read from the status topic (or written by this process). */
+    /** Statuses read from the status topic (or written by this process), least recently updated first. */
     private final Map<String, JobStatus> jobs;
+    /** The jobs of {@link #jobs} in a terminal state, the longest finished first: the first to go past the bound. */
+    private final java.util.LinkedHashSet<String> finished = new java.util.LinkedHashSet<>();
     /** Synthesized {@code queued} statuses of requests no status names yet; never holds a job of {@link #jobs}. */
     private final Map<String, JobStatus> requested;
     /** The queued jobs in queue order, ranked in O(log n) for every poll of a queued job; guarded by the lock. */
@@ -97,7 +101,7 @@ public final class StatusView implements AutoCloseable {
         this.maxJobs = maxJobs;
         this.followRequests = followRequests;
         this.clientId = KafkaClients.clientId(role + "-status-view");
-        this.jobs = boundedMap();
+        this.jobs = new LinkedHashMap<>(1024, 0.75f, false);
         this.requested = boundedMap();
         this.thread = new Thread(this::run, clientId);
         this.thread.setDaemon(true);
@@ -295,6 +299,10 @@ public final class StatusView implements AutoCloseable {
             }
             jobs.put(status.jobId(), status);
             remember(status);
+            if (status.state().terminal()) {
+                finished.add(status.jobId());
+            }
+            trimJobs();
             return true;
         }
     }
@@ -341,6 +349,15 @@ public final class StatusView implements AutoCloseable {
         }
         synchronized (lock) {
             return jobs.containsKey(jobId) || requested.containsKey(jobId);
+        }
+    }
+
+    /** Drops jobs past the bound: finished ones first, the longest finished first; else the least recently updated. */
+    private void trimJobs() {
+        while (jobs.size() > maxJobs) {
+            String victim = finished.isEmpty() ? jobs.keySet().iterator().next() : finished.iterator().next();
+            finished.remove(victim);
+            forget(jobs.remove(victim));
         }
     }
 
