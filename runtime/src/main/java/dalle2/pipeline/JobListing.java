@@ -20,23 +20,47 @@ import java.util.TreeSet;
  */
 final class JobListing {
 
-    /** A job's place; the owner is kept to find the job's per-owner set again when it leaves. */
-    private record Entry(Instant at, String jobId, String owner) {
+    /**
+     * A job's place; the owner is kept to find the job's per-owner set again when it leaves, and the timestamp's
+     * text to see that an update leaves the place as it was without parsing it again.
+     */
+    private record Entry(Instant at, String jobId, String owner, String atText) {
         static Entry of(JobStatus s) {
-            String at = s.timestamps().submittedAt() != null ? s.timestamps().submittedAt() : s.timestamps().updatedAt();
-            return new Entry(Instant.parse(at), s.jobId(), s.request() == null ? null : s.request().owner());
+            String at = placeText(s);
+            return new Entry(Instant.parse(at), s.jobId(), ownerOf(s), at);
+        }
+
+        boolean placeOf(JobStatus s) {
+            return atText.equals(placeText(s)) && java.util.Objects.equals(owner, ownerOf(s));
+        }
+
+        private static String placeText(JobStatus s) {
+            return s.timestamps().submittedAt() != null ? s.timestamps().submittedAt() : s.timestamps().updatedAt();
+        }
+
+        private static String ownerOf(JobStatus s) {
+            return s.request() == null ? null : s.request().owner();
         }
     }
 
     private static final Comparator<Entry> NEWEST_FIRST =
             Comparator.comparing(Entry::at).thenComparing(Entry::jobId).reversed();
 
+    private static final NavigableSet<Entry> NONE = java.util.Collections.emptyNavigableSet();
+
     private final NavigableSet<Entry> everyone = new TreeSet<>(NEWEST_FIRST);
     private final Map<String, NavigableSet<Entry>> byOwner = new HashMap<>();
     private final Map<String, Entry> entries = new HashMap<>();
 
-    /** Lists the job at its status's place, replacing where it was listed before. */
+    /**
+     * Lists the job at its status's place, replacing where it was listed before; an update that keeps the place
+     * (every stage of a job with a submission time) changes nothing.
+     */
     void put(JobStatus s) {
+        Entry listed = entries.get(s.jobId());
+        if (listed != null && listed.placeOf(s)) {
+            return;
+        }
         remove(s.jobId());
         Entry entry = Entry.of(s);
         entries.put(s.jobId(), entry);
@@ -61,28 +85,13 @@ final class JobListing {
         }
     }
 
-    int size() {
-        return entries.size();
-    }
-
     /**
      * Job ids newest first, of {@code owner}'s jobs (everyone's when null), those listed after {@code after} only
      * when it is not null (a job of an earlier page, at the place its status gives it).
      */
     Iterator<String> newestFirst(String owner, JobStatus after) {
-        NavigableSet<Entry> set = owner == null ? everyone : byOwner.getOrDefault(owner, new TreeSet<>(NEWEST_FIRST));
+        NavigableSet<Entry> set = owner == null ? everyone : byOwner.getOrDefault(owner, NONE);
         NavigableSet<Entry> from = after == null ? set : set.tailSet(Entry.of(after), false);
-        Iterator<Entry> entriesFrom = from.iterator();
-        return new Iterator<>() {
-            @Override
-            public boolean hasNext() {
-                return entriesFrom.hasNext();
-            }
-
-            @Override
-            public String next() {
-                return entriesFrom.next().jobId();
-            }
-        };
+        return from.stream().map(Entry::jobId).iterator();
     }
 }

@@ -289,13 +289,14 @@ public final class StatusView implements AutoCloseable {
             if (previous != null && claimedByAnother(previous, status)) {
                 return false;
             }
+            // replaced, not forgotten: remember(status) below moves the job's listing only if its place changed
             if (previous != null) {
-                forget(previous);
+                forgetQueued(previous);
                 jobs.remove(status.jobId());
             }
             JobStatus synthesized = requested.remove(status.jobId());
             if (synthesized != null) {
-                forget(synthesized);
+                forgetQueued(synthesized);
             }
             jobs.put(status.jobId(), status);
             remember(status);
@@ -371,9 +372,13 @@ public final class StatusView implements AutoCloseable {
         }
     }
 
-    /** Drops the indexes of a status that leaves {@link #jobs} or {@link #requested}. */
+    /** Drops the indexes of a job that leaves {@link #jobs} or {@link #requested}. */
     private void forget(JobStatus s) {
         listing.remove(s.jobId());
+        forgetQueued(s);
+    }
+
+    private void forgetQueued(JobStatus s) {
         if (s.state() == JobState.QUEUED && s.timestamps().submittedAt() != null) {
             QueueEntry entry = queueEntries.remove(s.jobId());
             queued.remove(entry != null ? entry : QueueEntry.of(s));

@@ -72,6 +72,21 @@ class StatusViewListingTest {
         assertEquals(List.of("job-29", "job-27", "job-25", "job-23", "job-21"), odd);
     }
 
+    /** A job without a submission time is listed by its last update, so each update moves it. */
+    @Test
+    void aJobWithoutASubmissionTimeMovesWithItsLastUpdate() {
+        StatusView view = new StatusView("127.0.0.1:1", 100, "listing-test");
+        view.apply(JobStatus.queued(request("job-a", "alice", T0.plusSeconds(10))));
+        JobStatus untimed = new JobStatus(null, "job-b", JobState.PRIOR, null,
+                new JobStatus.Timestamps(null, null, null, null, null, T0.plusSeconds(5).toString()), Map.of(), null,
+                List.of(), null);
+        view.apply(untimed);
+        assertEquals(List.of("job-a", "job-b"), pagedIds(view, null, 10));
+        view.apply(untimed.with(JobState.DECODING,
+                new JobStatus.Timestamps(null, null, null, null, null, T0.plusSeconds(20).toString()), null));
+        assertEquals(List.of("job-b", "job-a"), pagedIds(view, null, 10));
+    }
+
     private static List<String> pagedIds(StatusView view, String owner, int pageSize) {
         List<String> ids = new ArrayList<>();
         JobStatus after = null;
