@@ -66,11 +66,9 @@ final class RankedSet<E> {
 
     /** @return false when no equal element was there */
     boolean remove(E element) {
-        if (!contains(element)) {
-            return false;
-        }
+        int before = size();
         root = remove(root, element);
-        return true;
+        return size() < before;
     }
 
     /** How many elements sort before {@code element}: its 0-based position; −1 when it is not in the set. */
@@ -110,8 +108,11 @@ final class RankedSet<E> {
         return n.resized();
     }
 
-    /** Removes the element equal to {@code element}, which is in the subtree of {@code n}. */
+    /** The subtree of {@code n} without the element equal to {@code element}, if it holds one. */
     private Node<E> remove(Node<E> n, E element) {
+        if (n == null) {
+            return null;
+        }
         int c = order.compare(element, n.element);
         if (c == 0) {
             return merge(n.left, n.right);
