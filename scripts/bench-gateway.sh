@@ -11,16 +11,19 @@
 # hey, the broker and the gateway share this machine's cores: the figures are what all three manage together, and
 # the load average printed after each run says how busy the machine was.
 #
+# The stack runs with the rate limit and the backlog bound out of the way (--rate-limit 1e9, --max-backlog 1e9):
+# the benchmark measures what a submit and a poll cost, not the admission policy.
+#
 # Order, for each build: polls of the first job (queue position 1), submits, polls of the last job submitted (at
 # the back of a queue of every submit before it, up to the status view's bound of 100,000 jobs), then the newest
-# page of the job list. Each
-# measurement is preceded by warm-up rounds of 5 s: at least GET_WARM_UP_ROUNDS or POST_WARM_UP_ROUNDS, then
+# page of the job list. The polls of position 1 come first because the status view keeps at most 100,000 jobs and
+# the submits' warm-up alone can send more.
+#
+# Each measurement is preceded by warm-up rounds of 5 s: at least GET_WARM_UP_ROUNDS or POST_WARM_UP_ROUNDS, then
 # until a round is less than 10 % faster than the one before, at most MAX_WARM_UP_ROUNDS. A freshly started JVM
 # on a loaded 2-core machine took 60-90 s of submits before the JIT had compiled the path through the gateway,
 # the producer and the in-JVM broker (the rate rose for that long, with plateaus on the way), and a fixed 3 s
-# warm-up measured that instead. The rounds are printed, so a fresh gateway's curve is in the output too. The polls of position 1 come first
-# because the status view keeps at most 100,000 jobs and the submits' warm-up alone can send more.
-#
+# warm-up measured that instead. The rounds are printed, so a fresh gateway's curve is in the output too.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 duration="${DURATION:-10s}"
@@ -113,9 +116,11 @@ run_one() {
 
   # every 202 above must be readable: one more submit, read back at once; then the same poll load on it
   last="$(submit_one "$url")"
-  code="$(curl -s -o /dev/null -w '%{http_code}' "$url/v1/generations/$last")"
+  local read_back
+  read_back="$(curl -s -w '\n%{http_code}' "$url/v1/generations/$last")"
+  code="${read_back##*$'\n'}"
   echo "read-back of a fresh submit: HTTP $code"
-  position="$(curl -s "$url/v1/generations/$last" | python3 -c 'import json,sys; print(json.load(sys.stdin).get("queue_position"))')"
+  position="$(echo "${read_back%$'\n'*}" | python3 -c 'import json,sys; print(json.load(sys.stdin).get("queue_position"))')"
   measure "$label: GET /v1/generations/$last (queued, position $position), $connections connections, $duration" \
       -z "$duration" -c "$connections" "$url/v1/generations/$last"
   # the newest page of the list (the web page's gallery), with every job above in the status view
